@@ -1,0 +1,109 @@
+# instctl: build, test, benchmark, install. See README.md.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+PKGS      = libcjson libcurl sqlite3 libcrypto
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
+ifeq ($(SANITIZE),1)
+XCFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+BUILD     = build-san
+endif
+
+LIB_SRCS   = $(sort $(wildcard lib/*.c))
+CMD_SRCS   = $(sort $(wildcard cmd/instctl/*.c))
+UNIT_SRCS  = $(sort $(wildcard tests/unit/check_*.c))
+INTEG_SRCS = $(sort $(wildcard tests/integration/check_*.c))
+TUTIL_SRCS = tests/testutil.c
+LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS   = $(CMD_SRCS:%.c=$(BUILD)/%.o)
+TOOL_SRCS  = $(sort $(wildcard tests/tools/*.c))
+TOOLS      = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
+
+BIN   = $(BUILD)/instctl
+LIBA  = $(BUILD)/liblifecycle.a
+
+.PHONY: all deps check unit integration bench demo lint install uninstall clean standin engine
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/instctl/*.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJS) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/%_suites.h: $(BUILD)/tests/.dir
+	@true
+
+$(BUILD)/tests/.dir:
+	@mkdir -p $(BUILD)/tests && touch $@
+
+# One runner binary per test kind; its suites are every `Suite *suite_*(void)`
+# defined in that kind's files, collected here so adding a file adds a suite.
+define RUNNER
+$(BUILD)/tests/$(1)_suites.h: $(2) | $(BUILD)/tests/.dir
+	@grep -ho 'Suite \*suite_[a-z_0-9]*(void)' $(2) | sed 's/.*\*\(suite_[a-z_0-9]*\).*/X(\1)/' > $$@.tmp
+	@cmp -s $$@.tmp $$@ 2>/dev/null && rm -f $$@.tmp || mv $$@.tmp $$@
+
+$(BUILD)/tests/$(1): tests/runner.c $(BUILD)/tests/$(1)_suites.h $(2) $(TUTIL_SRCS) tests/testutil.h $(LIBA)
+	$(CC) $(XCFLAGS) $(CFLAGS) -Itests -I$(BUILD)/tests -DSUITES_H='"$(1)_suites.h"' -DRUNNER_NAME='"$(1)"' \
+	  $(LDFLAGS) -o $$@ tests/runner.c $(2) $(TUTIL_SRCS) $(LIBA) $(LDLIBS) $(CHECKLIBS)
+endef
+$(eval $(call RUNNER,unit,$(UNIT_SRCS)))
+$(eval $(call RUNNER,integration,$(INTEG_SRCS)))
+
+$(BUILD)/tests/%: tests/tools/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+deps:
+	@scripts/install-deps.sh
+
+engine: deps
+	@scripts/start-dockerd.sh
+
+standin: engine
+	@scripts/build-standin.sh
+
+check: standin
+	$(MAKE) $(BIN) $(BUILD)/tests/unit $(BUILD)/tests/integration $(TOOLS)
+	@INSTCTL_BIN=$(CURDIR)/$(BIN) BUILD=$(BUILD) tests/run-tests.sh $(BUILD)/tests/unit $(BUILD)/tests/integration
+
+unit: $(BUILD)/tests/unit
+	@tests/run-tests.sh $(BUILD)/tests/unit
+
+bench: standin
+	$(MAKE) $(BIN) $(TOOLS)
+	@INSTCTL_BIN=$(CURDIR)/$(BIN) BUILD=$(BUILD) tests/bench.sh
+
+demo: standin
+	$(MAKE) $(BIN)
+	@INSTCTL_BIN=$(CURDIR)/$(BIN) scripts/demo.sh
+
+lint:
+	clang-format --dry-run --Werror $(LIB_SRCS) $(CMD_SRCS) lib/*.h cmd/instctl/*.h tests/*.c tests/*.h $(UNIT_SRCS) $(INTEG_SRCS) $(TOOL_SRCS)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+	  --suppress=missingIncludeSystem --inline-suppr -Ilib lib cmd tests
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/cron.d
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/instctl
+	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 cron/instctl $(DESTDIR)/etc/cron.d/instctl
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/instctl $(DESTDIR)/etc/cron.d/instctl
+	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man8/%,$(wildcard man/*.8))
+
+clean:
+	rm -rf build build-san

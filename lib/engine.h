@@ -1,0 +1,180 @@
+/*
+ * Docker Engine API client (DESIGN §6): libcurl over the engine's Unix
+ * socket, API version negotiated once from /_ping (minimum 1.41), Docker's
+ * own {"message"} kept in the diag. JSON parsing lives in engine_json.c,
+ * apart from curl, so it is unit-tested on fixtures from a real engine.
+ *
+ * Error mapping used by every call:
+ *   - curl could not connect / transfer failed / body cut off -> LC_EENGINE
+ *   - HTTP 404                                                -> LC_ENOTFOUND
+ *   - HTTP 409 (conflict, e.g. name in use)                   -> LC_EDOCKER
+ *   - any other status >= 400                                 -> LC_EDOCKER
+ *   - 5xx on /_ping or the container list                     -> LC_EENGINE
+ *   d->msg carries Docker's "message" when the body has one.
+ */
+#ifndef LC_ENGINE_H
+#define LC_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "lc.h"
+#include "status.h"
+
+#define LC_LABEL_MANAGED "io.instctl.managed"
+#define LC_LABEL_STORE "io.instctl.store"
+#define LC_LABEL_INSTANCE "io.instctl.instance"
+#define LC_ENGINE_MIN_API "1.41"
+#define LC_DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
+
+/* One container as inspected (GET /containers/{id}/json). */
+typedef struct lc_observation {
+    lc_container_state state; /* from State.Status, never from State.Running */
+    char state_raw[32];       /* State.Status as Docker said it */
+    int exit_code;            /* State.ExitCode */
+    bool oom_killed;          /* State.OOMKilled */
+    char error[256];          /* State.Error, "" when none */
+    char health[16];          /* State.Health.Status: "", starting, healthy, unhealthy */
+    time_t started_at;        /* State.StartedAt, 0 for Docker's zero time (never) */
+    time_t finished_at;       /* State.FinishedAt, 0 for never */
+    int restart_count;        /* RestartCount */
+    char id[65];              /* Id */
+    char name[128];           /* Name without the leading '/' */
+    char ip[64];              /* first non-empty NetworkSettings.Networks.*.IPAddress */
+    char instance[64];        /* Config.Labels["io.instctl.instance"], "" when absent */
+} lc_observation;
+
+/* One element of GET /containers/json?all=1. */
+typedef struct lc_container_summary {
+    char id[65];
+    char name[128];           /* Names[0] without '/' */
+    char instance[64];        /* Labels["io.instctl.instance"] */
+    lc_container_state state; /* from State */
+    char state_raw[32];
+} lc_container_summary;
+
+/* What instctl creates a container from (POST /containers/create). */
+typedef struct lc_container_spec {
+    const char *name;        /* container name */
+    const char *image;       /* image reference */
+    const char *volume;      /* named volume mounted at data_path */
+    const char *data_path;   /* e.g. /var/lib/odoo */
+    const char *store_uuid;  /* label io.instctl.store */
+    const char *instance_id; /* label io.instctl.instance */
+    const char *network;     /* HostConfig.NetworkMode; NULL or "" = engine default */
+    const char *const *env;  /* NULL-terminated "K=V" list, may be NULL */
+    bool no_healthcheck;     /* Healthcheck {"Test":["NONE"]} (benchmarks) */
+} lc_container_spec;
+
+typedef struct lc_engine lc_engine;
+
+/*
+ * engine_open: parses host ("unix:///path" or a bare "/path"; NULL means
+ * DOCKER_HOST from the environment, else the default socket) and returns a
+ * client in *out (free with engine_close). Does not connect. Errors:
+ * LC_ECONFIG for a URI that is not unix://, LC_ENOMEM.
+ * Calls curl_global_init once per process.
+ */
+lc_err engine_open(const char *host, lc_engine **out, lc_diag *d);
+void engine_close(lc_engine *e);
+
+/*
+ * engine_ping: GET /_ping once per client; records the API-Version header
+ * as the version used in every later path (/v1.41/...), capped at 1.47.
+ * LC_EENGINE when unreachable or older than 1.41. Every other call pings
+ * first when it has not been done.
+ */
+lc_err engine_ping(lc_engine *e, lc_diag *d);
+
+/* engine_api_version: negotiated version ("1.41"), "" before engine_ping. */
+const char *engine_api_version(const lc_engine *e);
+
+/* engine_request_count: HTTP requests sent so far by this client (benchmarks). */
+unsigned long engine_request_count(const lc_engine *e);
+
+/* engine_socket_path: the Unix socket path in use (owned by e). */
+const char *engine_socket_path(const lc_engine *e);
+
+/* Images. engine_image_exists sets *exists (GET /images/{name}/json, 404 = false). */
+lc_err engine_image_exists(lc_engine *e, const char *image, bool *exists, lc_diag *d);
+/* engine_image_pull: POST /images/create; an {"error"} in the progress stream fails. */
+lc_err engine_image_pull(lc_engine *e, const char *image, lc_diag *d);
+/* engine_image_user: Config.User of the image into user ("" when unset). */
+lc_err engine_image_user(lc_engine *e, const char *image, char *user, size_t len, lc_diag *d);
+
+/* Volumes, labelled with managed/store/instance. Remove: 404 counts as success. */
+lc_err engine_volume_create(lc_engine *e, const char *name, const char *store_uuid,
+                            const char *instance_id, lc_diag *d);
+lc_err engine_volume_exists(lc_engine *e, const char *name, bool *exists, lc_diag *d);
+lc_err engine_volume_remove(lc_engine *e, const char *name, lc_diag *d);
+
+/*
+ * engine_container_create: labels managed/store/instance, HostConfig.Init,
+ * RestartPolicy unless-stopped, the volume bound at data_path, NetworkMode.
+ * Writes the new Id (64 hex) into id_out.
+ */
+lc_err engine_container_create(lc_engine *e, const lc_container_spec *spec, char id_out[65],
+                               lc_diag *d);
+/* start/stop/restart: 204 and 304 are success; timeout_s is stop's "t" in seconds. */
+lc_err engine_container_start(lc_engine *e, const char *id, lc_diag *d);
+lc_err engine_container_stop(lc_engine *e, const char *id, int timeout_s, lc_diag *d);
+lc_err engine_container_restart(lc_engine *e, const char *id, int timeout_s, lc_diag *d);
+/* engine_container_remove: DELETE ?force=; 404 -> LC_ENOTFOUND; volumes are kept. */
+lc_err engine_container_remove(lc_engine *e, const char *id, bool force, lc_diag *d);
+
+/*
+ * engine_container_inspect: fills *out. A 404 is not an error: it returns
+ * LC_OK with out->state = CONTAINER_MISSING (the engine answered).
+ */
+lc_err engine_container_inspect(lc_engine *e, const char *id, lc_observation *out, lc_diag *d);
+
+/*
+ * engine_container_list: GET /containers/json?all=1 filtered by the labels
+ * io.instctl.managed=true and io.instctl.store=<store_uuid>. *out is a
+ * malloc'd array of *n entries (free()), NULL when none. Any failure,
+ * including an unparsable or cut-off body, is LC_EENGINE.
+ */
+lc_err engine_container_list(lc_engine *e, const char *store_uuid, lc_container_summary **out,
+                             size_t *n, lc_diag *d);
+
+/*
+ * engine_put_file: PUT /containers/{id}/archive?path=/ with a tar holding
+ * directory dir (mode 0700) and dir/name (mode, size len bytes), both owned
+ * by uid:gid. dir is absolute ("/run/instctl"). Works on created containers.
+ */
+lc_err engine_put_file(lc_engine *e, const char *id, const char *dir, const char *name,
+                       const void *data, size_t len, unsigned mode, unsigned uid, unsigned gid,
+                       lc_diag *d);
+
+/*
+ * engine_get_file: GET /containers/{id}/archive?path=... and returns the
+ * first regular file's content in *data (malloc'd, NUL-terminated, free())
+ * and its size in bytes in *len.
+ */
+lc_err engine_get_file(lc_engine *e, const char *id, const char *path, char **data, size_t *len,
+                       lc_diag *d);
+
+/* ---- pure parsing, engine_json.c (no I/O) ---- */
+
+/* engine_parse_inspect: a container inspect body into *out; LC_EINPUT when not one. */
+lc_err engine_parse_inspect(const char *json, size_t len, lc_observation *out, lc_diag *d);
+
+/* engine_parse_list: a /containers/json body; *out malloc'd (free()); LC_EINPUT when bad. */
+lc_err engine_parse_list(const char *json, size_t len, lc_container_summary **out, size_t *n,
+                         lc_diag *d);
+
+/* engine_parse_message: Docker's {"message": "..."} into out, or "" when absent. */
+void engine_parse_message(const char *json, size_t len, char *out, size_t outlen);
+
+/*
+ * lc_parse_docker_time: RFC 3339 with 0-9 fraction digits and Z or +hh:mm,
+ * parsed as UTC with timegm. Docker's zero time 0001-01-01T00:00:00Z -> 0
+ * (never). Returns false on malformed input.
+ */
+bool lc_parse_docker_time(const char *s, time_t *out);
+
+/* lc_format_time: RFC 3339 UTC "2026-11-29T11:36:37Z" into buf (>= 21 bytes); "" for 0. */
+void lc_format_time(time_t t, char *buf, size_t len);
+
+#endif

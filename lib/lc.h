@@ -1,0 +1,55 @@
+/*
+ * liblifecycle: error codes and the diagnostic buffer every library call
+ * fills. The library never prints or exits; it returns an lc_err and leaves
+ * the detail (SQLite's message, curl's error, Docker's {"message"}) in an
+ * lc_diag owned by the caller.
+ */
+#ifndef LC_H
+#define LC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef enum lc_err {
+    LC_OK = 0,
+    LC_EFAILED,     /* an operation failed; status recorded as it ended (exit 1) */
+    LC_EPARTIAL,    /* some items failed, the rest went on (exit 1) */
+    LC_EUSAGE,      /* bad arguments or invalid names (exit 2) */
+    LC_ENOTALLOWED, /* action not allowed in the current status (exit 3) */
+    LC_ENOTFOUND,   /* instance, container, volume or image not found (exit 4) */
+    LC_EBUSY,       /* another holder has the lease, or an operation is in flight (exit 5) */
+    LC_EENGINE,     /* Docker engine unreachable, refusing, or a cut-off answer (exit 6) */
+    LC_EDOCKER,     /* the engine answered with an error status for one request (exit 1) */
+    LC_EINPUT,      /* bad input: event, JSON, signature, corrupt backup (exit 7) */
+    LC_ESTORE,      /* SQLite error or unusable database (exit 8) */
+    LC_ECONFIG,     /* configuration error (exit 8) */
+    LC_ENOMEM,      /* out of memory (exit 1) */
+} lc_err;
+
+/* Detail of the last error; callers own it, usually on the stack. */
+typedef struct lc_diag {
+    char msg[1024];
+} lc_diag;
+
+/*
+ * lc_strerror: a fixed English phrase for an error code. Never NULL; the
+ * string is static. The switch has no default so a new code without a
+ * message is a compile error.
+ */
+const char *lc_strerror(lc_err e);
+
+/* lc_exit_code: the process exit status DESIGN §7 gives for an error code. */
+int lc_exit_code(lc_err e);
+
+/*
+ * lc_fail: formats the detail into d (when d is not NULL) and returns code,
+ * so a failing path is `return lc_fail(d, LC_EUSAGE, "...", ...);`.
+ */
+lc_err lc_fail(lc_diag *d, lc_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* lc_prefix: prepends "what: " to the detail already in d; returns code. */
+lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

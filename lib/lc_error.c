@@ -1,0 +1,92 @@
+/* Error codes of liblifecycle: messages, exit statuses, and the diag helpers. */
+#include "lc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *lc_strerror(lc_err e)
+{
+    switch (e) {
+    case LC_OK:
+        return "success";
+    case LC_EFAILED:
+        return "operation failed";
+    case LC_EPARTIAL:
+        return "partially failed";
+    case LC_EUSAGE:
+        return "invalid usage";
+    case LC_ENOTALLOWED:
+        return "action not allowed in the current status";
+    case LC_ENOTFOUND:
+        return "not found";
+    case LC_EBUSY:
+        return "busy, retry later";
+    case LC_EENGINE:
+        return "Docker engine unreachable";
+    case LC_EDOCKER:
+        return "Docker engine refused the request";
+    case LC_EINPUT:
+        return "bad input";
+    case LC_ESTORE:
+        return "database error";
+    case LC_ECONFIG:
+        return "configuration error";
+    case LC_ENOMEM:
+        return "out of memory";
+    }
+    return "unknown error";
+}
+
+int lc_exit_code(lc_err e)
+{
+    switch (e) {
+    case LC_OK:
+        return 0;
+    case LC_EFAILED:
+    case LC_EPARTIAL:
+    case LC_EDOCKER:
+    case LC_ENOMEM:
+        return 1;
+    case LC_EUSAGE:
+        return 2;
+    case LC_ENOTALLOWED:
+        return 3;
+    case LC_ENOTFOUND:
+        return 4;
+    case LC_EBUSY:
+        return 5;
+    case LC_EENGINE:
+        return 6;
+    case LC_EINPUT:
+        return 7;
+    case LC_ESTORE:
+    case LC_ECONFIG:
+        return 8;
+    }
+    return 1;
+}
+
+lc_err lc_fail(lc_diag *d, lc_err code, const char *fmt, ...)
+{
+    if (d != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)
+{
+    if (d == NULL)
+        return code;
+    char head[512], old[sizeof d->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    snprintf(old, sizeof old, "%s", d->msg);
+    snprintf(d->msg, sizeof d->msg, "%s: %s", head, old);
+    return code;
+}

@@ -1,0 +1,98 @@
+/*
+ * The two vocabularies of DESIGN §1 (instance status, container state) and
+ * the action table of §2: the single source of truth for which action is
+ * allowed from which status, read by the CLI, `show`, completion and help.
+ */
+#ifndef LC_STATUS_H
+#define LC_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lc.h"
+
+/* The eight instance statuses; the only values ever stored as a status. */
+typedef enum InstanceStatus {
+    INSTANCE_CREATING,
+    INSTANCE_RUNNING,
+    INSTANCE_STOPPED,
+    INSTANCE_SUSPENDED,
+    INSTANCE_MAINTENANCE,
+    INSTANCE_UPDATING,
+    INSTANCE_ERROR,
+    INSTANCE_TERMINATED,
+} InstanceStatus;
+
+#define INSTANCE_STATUS_COUNT 8
+
+/* What Docker reports (State.Status), plus MISSING; never stored as a status. */
+typedef enum lc_container_state {
+    CONTAINER_UNKNOWN, /* a value this build does not know; changes nothing */
+    CONTAINER_CREATED,
+    CONTAINER_RUNNING,
+    CONTAINER_PAUSED,
+    CONTAINER_RESTARTING,
+    CONTAINER_REMOVING,
+    CONTAINER_EXITED,
+    CONTAINER_DEAD,
+    CONTAINER_MISSING, /* the engine answered and the container is not there */
+} lc_container_state;
+
+/* instance_status_name: lower-case wire name ("running"); static string. */
+const char *instance_status_name(InstanceStatus s);
+
+/* instance_status_parse: wire name -> status; false when name is not one of the 8. */
+bool instance_status_parse(const char *name, InstanceStatus *out);
+
+/* container_state_name / container_state_parse: Docker's State.Status words. */
+const char *container_state_name(lc_container_state s);
+lc_container_state container_state_parse(const char *docker_state);
+
+/* One row of the action table (DESIGN §2). */
+typedef struct lc_action {
+    const char *name;      /* the CLI word: "start" */
+    const char *summary;   /* one line for help */
+    const char *args;      /* usage after ID|NAME, "" when none */
+    unsigned allowed_from; /* bit (1u << status) per status it may run from */
+    int already;           /* status in which it is a no-op "already ...", or -1 */
+    int target;            /* status it ends in, or -1 when it keeps the status */
+} lc_action;
+
+/* lc_actions: the NULL-name-terminated action table. */
+extern const lc_action lc_actions[];
+
+/* lc_action_find: the row named name, or NULL. */
+const lc_action *lc_action_find(const char *name);
+
+typedef enum lc_action_verdict {
+    ACTION_ALLOWED,
+    ACTION_ALREADY,     /* target equals the current status: exit 0, write nothing */
+    ACTION_NOT_ALLOWED, /* exit 3 */
+} lc_action_verdict;
+
+/* lc_action_check: whether action a may run from status s. */
+lc_action_verdict lc_action_check(const lc_action *a, InstanceStatus s);
+
+/*
+ * lc_allowed_actions: writes the names of the actions allowed from s,
+ * separated by sep, into buf (always NUL-terminated); returns the count.
+ */
+size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t buflen);
+
+/*
+ * Validation (DESIGN §6), done before any Docker call. Each returns LC_OK or
+ * LC_EUSAGE with d naming the value and the rule it breaks.
+ *  - name: 1..63 chars, [a-z0-9] then [a-z0-9-], no trailing '-' (DNS label).
+ *  - database: 1..63 chars, [a-z0-9_], starting with a letter (PostgreSQL-safe).
+ *  - email: one '@', non-empty local part and a dotted domain, 3..254 chars,
+ *    no spaces or control characters.
+ *  - version: MAJOR.MINOR, digits, e.g. "17.0".
+ *  - image: non-empty, no whitespace, at most 255 chars.
+ */
+lc_err lc_validate_name(const char *name, lc_diag *d);
+lc_err lc_validate_database(const char *db, lc_diag *d);
+lc_err lc_validate_email(const char *email, lc_diag *d);
+lc_err lc_validate_version(const char *version, lc_diag *d);
+lc_err lc_validate_image(const char *image, lc_diag *d);
+
+#endif
