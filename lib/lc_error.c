@@ -81,12 +81,20 @@ lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)
 {
     if (d == NULL)
         return code;
-    char head[512], old[sizeof d->msg];
+    char head[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    snprintf(old, sizeof old, "%s", d->msg);
-    snprintf(d->msg, sizeof d->msg, "%s: %s", head, old);
+    size_t hl = strlen(head) + 2, ml = strlen(d->msg);
+    if (hl >= sizeof d->msg)
+        hl = sizeof d->msg - 1;
+    if (ml > sizeof d->msg - 1 - hl)
+        ml = sizeof d->msg - 1 - hl;
+    memmove(d->msg + hl, d->msg, ml);
+    d->msg[hl + ml] = '\0';
+    memcpy(d->msg, head, hl - 2);
+    d->msg[hl - 2] = ':';
+    d->msg[hl - 1] = ' ';
     return code;
 }

@@ -1,0 +1,209 @@
+/*
+ * Instance statuses, container states and the action table (DESIGN §1-2),
+ * plus the validation of user-supplied names done before any Docker call.
+ */
+#include "status.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[INSTANCE_STATUS_COUNT] = {
+    [INSTANCE_CREATING] = "creating",       [INSTANCE_RUNNING] = "running",
+    [INSTANCE_STOPPED] = "stopped",         [INSTANCE_SUSPENDED] = "suspended",
+    [INSTANCE_MAINTENANCE] = "maintenance", [INSTANCE_UPDATING] = "updating",
+    [INSTANCE_ERROR] = "error",             [INSTANCE_TERMINATED] = "terminated",
+};
+
+const char *instance_status_name(InstanceStatus s)
+{
+    if ((unsigned)s >= INSTANCE_STATUS_COUNT)
+        return "invalid";
+    return status_names[s];
+}
+
+bool instance_status_parse(const char *name, InstanceStatus *out)
+{
+    for (int i = 0; name != NULL && i < INSTANCE_STATUS_COUNT; i++) {
+        if (strcmp(name, status_names[i]) == 0) {
+            *out = (InstanceStatus)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *const state_names[] = {
+    [CONTAINER_UNKNOWN] = "unknown",       [CONTAINER_CREATED] = "created",
+    [CONTAINER_RUNNING] = "running",       [CONTAINER_PAUSED] = "paused",
+    [CONTAINER_RESTARTING] = "restarting", [CONTAINER_REMOVING] = "removing",
+    [CONTAINER_EXITED] = "exited",         [CONTAINER_DEAD] = "dead",
+    [CONTAINER_MISSING] = "missing",
+};
+
+const char *container_state_name(lc_container_state s)
+{
+    if ((unsigned)s > CONTAINER_MISSING)
+        return "unknown";
+    return state_names[s];
+}
+
+lc_container_state container_state_parse(const char *docker_state)
+{
+    for (int i = CONTAINER_CREATED; docker_state != NULL && i <= CONTAINER_MISSING; i++) {
+        if (strcmp(docker_state, state_names[i]) == 0)
+            return (lc_container_state)i;
+    }
+    return CONTAINER_UNKNOWN;
+}
+
+#define ST(s) (1u << INSTANCE_##s)
+
+/*
+ * The action table. Only actions this build implements are listed; the
+ * others of DESIGN §2 (suspend, backup, update, ...) arrive with their code.
+ */
+const lc_action lc_actions[] = {
+    {.name = "start",
+     .summary = "start the instance's container",
+     .args = "",
+     .allowed_from = ST(STOPPED) | ST(ERROR),
+     .already = INSTANCE_RUNNING,
+     .target = INSTANCE_RUNNING},
+    {.name = "stop",
+     .summary = "stop the instance's container",
+     .args = "",
+     .allowed_from = ST(RUNNING),
+     .already = INSTANCE_STOPPED,
+     .target = INSTANCE_STOPPED},
+    {.name = "restart",
+     .summary = "restart the instance's container",
+     .args = "",
+     .allowed_from = ST(RUNNING) | ST(ERROR),
+     .already = -1,
+     .target = INSTANCE_RUNNING},
+    {.name = "terminate",
+     .summary = "delete the instance for good (the row stays for audit)",
+     .args = "",
+     .allowed_from = ST(CREATING) | ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) |
+                     ST(MAINTENANCE) | ST(ERROR),
+     .already = INSTANCE_TERMINATED,
+     .target = INSTANCE_TERMINATED},
+    {.name = NULL},
+};
+
+const lc_action *lc_action_find(const char *name)
+{
+    for (const lc_action *a = lc_actions; name != NULL && a->name != NULL; a++) {
+        if (strcmp(a->name, name) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+lc_action_verdict lc_action_check(const lc_action *a, InstanceStatus s)
+{
+    if (a->allowed_from & (1u << s))
+        return ACTION_ALLOWED;
+    if (a->already >= 0 && (InstanceStatus)a->already == s)
+        return ACTION_ALREADY;
+    return ACTION_NOT_ALLOWED;
+}
+
+size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t buflen)
+{
+    size_t n = 0, used = 0;
+    if (buflen > 0)
+        buf[0] = '\0';
+    for (const lc_action *a = lc_actions; a->name != NULL; a++) {
+        if (lc_action_check(a, s) != ACTION_ALLOWED)
+            continue;
+        int w = snprintf(buf + used, buflen > used ? buflen - used : 0, "%s%s", n ? sep : "",
+                         a->name);
+        if (w > 0 && used + (size_t)w < buflen)
+            used += (size_t)w;
+        n++;
+    }
+    return n;
+}
+
+static bool all_chars(const char *s, const char *extra)
+{
+    for (; *s; s++) {
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || strchr(extra, *s)))
+            return false;
+    }
+    return true;
+}
+
+lc_err lc_validate_name(const char *name, lc_diag *d)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (len == 0 || len > 63)
+        return lc_fail(d, LC_EUSAGE, "invalid name \"%.80s\": must be 1 to 63 characters",
+                       name != NULL ? name : "");
+    if (!isalnum((unsigned char)name[0]) || name[len - 1] == '-' || !all_chars(name, "-"))
+        return lc_fail(d, LC_EUSAGE,
+                       "invalid name \"%.80s\": use lower-case letters, digits and '-', "
+                       "starting with a letter or digit and not ending with '-'",
+                       name);
+    return LC_OK;
+}
+
+lc_err lc_validate_database(const char *db, lc_diag *d)
+{
+    size_t len = db != NULL ? strlen(db) : 0;
+    if (len == 0 || len > 63)
+        return lc_fail(d, LC_EUSAGE, "invalid database name \"%.80s\": must be 1 to 63 characters",
+                       db != NULL ? db : "");
+    if (!islower((unsigned char)db[0]) || !all_chars(db, "_"))
+        return lc_fail(d, LC_EUSAGE,
+                       "invalid database name \"%.80s\": use lower-case letters, digits and "
+                       "'_', starting with a letter",
+                       db);
+    return LC_OK;
+}
+
+lc_err lc_validate_email(const char *email, lc_diag *d)
+{
+    size_t len = email != NULL ? strlen(email) : 0;
+    const char *at = len ? strchr(email, '@') : NULL;
+    bool ok = len >= 3 && len <= 254 && at != NULL && at != email && strchr(at + 1, '@') == NULL;
+    if (ok) {
+        const char *dot = strchr(at + 1, '.');
+        ok = dot != NULL && dot != at + 1 && dot[1] != '\0' && email[len - 1] != '.';
+    }
+    for (size_t i = 0; ok && i < len; i++)
+        ok = !isspace((unsigned char)email[i]) && !iscntrl((unsigned char)email[i]) &&
+             email[i] != '"' && email[i] != '\\';
+    if (!ok)
+        return lc_fail(d, LC_EUSAGE,
+                       "invalid admin email \"%.80s\": expected local@domain.tld without spaces",
+                       email != NULL ? email : "");
+    return LC_OK;
+}
+
+lc_err lc_validate_version(const char *version, lc_diag *d)
+{
+    unsigned major, minor;
+    char tail;
+    size_t len = version != NULL ? strlen(version) : 0;
+    if (len == 0 || len > 16 || !all_chars(version, ".") ||
+        sscanf(version, "%u.%u%c", &major, &minor, &tail) != 2)
+        return lc_fail(d, LC_EUSAGE,
+                       "invalid Odoo version \"%.40s\": expected MAJOR.MINOR, e.g. 17.0",
+                       version != NULL ? version : "");
+    return LC_OK;
+}
+
+lc_err lc_validate_image(const char *image, lc_diag *d)
+{
+    size_t len = image != NULL ? strlen(image) : 0;
+    bool ok = len > 0 && len <= 255;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isgraph((unsigned char)image[i]);
+    if (!ok)
+        return lc_fail(d, LC_EUSAGE, "invalid image \"%.80s\": no spaces, 1 to 255 characters",
+                       image != NULL ? image : "");
+    return LC_OK;
+}
