@@ -1,0 +1,302 @@
+/*
+ * The SQLite store: opening, pragmas, forward-only migrations and the table
+ * of prepared statements. Rows, leases and history live in store_rows.c and
+ * store_lease.c.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STATUS_CHECK(col)                                                                        \
+    "CHECK (" col " IN ('creating','running','stopped','suspended','maintenance','updating',"   \
+    "'error','terminated'))"
+
+/* Migration N brings user_version from N-1 to N. Never edit a shipped one. */
+static const char *const migrations[] = {
+    /* 1: the first schema */
+    "CREATE TABLE store_meta (id INTEGER PRIMARY KEY CHECK (id = 1), uuid TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE instances ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, admin_email TEXT NOT NULL,"
+    " database_name TEXT NOT NULL, odoo_version TEXT NOT NULL, image TEXT NOT NULL,"
+    " container_id TEXT, container_name TEXT NOT NULL, volume_name TEXT NOT NULL,"
+    " status TEXT NOT NULL " STATUS_CHECK("status") ","
+    " hold_billing INTEGER NOT NULL DEFAULT 0, hold_operator INTEGER NOT NULL DEFAULT 0,"
+    " suspended_from TEXT " STATUS_CHECK("suspended_from") ","
+    " previous_status TEXT " STATUS_CHECK("previous_status") ","
+    " error_message TEXT, version INTEGER NOT NULL DEFAULT 1,"
+    " lease_host TEXT, lease_pid INTEGER, lease_start INTEGER, lease_boot TEXT,"
+    " lease_deadline INTEGER, op_step TEXT, op_deadline INTEGER,"
+    " obs_state TEXT, obs_exit_code INTEGER, obs_health TEXT, obs_restart_count INTEGER,"
+    " obs_restart_base INTEGER, obs_restart_window_start INTEGER, obs_first_seen INTEGER,"
+    " obs_at INTEGER, obs_started_at INTEGER,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX instances_live_name ON instances(name) WHERE status <> 'terminated';"
+    "CREATE UNIQUE INDEX instances_live_database ON instances(database_name)"
+    " WHERE status <> 'terminated';"
+    "CREATE TABLE status_events ("
+    " id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL REFERENCES instances(id),"
+    " from_status TEXT " STATUS_CHECK("from_status") ","
+    " to_status TEXT NOT NULL " STATUS_CHECK("to_status") ","
+    " cause TEXT NOT NULL CHECK (cause IN ('action','reconcile','billing')),"
+    " detail TEXT, at INTEGER NOT NULL);"
+    "CREATE INDEX status_events_instance ON status_events(instance_id, id);",
+};
+#define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_GET] = "SELECT " INSTANCE_COLUMNS " FROM instances WHERE id = ?1",
+    [STMT_BY_NAME] = "SELECT " INSTANCE_COLUMNS " FROM instances WHERE name = ?1"
+                     " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+    [STMT_BY_PREFIX] = "SELECT " INSTANCE_COLUMNS " FROM instances"
+                       " WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
+    [STMT_LIST] = "SELECT " INSTANCE_COLUMNS " FROM instances"
+                  " WHERE (?1 OR status <> 'terminated') AND (?2 IS NULL OR status = ?2)"
+                  " ORDER BY name, created_at",
+    [STMT_INSERT] = "INSERT INTO instances (id, name, admin_email, database_name, odoo_version,"
+                    " image, container_name, volume_name, status, version, lease_host, lease_pid,"
+                    " lease_start, lease_boot, lease_deadline, op_step, op_deadline, created_at,"
+                    " updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'creating',1,?9,?10,?11,?12,"
+                    "?13,?14,?15,?16,?16)",
+    [STMT_HISTORY_ADD] = "INSERT INTO status_events (instance_id, from_status, to_status, cause,"
+                         " detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_HISTORY] = "SELECT at, from_status, to_status, cause, detail FROM status_events"
+                     " WHERE instance_id = ?1 ORDER BY id",
+    [STMT_STATS] = "SELECT status, count(*) FROM instances GROUP BY status",
+    [STMT_LEASE_SET] = "UPDATE instances SET lease_host = ?2, lease_pid = ?3, lease_start = ?4,"
+                       " lease_boot = ?5, lease_deadline = ?6, version = version + 1"
+                       " WHERE id = ?1",
+    [STMT_LEASE_EXTEND] = "UPDATE instances SET lease_deadline = ?2 WHERE id = ?1"
+                          " AND lease_pid = ?3 AND lease_start = ?4 AND lease_boot = ?5",
+    [STMT_LEASE_CLEAR] = "UPDATE instances SET lease_host = NULL, lease_pid = NULL,"
+                         " lease_start = NULL, lease_boot = NULL, lease_deadline = NULL"
+                         " WHERE id = ?1 AND lease_pid = ?2 AND lease_start = ?3"
+                         " AND lease_boot = ?4",
+    [STMT_SAVE] = "UPDATE instances SET status = ?2, container_id = ?3, container_name = ?4,"
+                  " volume_name = ?5, image = ?6, odoo_version = ?7, hold_billing = ?8,"
+                  " hold_operator = ?9, suspended_from = ?10, previous_status = ?11,"
+                  " error_message = ?12, op_step = ?13, op_deadline = ?14, updated_at = ?15,"
+                  " version = version + 1"
+                  " WHERE id = ?1 AND lease_pid = ?16 AND lease_start = ?17 AND lease_boot = ?18",
+    [STMT_LIVE_NAME] = "SELECT id FROM instances WHERE name = ?1 AND status <> 'terminated'",
+    [STMT_LIVE_DB] = "SELECT id FROM instances WHERE database_name = ?1"
+                     " AND status <> 'terminated'",
+    [STMT_RECONCILE_STATUS] =
+        "UPDATE instances SET status = ?3, error_message = ?4, updated_at = ?5,"
+        " op_step = CASE WHEN ?3 IN ('creating','updating') THEN op_step END,"
+        " op_deadline = CASE WHEN ?3 IN ('creating','updating') THEN op_deadline END,"
+        " version = version + 1"
+        " WHERE id = ?1 AND version = ?2 AND (lease_pid IS NULL OR lease_deadline < ?5)",
+    [STMT_OBSERVE] = "UPDATE instances SET obs_state = ?2, obs_exit_code = ?3, obs_health = ?4,"
+                     " obs_restart_count = ?5, obs_restart_base = ?6,"
+                     " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"
+                     " obs_started_at = ?10 WHERE id = ?1",
+};
+
+sqlite3_stmt *stmt(lc_store *s, stmt_id id, lc_diag *d)
+{
+    if (s->stmts[id] == NULL &&
+        sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
+                           NULL) != SQLITE_OK) {
+        STORE_ERR(s, d, "prepare");
+        return NULL;
+    }
+    sqlite3_reset(s->stmts[id]);
+    sqlite3_clear_bindings(s->stmts[id]);
+    return s->stmts[id];
+}
+
+lc_err exec_sql(lc_store *s, const char *sql, lc_diag *d)
+{
+    char *err = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        lc_fail(d, LC_ESTORE, "database %s: %s", s->path, err != NULL ? err : "error");
+        sqlite3_free(err);
+        return LC_ESTORE;
+    }
+    return LC_OK;
+}
+
+int store_schema_version(lc_store *s)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+void lc_new_uuid(char out[37])
+{
+    unsigned char b[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(b, 1, sizeof b, f) != sizeof b) {
+        for (size_t i = 0; i < sizeof b; i++)
+            b[i] = (unsigned char)(rand() ^ time(NULL));
+    }
+    if (f != NULL)
+        fclose(f);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static lc_err migrate_one(lc_store *s, int to, lc_diag *d)
+{
+    char sql[64];
+    lc_err e = exec_sql(s, "BEGIN IMMEDIATE", d);
+    if (e == LC_OK)
+        e = exec_sql(s, migrations[to - 1], d);
+    if (e == LC_OK && to == 1) {
+        char uuid[37], ins[160];
+        lc_new_uuid(uuid);
+        snprintf(ins, sizeof ins, "INSERT INTO store_meta VALUES (1, '%s', %lld)", uuid,
+                 (long long)time(NULL));
+        e = exec_sql(s, ins, d);
+    }
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", to);
+    if (e == LC_OK)
+        e = exec_sql(s, sql, d);
+    if (e == LC_OK)
+        return exec_sql(s, "COMMIT", d);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return lc_prefix(d, e, "migration to schema %d", to);
+}
+
+static lc_err migrate(lc_store *s, lc_diag *d)
+{
+    int v = store_schema_version(s);
+    if (v > MIGRATION_COUNT)
+        return lc_fail(d, LC_ESTORE,
+                       "database %s has schema version %d, newer than this instctl (%d); "
+                       "use a newer instctl",
+                       s->path, v, MIGRATION_COUNT);
+    for (int to = v + 1; to <= MIGRATION_COUNT; to++) {
+        lc_err e = migrate_one(s, to, d);
+        if (e != LC_OK)
+            return e;
+    }
+    return LC_OK;
+}
+
+static lc_err read_uuid(lc_store *s, lc_diag *d)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT uuid FROM store_meta WHERE id = 1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return STORE_ERR(s, d, "read store uuid");
+    lc_err e = LC_ESTORE;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+        snprintf(s->uuid, sizeof s->uuid, "%s", (const char *)sqlite3_column_text(st, 0));
+        e = LC_OK;
+    } else {
+        lc_fail(d, e, "database %s: no store uuid", s->path);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static void make_parent(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0750);
+            *p = '/';
+        }
+    }
+    mkdir(dir, 0750);
+}
+
+static lc_err configure(lc_store *s, lc_diag *d)
+{
+    sqlite3_busy_timeout(s->db, 5000);
+    lc_err e = exec_sql(s, "PRAGMA foreign_keys = ON", d);
+    if (e == LC_OK)
+        e = exec_sql(s, "PRAGMA journal_mode = WAL", d);
+    if (e == LC_OK)
+        e = exec_sql(s, "PRAGMA synchronous = NORMAL", d);
+    if (e == LC_OK)
+        e = migrate(s, d);
+    if (e == LC_OK)
+        e = read_uuid(s, d);
+    return e;
+}
+
+lc_err store_open(const char *path, lc_store **out, lc_diag *d)
+{
+    *out = NULL;
+    lc_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->path = strdup(path)) == NULL) {
+        free(s);
+        return lc_fail(d, LC_ENOMEM, "out of memory");
+    }
+    make_parent(path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        lc_fail(d, LC_ESTORE, "database %s: %s", path,
+                s->db != NULL ? sqlite3_errmsg(s->db) : strerror(errno));
+        store_close(s);
+        return LC_ESTORE;
+    }
+    lc_err e = configure(s, d);
+    if (e != LC_OK) {
+        store_close(s);
+        return e;
+    }
+    lc_lease_self(&s->self);
+    *out = s;
+    return LC_OK;
+}
+
+void store_close(lc_store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+const char *store_uuid(const lc_store *s)
+{
+    return s->uuid;
+}
+
+const char *store_path(const lc_store *s)
+{
+    return s->path;
+}
+
+lc_err store_begin(lc_store *s, lc_diag *d)
+{
+    return exec_sql(s, "BEGIN IMMEDIATE", d);
+}
+
+lc_err store_commit(lc_store *s, lc_diag *d)
+{
+    return exec_sql(s, "COMMIT", d);
+}
+
+void store_rollback(lc_store *s)
+{
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+/*
+ * The SQLite store (DESIGN §5): schema and forward-only migrations, the
+ * instance rows, their history, leases and the observation columns that
+ * reconcile keeps. One lc_store per process; not thread-safe.
+ */
+#ifndef LC_STORE_H
+#define LC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "derive.h"
+#include "lc.h"
+#include "status.h"
+
+#define LC_SCHEMA_VERSION 1
+
+/* Who holds a lease: enough to tell whether that process still lives. */
+typedef struct lc_lease_holder {
+    char host[256];
+    long pid;
+    unsigned long long start; /* process start time, clock ticks after boot (/proc/PID/stat field 22) */
+    char boot[40];            /* /proc/sys/kernel/random/boot_id */
+} lc_lease_holder;
+
+typedef struct lc_instance {
+    char id[37]; /* UUID */
+    char name[64];
+    char admin_email[256];
+    char database_name[64];
+    char odoo_version[17];
+    char image[256];
+    char container_id[65]; /* "" before the container exists */
+    char container_name[160];
+    char volume_name[160];
+    InstanceStatus status;
+    bool hold_billing, hold_operator;
+    int suspended_from;  /* InstanceStatus or -1 */
+    int previous_status; /* InstanceStatus to return to after updating, or -1 */
+    char error_message[512];
+    long long version; /* bumped by every lease taken and every status write */
+    lc_lease_holder lease; /* lease.pid == 0: no lease */
+    time_t lease_deadline;
+    char op_step[32];  /* the step in flight ("volume"), "" when none */
+    time_t op_deadline; /* creating/updating deadline, 0 = none */
+    lc_obs_memory obs;  /* observation columns (never the status) */
+    time_t obs_started_at;
+    time_t created_at, updated_at;
+} lc_instance;
+
+typedef struct lc_history {
+    time_t at;
+    int from; /* InstanceStatus or -1 for the first row */
+    InstanceStatus to;
+    char cause[16]; /* action | reconcile | billing */
+    char detail[256];
+} lc_history;
+
+typedef struct lc_store lc_store;
+
+/*
+ * store_open: opens or creates the database at path (the parent directory
+ * is created, mode 0750), sets WAL, foreign keys and a 5 s busy timeout,
+ * applies pending migrations (one transaction each) and reads the store
+ * uuid. LC_ESTORE when SQLite fails or the schema is newer than this build.
+ */
+lc_err store_open(const char *path, lc_store **out, lc_diag *d);
+void store_close(lc_store *s);
+
+/* lc_new_uuid: a random (version 4) UUID, 36 characters plus NUL, from /dev/urandom. */
+void lc_new_uuid(char out[37]);
+
+/* store_uuid: this store's uuid (labels io.instctl.store); owned by s. */
+const char *store_uuid(const lc_store *s);
+/* store_path: the database file path; owned by s. */
+const char *store_path(const lc_store *s);
+
+/* lc_lease_self: the identity of the calling process. */
+void lc_lease_self(lc_lease_holder *h);
+/*
+ * lc_lease_holder_alive: false when h is known dead (same host and boot, and
+ * the pid is gone or has another start time; or same host and another boot);
+ * true otherwise, including another host, which cannot be checked.
+ */
+bool lc_lease_holder_alive(const lc_lease_holder *h);
+/* lc_lease_live: the row has a lease whose deadline is after now and whose holder is alive. */
+bool lc_lease_live(const lc_instance *in, time_t now);
+
+/* store_get: the row with exactly this id; LC_ENOTFOUND when none. */
+lc_err store_get(lc_store *s, const char *id, lc_instance *out, lc_diag *d);
+
+/*
+ * store_resolve: ref is an id, a unique id prefix (>= 4 characters) or a
+ * name (the live instance of that name, else the most recently terminated).
+ * LC_ENOTFOUND when nothing matches, LC_EUSAGE when a prefix is ambiguous.
+ */
+lc_err store_resolve(lc_store *s, const char *ref, lc_instance *out, lc_diag *d);
+
+/*
+ * store_list: rows ordered by name; terminated ones only when all is true;
+ * only status `only` when only >= 0. *out malloc'd (free()), *n entries.
+ */
+lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n, lc_diag *d);
+
+/*
+ * store_insert: a new row in status creating, its first history row, and a
+ * lease held by the caller, in one transaction. LC_EUSAGE when the name or
+ * the database name is taken by a live instance.
+ */
+lc_err store_insert(lc_store *s, const lc_instance *in, int lease_seconds, lc_diag *d);
+
+/*
+ * store_lease_take: takes the lease on row id for lease_seconds (bumping
+ * the version) unless another live holder has it: LC_EBUSY with the holder
+ * named. A lease whose holder is dead or whose deadline passed is broken.
+ * On success *fresh holds the row as of the lease.
+ */
+lc_err store_lease_take(lc_store *s, const char *id, int lease_seconds, lc_instance *fresh,
+                        lc_diag *d);
+/* store_lease_extend: moves the caller's lease deadline to now + seconds. */
+lc_err store_lease_extend(lc_store *s, const char *id, int seconds, lc_diag *d);
+/* store_lease_release: drops the caller's lease without other changes. */
+lc_err store_lease_release(lc_store *s, const char *id, lc_diag *d);
+
+/*
+ * store_save: writes the mutable fields of *in (status, container id/name,
+ * volume, image, version, holds, suspended_from, previous_status, message,
+ * op step and deadline) in one transaction, plus a history row (cause,
+ * detail) when the status differs from `from`; releases the caller's lease
+ * when release is true. Only the lease holder may save: LC_EBUSY otherwise.
+ */
+lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
+                  const char *detail, bool release, lc_diag *d);
+
+/* store_history: the row's history, oldest first; *out malloc'd (free()). */
+lc_err store_history(lc_store *s, const char *id, lc_history **out, size_t *n, lc_diag *d);
+
+/* store_stats: counts[status] for all 8 statuses (zeros included). */
+lc_err store_stats(lc_store *s, long counts[INSTANCE_STATUS_COUNT], lc_diag *d);
+
+/* store_schema_version: PRAGMA user_version of the open database. */
+int store_schema_version(lc_store *s);
+
+/* Reconcile's writes, grouped into one transaction by begin/commit. */
+lc_err store_begin(lc_store *s, lc_diag *d);
+lc_err store_commit(lc_store *s, lc_diag *d);
+void store_rollback(lc_store *s);
+
+/*
+ * store_reconcile_write: applies a derive verdict to row id only if its
+ * version is still `version` and no live lease is held (compare-and-set):
+ * the observation columns always, and when out->verdict is a change the
+ * status, message and a history row (cause reconcile). *applied is false
+ * when the compare-and-set lost (an action committed meanwhile).
+ */
+lc_err store_reconcile_write(lc_store *s, const char *id, long long version,
+                             const lc_derive_out *out, bool *applied, lc_diag *d);
+
+/* store_observe: writes only the observation columns (no version check). */
+lc_err store_observe(lc_store *s, const char *id, const lc_obs_memory *obs, time_t started_at,
+                     lc_diag *d);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * Internals shared by the store's files: the open handle, the table of
+ * prepared statements, and the error macro that records file and line.
+ */
+#ifndef LC_STORE_INTERNAL_H
+#define LC_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Every statement the store runs, prepared once and kept in lc_store.stmts. */
+typedef enum stmt_id {
+    STMT_GET,
+    STMT_BY_NAME,
+    STMT_BY_PREFIX,
+    STMT_LIST,
+    STMT_INSERT,
+    STMT_HISTORY_ADD,
+    STMT_HISTORY,
+    STMT_STATS,
+    STMT_LEASE_SET,
+    STMT_LEASE_EXTEND,
+    STMT_LEASE_CLEAR,
+    STMT_SAVE,
+    STMT_LIVE_NAME,
+    STMT_LIVE_DB,
+    STMT_RECONCILE_STATUS,
+    STMT_OBSERVE,
+    STMT_COUNT
+} stmt_id;
+
+struct lc_store {
+    sqlite3 *db;
+    char *path;
+    char uuid[37];
+    sqlite3_stmt *stmts[STMT_COUNT];
+    lc_lease_holder self;
+};
+
+/* The SELECT column list read_instance() expects, in order. */
+#define INSTANCE_COLUMNS                                                                         \
+    "id, name, admin_email, database_name, odoo_version, image, container_id, container_name, " \
+    "volume_name, status, hold_billing, hold_operator, suspended_from, previous_status, "       \
+    "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "  \
+    "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "          \
+    "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "     \
+    "created_at, updated_at"
+
+/* STORE_ERR: LC_ESTORE with SQLite's message and where it happened. */
+#define STORE_ERR(s, d, what)                                                                    \
+    lc_fail((d), LC_ESTORE, "database %s: %s (%s:%d)", (what), sqlite3_errmsg((s)->db),         \
+            __FILE__, __LINE__)
+
+/* stmt: the prepared statement id, reset and unbound; NULL on error (d filled). */
+sqlite3_stmt *stmt(lc_store *s, stmt_id id, lc_diag *d);
+
+/* read_instance: the current row of st (INSTANCE_COLUMNS) into *out. */
+void read_instance(sqlite3_stmt *st, lc_instance *out);
+
+/* bind_text_or_null: binds "" as NULL. */
+int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text);
+
+/* bind_status_or_null: binds a status name, or NULL for -1. */
+int bind_status_or_null(sqlite3_stmt *st, int idx, int status);
+
+/* history_add: one status_events row; inside the caller's transaction. */
+lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
+                   const char *detail, lc_diag *d);
+
+/* exec_sql: runs SQL without results; LC_ESTORE on failure. */
+lc_err exec_sql(lc_store *s, const char *sql, lc_diag *d);
+
+#endif

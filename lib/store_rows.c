@@ -1,0 +1,235 @@
+/*
+ * Instance rows and their history: reading, resolving a reference, listing,
+ * inserting, saving an action's outcome, and reconcile's compare-and-set.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int status_col(sqlite3_stmt *st, int col)
+{
+    InstanceStatus v;
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    return t != NULL && instance_status_parse(t, &v) ? (int)v : -1;
+}
+
+void read_instance(sqlite3_stmt *st, lc_instance *o)
+{
+    memset(o, 0, sizeof *o);
+    copy_col(st, 0, o->id, sizeof o->id);
+    copy_col(st, 1, o->name, sizeof o->name);
+    copy_col(st, 2, o->admin_email, sizeof o->admin_email);
+    copy_col(st, 3, o->database_name, sizeof o->database_name);
+    copy_col(st, 4, o->odoo_version, sizeof o->odoo_version);
+    copy_col(st, 5, o->image, sizeof o->image);
+    copy_col(st, 6, o->container_id, sizeof o->container_id);
+    copy_col(st, 7, o->container_name, sizeof o->container_name);
+    copy_col(st, 8, o->volume_name, sizeof o->volume_name);
+    o->status = (InstanceStatus)status_col(st, 9);
+    o->hold_billing = sqlite3_column_int(st, 10) != 0;
+    o->hold_operator = sqlite3_column_int(st, 11) != 0;
+    o->suspended_from = status_col(st, 12);
+    o->previous_status = status_col(st, 13);
+    copy_col(st, 14, o->error_message, sizeof o->error_message);
+    o->version = sqlite3_column_int64(st, 15);
+    copy_col(st, 16, o->lease.host, sizeof o->lease.host);
+    o->lease.pid = (long)sqlite3_column_int64(st, 17);
+    o->lease.start = (unsigned long long)sqlite3_column_int64(st, 18);
+    copy_col(st, 19, o->lease.boot, sizeof o->lease.boot);
+    o->lease_deadline = (time_t)sqlite3_column_int64(st, 20);
+    copy_col(st, 21, o->op_step, sizeof o->op_step);
+    o->op_deadline = (time_t)sqlite3_column_int64(st, 22);
+    char state[32];
+    copy_col(st, 23, state, sizeof state);
+    o->obs.state = state[0] ? container_state_parse(state) : CONTAINER_UNKNOWN;
+    o->obs.exit_code = sqlite3_column_int(st, 24);
+    copy_col(st, 25, o->obs.health, sizeof o->obs.health);
+    o->obs.restart_count = sqlite3_column_int(st, 26);
+    o->obs.restart_base = sqlite3_column_int(st, 27);
+    o->obs.restart_window_start = (time_t)sqlite3_column_int64(st, 28);
+    o->obs.first_seen = (time_t)sqlite3_column_int64(st, 29);
+    o->obs.observed_at = (time_t)sqlite3_column_int64(st, 30);
+    o->obs_started_at = (time_t)sqlite3_column_int64(st, 31);
+    o->created_at = (time_t)sqlite3_column_int64(st, 32);
+    o->updated_at = (time_t)sqlite3_column_int64(st, 33);
+}
+
+int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
+{
+    if (text == NULL || text[0] == '\0')
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+int bind_status_or_null(sqlite3_stmt *st, int idx, int status)
+{
+    if (status < 0)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, instance_status_name((InstanceStatus)status), -1,
+                             SQLITE_STATIC);
+}
+
+static lc_err fetch_one(lc_store *s, sqlite3_stmt *st, const char *ref, lc_instance *out,
+                        lc_diag *d)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_instance(st, out);
+        sqlite3_reset(st);
+        return LC_OK;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return lc_fail(d, LC_ENOTFOUND, "instance %s not found", ref);
+    return STORE_ERR(s, d, "read instance");
+}
+
+lc_err store_get(lc_store *s, const char *id, lc_instance *out, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_GET, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    return fetch_one(s, st, id, out, d);
+}
+
+static lc_err resolve_prefix(lc_store *s, const char *ref, lc_instance *out, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_BY_PREFIX, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+    lc_err e = fetch_one(s, st, ref, out, d);
+    if (e != LC_OK)
+        return e;
+    sqlite3_step(st);
+    bool second = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (second)
+        return lc_fail(d, LC_EUSAGE, "instance id prefix %s is ambiguous; give more characters",
+                       ref);
+    return LC_OK;
+}
+
+lc_err store_resolve(lc_store *s, const char *ref, lc_instance *out, lc_diag *d)
+{
+    if (ref == NULL || ref[0] == '\0')
+        return lc_fail(d, LC_EUSAGE, "missing instance (give an id, id prefix or name)");
+    lc_err e = store_get(s, ref, out, d);
+    if (e != LC_ENOTFOUND)
+        return e;
+    sqlite3_stmt *st = stmt(s, STMT_BY_NAME, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+    e = fetch_one(s, st, ref, out, d);
+    if (e != LC_ENOTFOUND || strlen(ref) < 4 || strspn(ref, "0123456789abcdef-") != strlen(ref))
+        return e;
+    return resolve_prefix(s, ref, out, d);
+}
+
+lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n, lc_diag *d)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = stmt(s, STMT_LIST, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
+    bind_status_or_null(st, 2, only);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            lc_instance *grown = realloc(*out, cap * sizeof **out);
+            if (grown == NULL) {
+                sqlite3_reset(st);
+                return lc_fail(d, LC_ENOMEM, "out of memory listing instances");
+            }
+            *out = grown;
+        }
+        read_instance(st, &(*out)[(*n)++]);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
+}
+
+lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
+                   const char *detail, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_HISTORY_ADD, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    bind_status_or_null(st, 2, from);
+    bind_status_or_null(st, 3, (int)to);
+    sqlite3_bind_text(st, 4, cause, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 5, detail);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "add history");
+}
+
+static bool live_row_exists(lc_store *s, stmt_id which, const char *value)
+{
+    sqlite3_stmt *st = stmt(s, which, NULL);
+    if (st == NULL)
+        return false;
+    sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
+}
+
+static lc_err insert_row(lc_store *s, const lc_instance *in, int lease_seconds, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_INSERT, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    time_t now = time(NULL);
+    const char *text[] = {in->id,           in->name,           in->admin_email,
+                          in->database_name, in->odoo_version,  in->image,
+                          in->container_name, in->volume_name,  s->self.host};
+    for (int i = 0; i < 9; i++)
+        sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 10, s->self.pid);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)s->self.start);
+    sqlite3_bind_text(st, 12, s->self.boot, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)(now + lease_seconds));
+    bind_text_or_null(st, 14, in->op_step);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)in->op_deadline);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "insert instance");
+}
+
+lc_err store_insert(lc_store *s, const lc_instance *in, int lease_seconds, lc_diag *d)
+{
+    lc_err e = store_begin(s, d);
+    if (e != LC_OK)
+        return e;
+    if (live_row_exists(s, STMT_LIVE_NAME, in->name))
+        e = lc_fail(d, LC_EUSAGE, "name %s is already used by a live instance", in->name);
+    else if (live_row_exists(s, STMT_LIVE_DB, in->database_name))
+        e = lc_fail(d, LC_EUSAGE, "database name %s is already used by a live instance",
+                    in->database_name);
+    if (e == LC_OK)
+        e = insert_row(s, in, lease_seconds, d);
+    if (e == LC_OK)
+        e = history_add(s, in->id, -1, INSTANCE_CREATING, "action", "create", d);
+    if (e == LC_OK)
+        return store_commit(s, d);
+    store_rollback(s);
+    return e;
+}
