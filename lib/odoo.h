@@ -1,0 +1,32 @@
+/*
+ * Odoo's own HTTP endpoints on an instance's container (DESIGN §2 create):
+ * the database manager's POST /web/database/create.
+ */
+#ifndef LC_ODOO_H
+#define LC_ODOO_H
+
+#include <time.h>
+
+#include "lc.h"
+
+typedef struct lc_odoo_db_request {
+    const char *master_password; /* Odoo's admin_passwd (master password), may be "" */
+    const char *database;        /* database name */
+    const char *login;           /* admin login: the admin email */
+    const char *password;        /* admin password: sent here and nowhere else */
+    const char *lang;            /* e.g. en_US */
+} lc_odoo_db_request;
+
+/*
+ * odoo_create_database: POSTs the form to http://<host>:<port>/web/database/
+ * create, retrying refused connections until `deadline` (Unix seconds) while
+ * Odoo starts. Success is Odoo's redirect (3xx); anything else is LC_EFAILED
+ * with the HTTP status, or curl's error once the deadline passed.
+ */
+lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request *req,
+                            time_t deadline, lc_diag *d);
+
+/* lc_curl_init: curl_global_init exactly once per process (thread-safe). */
+void lc_curl_init(void);
+
+#endif
