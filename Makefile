@@ -5,7 +5,7 @@ BUILD    ?= build
 PKGS      = libcjson libcurl sqlite3 libcrypto
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 ifeq ($(SANITIZE),1)

@@ -77,6 +77,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
                          " lease_start = NULL, lease_boot = NULL, lease_deadline = NULL"
                          " WHERE id = ?1 AND lease_pid = ?2 AND lease_start = ?3"
                          " AND lease_boot = ?4",
+    [STMT_LEASE_ADOPT] = "UPDATE instances SET lease_host = ?2, lease_pid = ?3, lease_start = ?4,"
+                         " lease_boot = ?5, lease_deadline = ?6"
+                         " WHERE id = ?1 AND lease_pid = ?7 AND lease_start = ?8"
+                         " AND lease_boot = ?9",
     [STMT_SAVE] = "UPDATE instances SET status = ?2, container_id = ?3, container_name = ?4,"
                   " volume_name = ?5, image = ?6, odoo_version = ?7, hold_billing = ?8,"
                   " hold_operator = ?9, suspended_from = ?10, previous_status = ?11,"

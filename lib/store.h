@@ -119,6 +119,15 @@ lc_err store_insert(lc_store *s, const lc_instance *in, int lease_seconds, lc_di
  */
 lc_err store_lease_take(lc_store *s, const char *id, int lease_seconds, lc_instance *fresh,
                         lc_diag *d);
+/*
+ * store_lease_adopt: makes the caller the holder of the lease that `from`
+ * holds on row id (a detached child taking over its parent's operation).
+ * LC_EBUSY when `from` no longer holds it.
+ */
+lc_err store_lease_adopt(lc_store *s, const char *id, const lc_lease_holder *from, int seconds,
+                         lc_diag *d);
+/* store_holder: the identity this handle writes into leases. */
+const lc_lease_holder *store_holder(const lc_store *s);
 /* store_lease_extend: moves the caller's lease deadline to now + seconds. */
 lc_err store_lease_extend(lc_store *s, const char *id, int seconds, lc_diag *d);
 /* store_lease_release: drops the caller's lease without other changes. */

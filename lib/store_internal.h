@@ -22,6 +22,7 @@ typedef enum stmt_id {
     STMT_LEASE_SET,
     STMT_LEASE_EXTEND,
     STMT_LEASE_CLEAR,
+    STMT_LEASE_ADOPT,
     STMT_SAVE,
     STMT_LIVE_NAME,
     STMT_LIVE_DB,

@@ -97,6 +97,33 @@ static lc_err set_lease(lc_store *s, const char *id, int seconds, lc_diag *d)
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "take lease");
 }
 
+const lc_lease_holder *store_holder(const lc_store *s)
+{
+    return &s->self;
+}
+
+lc_err store_lease_adopt(lc_store *s, const char *id, const lc_lease_holder *from, int seconds,
+                         lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_LEASE_ADOPT, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, s->self.host, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, s->self.pid);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)s->self.start);
+    sqlite3_bind_text(st, 5, s->self.boot, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)(time(NULL) + seconds));
+    sqlite3_bind_int64(st, 7, from->pid);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)from->start);
+    sqlite3_bind_text(st, 9, from->boot, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return STORE_ERR(s, d, "adopt lease");
+    return sqlite3_changes(s->db) == 1 ? LC_OK : lc_fail(d, LC_EBUSY, "lease lost before hand-over");
+}
+
 static bool held_by_me(const lc_store *s, const lc_instance *in)
 {
     return in->lease.pid == s->self.pid && in->lease.start == s->self.start &&

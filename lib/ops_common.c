@@ -1,0 +1,179 @@
+/*
+ * Steps shared by the lifecycle actions: the lease with --wait, making a
+ * container from a row (create, and start/restart of a vanished one), the
+ * secret file, and waiting for a container to run.
+ */
+#include "ops_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ops_step(lc_ops *o, lc_instance *in, const char *step)
+{
+    snprintf(in->op_step, sizeof in->op_step, "%s", step);
+    if (o->progress != NULL)
+        o->progress(o->progress_arg, step);
+}
+
+lc_err ops_take_lease(lc_ops *o, const char *id, lc_instance *fresh, lc_diag *d)
+{
+    time_t give_up = time(NULL) + o->wait_seconds;
+    for (;;) {
+        lc_err e = store_lease_take(o->store, id, o->cfg->lease_seconds, fresh, d);
+        if (e != LC_EBUSY || time(NULL) >= give_up)
+            return e;
+        usleep(200 * 1000);
+    }
+}
+
+void lc_container_name_for(const char *database, const char *id, char *out, size_t len)
+{
+    snprintf(out, len, "odoo_%s_%.8s", database, id);
+}
+
+static char *read_secret(const char *path, size_t *len, lc_diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        lc_fail(d, LC_ECONFIG, "db_password_file %s: cannot read", path);
+        return NULL;
+    }
+    char *buf = calloc(1, 4096);
+    *len = buf != NULL ? fread(buf, 1, 4095, f) : 0;
+    fclose(f);
+    while (buf != NULL && *len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
+        buf[--*len] = '\0';
+    return buf;
+}
+
+/* The uid:gid the image runs as: numeric Config.User, or its /etc/passwd entry. */
+static lc_err image_owner(lc_ops *o, const lc_instance *in, unsigned *uid, unsigned *gid,
+                          lc_diag *d)
+{
+    char user[128];
+    *uid = *gid = 0;
+    lc_err e = engine_image_user(o->engine, in->image, user, sizeof user, d);
+    if (e != LC_OK || user[0] == '\0')
+        return e;
+    if (isdigit((unsigned char)user[0])) {
+        if (sscanf(user, "%u:%u", uid, gid) < 2)
+            *gid = *uid;
+        return LC_OK;
+    }
+    user[strcspn(user, ":")] = '\0';
+    char *passwd = NULL;
+    size_t len = 0;
+    e = engine_get_file(o->engine, in->container_id, "/etc/passwd", &passwd, &len, d);
+    if (e != LC_OK)
+        return lc_prefix(d, e, "user %s", user);
+    size_t ulen = strlen(user);
+    e = lc_fail(d, LC_EFAILED, "user %s is not in the image's /etc/passwd", user);
+    for (char *line = strtok(passwd, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        if (strncmp(line, user, ulen) == 0 && line[ulen] == ':' &&
+            sscanf(line + ulen, ":%*[^:]:%u:%u", uid, gid) == 2) {
+            e = LC_OK;
+            break;
+        }
+    }
+    free(passwd);
+    return e;
+}
+
+static lc_err place_secret(lc_ops *o, lc_instance *in, lc_diag *d)
+{
+    if (o->cfg->db_password_file[0] == '\0')
+        return LC_OK;
+    size_t len = 0;
+    char *secret = read_secret(o->cfg->db_password_file, &len, d);
+    if (secret == NULL)
+        return LC_ECONFIG;
+    unsigned uid, gid;
+    lc_err e = image_owner(o, in, &uid, &gid, d);
+    if (e == LC_OK)
+        e = engine_put_file(o->engine, in->container_id, LC_SECRET_DIR, LC_SECRET_NAME, secret,
+                            len, 0400, uid, gid, d);
+    explicit_bzero(secret, len);
+    free(secret);
+    return e;
+}
+
+lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
+{
+    const lc_config *c = o->cfg;
+    char host[300], port[32], user[80], pwfile[128];
+    const char *env[5] = {NULL};
+    if (c->db_host[0] != '\0') {
+        snprintf(host, sizeof host, "HOST=%s", c->db_host);
+        snprintf(port, sizeof port, "PORT=%d", c->db_port);
+        snprintf(user, sizeof user, "USER=%s", c->db_user);
+        snprintf(pwfile, sizeof pwfile, "PASSWORD_FILE=%s/%s", LC_SECRET_DIR, LC_SECRET_NAME);
+        env[0] = host;
+        env[1] = port;
+        env[2] = user;
+        env[3] = c->db_password_file[0] ? pwfile : NULL;
+    }
+    lc_container_spec spec = {
+        .name = in->container_name,
+        .image = in->image,
+        .volume = in->volume_name,
+        .data_path = c->data_path,
+        .store_uuid = store_uuid(o->store),
+        .instance_id = in->id,
+        .network = c->network,
+        .env = env,
+    };
+    lc_err e = engine_container_create(o->engine, &spec, in->container_id, d);
+    if (e != LC_OK)
+        return e;
+    e = place_secret(o, in, d);
+    return e == LC_OK ? LC_OK : lc_prefix(d, e, "secret files");
+}
+
+static bool is_up(const lc_observation *obs)
+{
+    return obs->state == CONTAINER_RUNNING &&
+           (obs->health[0] == '\0' || strcmp(obs->health, "healthy") == 0);
+}
+
+lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observation *obs,
+                        lc_diag *d)
+{
+    for (int polls = 0;; polls++) {
+        lc_err e = engine_container_inspect(o->engine, in->container_id, obs, d);
+        if (e != LC_OK)
+            return e;
+        if (is_up(obs))
+            return LC_OK;
+        if (obs->state == CONTAINER_EXITED || obs->state == CONTAINER_DEAD ||
+            obs->state == CONTAINER_MISSING)
+            return lc_fail(d, LC_EFAILED, "container %s %s (exit code %d)%s%s",
+                           in->container_name, container_state_name(obs->state), obs->exit_code,
+                           obs->error[0] ? ": " : "", obs->error);
+        if (time(NULL) >= deadline)
+            return lc_fail(d, LC_EFAILED, "container %s not %s in time (state %s, health %s)",
+                           in->container_name, obs->health[0] ? "healthy" : "running",
+                           obs->state_raw, obs->health[0] ? obs->health : "none");
+        if (polls % 20 == 19)
+            store_lease_extend(o->store, in->id, o->cfg->lease_seconds, NULL);
+        usleep(250 * 1000);
+    }
+}
+
+void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs)
+{
+    time_t now = time(NULL);
+    lc_obs_memory m = {
+        .state = obs->state,
+        .exit_code = obs->exit_code,
+        .restart_count = obs->restart_count,
+        .restart_base = obs->restart_count,
+        .restart_window_start = now,
+        .first_seen = now,
+        .observed_at = now,
+    };
+    snprintf(m.health, sizeof m.health, "%s", obs->health);
+    store_observe(o->store, in->id, &m, obs->started_at, NULL);
+}

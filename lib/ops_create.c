@@ -1,0 +1,237 @@
+/*
+ * create (DESIGN §2): validate, insert the row in `creating` under a lease,
+ * then the steps image, volume, container, secrets, start, running and
+ * database, each named in error_message when it fails.
+ */
+#include "odoo.h"
+#include "ops_internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static lc_err validate(const lc_create_request *r, lc_diag *d)
+{
+    lc_err e = lc_validate_name(r->name, d);
+    if (e == LC_OK)
+        e = lc_validate_database(r->database, d);
+    if (e == LC_OK)
+        e = lc_validate_email(r->admin_email, d);
+    if (e == LC_OK && r->odoo_version != NULL)
+        e = lc_validate_version(r->odoo_version, d);
+    if (e == LC_OK && r->image != NULL)
+        e = lc_validate_image(r->image, d);
+    if (e == LC_OK && r->pull_policy != NULL && strcmp(r->pull_policy, "missing") != 0 &&
+        strcmp(r->pull_policy, "never") != 0)
+        e = lc_fail(d, LC_EUSAGE, "invalid pull policy \"%s\": use missing or never",
+                    r->pull_policy);
+    return e;
+}
+
+static void new_row(lc_ops *o, const lc_create_request *r, lc_instance *in)
+{
+    memset(in, 0, sizeof *in);
+    lc_new_uuid(in->id);
+    snprintf(in->name, sizeof in->name, "%s", r->name);
+    snprintf(in->admin_email, sizeof in->admin_email, "%s", r->admin_email);
+    snprintf(in->database_name, sizeof in->database_name, "%s", r->database);
+    snprintf(in->odoo_version, sizeof in->odoo_version, "%s",
+             r->odoo_version != NULL ? r->odoo_version : o->cfg->default_version);
+    if (r->image != NULL)
+        snprintf(in->image, sizeof in->image, "%s", r->image);
+    else
+        config_image_for(o->cfg, in->odoo_version, in->image, sizeof in->image);
+    lc_container_name_for(in->database_name, in->id, in->container_name,
+                          sizeof in->container_name);
+    snprintf(in->volume_name, sizeof in->volume_name, "%s_g1", in->container_name);
+    in->status = INSTANCE_CREATING;
+    in->suspended_from = in->previous_status = -1;
+    snprintf(in->op_step, sizeof in->op_step, "image");
+    in->op_deadline = time(NULL) + o->cfg->create_timeout;
+}
+
+static lc_err step_image(lc_ops *o, const lc_instance *in, const char *policy, lc_diag *d)
+{
+    bool present = false;
+    lc_err e = engine_image_exists(o->engine, in->image, &present, d);
+    if (e != LC_OK || present)
+        return e;
+    if (strcmp(policy, "never") == 0)
+        return lc_fail(d, LC_EFAILED, "image %s is not present and the pull policy is never",
+                       in->image);
+    return engine_image_pull(o->engine, in->image, d);
+}
+
+/* Saves progress (step, container id) without releasing the lease. */
+static void checkpoint(lc_ops *o, lc_instance *in)
+{
+    store_save(o->store, in, in->status, "action", NULL, false, NULL);
+}
+
+static lc_err steps_until_start(lc_ops *o, lc_instance *in, const char *policy, lc_diag *d)
+{
+    lc_err e = step_image(o, in, policy, d);
+    if (e != LC_OK)
+        return e;
+    ops_step(o, in, "volume");
+    checkpoint(o, in);
+    e = engine_volume_create(o->engine, in->volume_name, store_uuid(o->store), in->id, d);
+    if (e != LC_OK)
+        return e;
+    ops_step(o, in, "container");
+    checkpoint(o, in);
+    e = ops_make_container(o, in, d);
+    if (e != LC_OK)
+        return e;
+    ops_step(o, in, "start");
+    checkpoint(o, in);
+    return engine_container_start(o->engine, in->container_id, d);
+}
+
+static lc_err read_master_password(const lc_config *c, char *buf, size_t len, lc_diag *d)
+{
+    buf[0] = '\0';
+    if (c->master_password_file[0] == '\0')
+        return LC_OK;
+    FILE *f = fopen(c->master_password_file, "r");
+    if (f == NULL)
+        return lc_fail(d, LC_ECONFIG, "master_password_file %s: cannot read",
+                       c->master_password_file);
+    if (fgets(buf, (int)len, f) == NULL)
+        buf[0] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    fclose(f);
+    return LC_OK;
+}
+
+static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_request *r,
+                                lc_diag *d)
+{
+    lc_observation obs;
+    ops_step(o, in, "running");
+    checkpoint(o, in);
+    lc_err e = ops_wait_running(o, in, in->op_deadline, &obs, d);
+    if (e != LC_OK)
+        return e;
+    ops_record_start(o, in, &obs);
+    ops_step(o, in, "database");
+    checkpoint(o, in);
+    char master[512];
+    e = read_master_password(o->cfg, master, sizeof master, d);
+    lc_odoo_db_request req = {.master_password = master,
+                              .database = in->database_name,
+                              .login = in->admin_email,
+                              .password = r->admin_password};
+    if (e == LC_OK)
+        e = odoo_create_database(obs.ip[0] ? obs.ip : "127.0.0.1", 8069, &req, in->op_deadline, d);
+    explicit_bzero(master, sizeof master);
+    return e;
+}
+
+/* Ends the operation: running on success, error naming the step otherwise. */
+static lc_err finish(lc_ops *o, lc_instance *in, lc_err e, lc_diag *d)
+{
+    if (e == LC_OK) {
+        in->status = INSTANCE_RUNNING;
+        in->error_message[0] = '\0';
+    } else {
+        in->status = INSTANCE_ERROR;
+        snprintf(in->error_message, sizeof in->error_message, "create failed at step %s: %s",
+                 in->op_step, d->msg);
+        snprintf(d->msg, sizeof d->msg, "%s", in->error_message);
+    }
+    char step[sizeof in->op_step];
+    snprintf(step, sizeof step, "%s", in->op_step);
+    in->op_step[0] = '\0';
+    in->op_deadline = 0;
+    lc_diag sd;
+    lc_err se = store_save(o->store, in, INSTANCE_CREATING, "action",
+                           e == LC_OK ? "create" : step, true, &sd);
+    if (se != LC_OK && e == LC_OK)
+        return lc_fail(d, se, "%s", sd.msg);
+    return e == LC_OK ? LC_OK : LC_EFAILED;
+}
+
+/*
+ * The child of --no-wait: SQLite and curl handles are not used across fork,
+ * so it opens its own, adopts the parent's lease, tells the parent, and
+ * runs the remaining steps. Returns the child's exit status.
+ */
+static int finish_detached(lc_ops *o, lc_instance *in, const lc_create_request *r, int ready,
+                           lc_diag *d)
+{
+    lc_lease_holder parent = *store_holder(o->store);
+    lc_store *store;
+    lc_engine *engine;
+    if (store_open(store_path(o->store), &store, d) != LC_OK)
+        return 1;
+    if (engine_open(engine_socket_path(o->engine), &engine, d) != LC_OK)
+        return 1;
+    o->store = store;
+    o->engine = engine;
+    if (store_lease_adopt(store, in->id, &parent, o->cfg->lease_seconds, d) != LC_OK)
+        return 1;
+    if (write(ready, "1", 1) != 1)
+        return 1;
+    close(ready);
+    lc_err e = steps_after_start(o, in, r, d);
+    return finish(o, in, e, d) == LC_OK ? 0 : 1;
+}
+
+/*
+ * --no-wait: a detached child finishes the steps after start under the same
+ * lease; the lease is handed to it by rewriting the holder before the parent
+ * returns. The child's exit status is nobody's, its outcome is the row.
+ */
+static lc_err detach_rest(lc_ops *o, lc_instance *in, const lc_create_request *r, lc_diag *d)
+{
+    int ready[2];
+    if (pipe(ready) != 0)
+        return lc_fail(d, LC_EFAILED, "pipe: cannot detach");
+    pid_t pid = fork();
+    if (pid < 0)
+        return lc_fail(d, LC_EFAILED, "fork: cannot detach");
+    if (pid > 0) {
+        char c;
+        close(ready[1]);
+        ssize_t got = read(ready[0], &c, 1);
+        close(ready[0]);
+        return got == 1 ? LC_OK : lc_fail(d, LC_EFAILED, "detached create did not start");
+    }
+    close(ready[0]);
+    setsid();
+    signal(SIGHUP, SIG_IGN);
+    freopen("/dev/null", "r", stdin);
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    o->progress = NULL;
+    _exit(finish_detached(o, in, r, ready[1], d));
+}
+
+lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_diag *d)
+{
+    lc_err e = validate(r, d);
+    if (e == LC_OK)
+        e = engine_ping(o->engine, d);
+    if (e != LC_OK)
+        return e;
+    new_row(o, r, out);
+    e = store_insert(o->store, out, o->cfg->lease_seconds, d);
+    if (e != LC_OK)
+        return e;
+    ops_step(o, out, "image");
+    e = steps_until_start(o, out, r->pull_policy != NULL ? r->pull_policy : o->cfg->pull_policy,
+                          d);
+    if (e == LC_OK && r->no_wait) {
+        checkpoint(o, out);
+        e = detach_rest(o, out, r, d);
+        if (e == LC_OK)
+            return store_get(o->store, out->id, out, d);
+    }
+    if (e == LC_OK)
+        e = steps_after_start(o, out, r, d);
+    return finish(o, out, e, d);
+}

@@ -1,0 +1,37 @@
+/* Steps shared by the lifecycle actions (ops_create.c, ops_action.c). */
+#ifndef LC_OPS_INTERNAL_H
+#define LC_OPS_INTERNAL_H
+
+#include "ops.h"
+
+#define LC_SECRET_DIR "/run/instctl"
+#define LC_SECRET_NAME "db_password"
+
+/* ops_step: records the step in flight and reports progress. */
+void ops_step(lc_ops *o, lc_instance *in, const char *step);
+
+/*
+ * ops_take_lease: store_lease_take, retried every 200 ms for up to
+ * o->wait_seconds while another live holder has it.
+ */
+lc_err ops_take_lease(lc_ops *o, const char *id, lc_instance *fresh, lc_diag *d);
+
+/*
+ * ops_make_container: creates the container for row *in from its image and
+ * volume (labels, env, network), places the secret files, and writes the new
+ * id into in->container_id.
+ */
+lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d);
+
+/*
+ * ops_wait_running: polls inspect until State.Status is running (and healthy
+ * when the image has a HEALTHCHECK); LC_EFAILED when it exits or deadline
+ * (Unix seconds) passes. *obs holds the last inspect.
+ */
+lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observation *obs,
+                        lc_diag *d);
+
+/* ops_record_start: stores the observation baseline after an instctl start (crash-loop window). */
+void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs);
+
+#endif
