@@ -1,0 +1,705 @@
+/*
+ * Docker Engine API client (DESIGN §6): libcurl over the engine's Unix
+ * socket, one easy handle per client (so its connection is reused; a client
+ * is not shared between threads), the API version negotiated from /_ping,
+ * and the error mapping of engine.h. Bodies are parsed in engine_json.c.
+ */
+#include "engine.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "tar.h"
+
+#define API_MINOR_MIN 41
+#define API_MINOR_MAX 47
+#define CONNECT_TIMEOUT_S 5L
+#define REQUEST_TIMEOUT_S 120L
+#define STOP_GRACE_S 30L
+/* A pull may take long on a slow link; it is aborted when nothing arrives for LOW_SPEED_S. */
+#define PULL_TIMEOUT_S 3600L
+#define LOW_SPEED_S 120L
+#define DEFAULT_DATA_PATH "/var/lib/odoo"
+
+struct lc_engine {
+    CURL *curl;
+    char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char api[8]; /* "" until pinged */
+    unsigned long requests;
+};
+
+typedef struct body {
+    char *data; /* always NUL-terminated */
+    size_t len, cap;
+    bool oom;
+} body;
+
+typedef struct request {
+    const char *method;
+    const char *path; /* appended to /v<api>, or sent as is when raw */
+    bool raw;
+    const char *ctype; /* Content-Type of data, NULL when no body */
+    const void *data;
+    size_t len;
+    long timeout_s; /* 0 means REQUEST_TIMEOUT_S */
+    bool low_speed; /* abort when the body stalls for LOW_SPEED_S */
+} request;
+
+typedef struct response {
+    long status;
+    body body;
+} response;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+lc_err engine_open(const char *host, lc_engine **out, lc_diag *d)
+{
+    *out = NULL;
+    if (host == NULL || host[0] == '\0')
+        host = getenv("DOCKER_HOST");
+    if (host == NULL || host[0] == '\0')
+        host = LC_DEFAULT_DOCKER_HOST;
+    const char *path = strncmp(host, "unix://", 7) == 0 ? host + 7 : host;
+    if (path[0] != '/')
+        return lc_fail(d, LC_ECONFIG, "Docker host %s: only unix:// sockets are supported", host);
+    if (strlen(path) >= sizeof((lc_engine *)0)->socket)
+        return lc_fail(d, LC_ECONFIG, "Docker host %s: socket path too long", host);
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return lc_fail(d, LC_ENOMEM, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
+    lc_engine *e = calloc(1, sizeof *e);
+    if (e == NULL || (e->curl = curl_easy_init()) == NULL) {
+        free(e);
+        return lc_fail(d, LC_ENOMEM, "Docker client: out of memory");
+    }
+    snprintf(e->socket, sizeof e->socket, "%s", path);
+    *out = e;
+    return LC_OK;
+}
+
+void engine_close(lc_engine *e)
+{
+    if (e == NULL)
+        return;
+    curl_easy_cleanup(e->curl);
+    free(e);
+}
+
+const char *engine_api_version(const lc_engine *e)
+{
+    return e->api;
+}
+
+unsigned long engine_request_count(const lc_engine *e)
+{
+    return e->requests;
+}
+
+const char *engine_socket_path(const lc_engine *e)
+{
+    return e->socket;
+}
+
+/* Never returns 0 for data; on allocation failure a short count makes curl abort. */
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    body *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (grown == NULL) {
+            b->oom = true;
+            return n - 1;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static void response_free(response *rs)
+{
+    free(rs->body.data);
+    rs->body = (body){0};
+}
+
+static void set_method(CURL *c, const request *rq)
+{
+    if (strcmp(rq->method, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    if (strcmp(rq->method, "POST") == 0 || rq->data != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->data != NULL ? rq->data : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+    }
+    if (strcmp(rq->method, "POST") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+}
+
+static void set_options(lc_engine *e, const request *rq, const char *url, char *errbuf,
+                        response *rs)
+{
+    CURL *c = e->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socket);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, rq->timeout_s > 0 ? rq->timeout_s : REQUEST_TIMEOUT_S);
+    if (rq->low_speed) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rs->body);
+    set_method(c, rq);
+}
+
+/* curl's own text names "localhost port 80" on a failed connect; say the socket and errno. */
+static lc_err transport_error(lc_engine *e, CURLcode rc, const char *errbuf, lc_diag *d)
+{
+    long os_errno = 0;
+    if (rc == CURLE_COULDNT_CONNECT &&
+        curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
+        return lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->socket,
+                       strerror((int)os_errno));
+    return lc_fail(d, LC_EENGINE, "Docker engine at %s: %s", e->socket,
+                   errbuf[0] != '\0' && rc != CURLE_COULDNT_CONNECT ? errbuf
+                                                                    : curl_easy_strerror(rc));
+}
+
+/*
+ * Sends one request; rs gets the status and body (free with response_free,
+ * also on failure). Transport failures, including a cut-off body, are
+ * LC_EENGINE; the caller prefixes what it was doing.
+ */
+static lc_err perform(lc_engine *e, const request *rq, response *rs, lc_diag *d)
+{
+    char url[4096], errbuf[CURL_ERROR_SIZE] = "", ctype[128];
+    *rs = (response){.body = {.data = malloc(4096), .cap = 4096}};
+    if (rs->body.data == NULL)
+        return lc_fail(d, LC_ENOMEM, "out of memory");
+    rs->body.data[0] = '\0';
+    snprintf(url, sizeof url, "http://localhost%s%s%s", rq->raw ? "" : "/v", rq->raw ? "" : e->api,
+             rq->path);
+    set_options(e, rq, url, errbuf, rs);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:"), *more = hdrs;
+    if (rq->ctype != NULL) {
+        snprintf(ctype, sizeof ctype, "Content-Type: %s", rq->ctype);
+        more = hdrs != NULL ? curl_slist_append(hdrs, ctype) : NULL;
+    }
+    if (more == NULL) {
+        curl_slist_free_all(hdrs);
+        return lc_fail(d, LC_ENOMEM, "out of memory");
+    }
+    curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, hdrs);
+    e->requests++;
+    CURLcode rc = curl_easy_perform(e->curl);
+    curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hdrs);
+    if (rs->body.oom)
+        return lc_fail(d, LC_ENOMEM, "out of memory reading the engine's answer");
+    if (rc != CURLE_OK)
+        return transport_error(e, rc, errbuf, d);
+    curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &rs->status);
+    return LC_OK;
+}
+
+/* Reads the Api-Version header of the /_ping answer: >= 1.41, capped at 1.47. */
+static lc_err negotiate(lc_engine *e, lc_diag *d)
+{
+    struct curl_header *h = NULL;
+    int major = 0, minor = 0;
+    if (curl_easy_header(e->curl, "Api-Version", 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
+        sscanf(h->value, "%d.%d", &major, &minor) != 2)
+        return lc_fail(d, LC_EENGINE, "Docker engine at %s: /_ping without an API version",
+                       e->socket);
+    if (major < 1 || (major == 1 && minor < API_MINOR_MIN))
+        return lc_fail(d, LC_EENGINE, "Docker engine at %s: API %d.%d is older than %s", e->socket,
+                       major, minor, LC_ENGINE_MIN_API);
+    if (major > 1 || minor > API_MINOR_MAX)
+        minor = API_MINOR_MAX;
+    snprintf(e->api, sizeof e->api, "1.%d", minor);
+    return LC_OK;
+}
+
+lc_err engine_ping(lc_engine *e, lc_diag *d)
+{
+    if (e->api[0] != '\0')
+        return LC_OK;
+    request rq = {.method = "GET", .path = "/_ping", .raw = true};
+    response rs;
+    lc_err err = perform(e, &rq, &rs, d);
+    if (err == LC_OK && rs.status != 200)
+        err = lc_fail(d, LC_EENGINE, "Docker engine at %s: /_ping answered HTTP %ld", e->socket,
+                      rs.status);
+    if (err == LC_OK)
+        err = negotiate(e, d);
+    response_free(&rs);
+    return err;
+}
+
+/* Docker's message, else the first line of a non-JSON body, else the status. */
+static lc_err http_error(const response *rs, lc_diag *d, const char *what)
+{
+    char msg[768];
+    engine_parse_message(rs->body.data, rs->body.len, msg, sizeof msg);
+    if (msg[0] == '\0' && rs->body.len > 0 && rs->body.data[0] != '{')
+        snprintf(msg, sizeof msg, "%.*s", (int)strcspn(rs->body.data, "\r\n"), rs->body.data);
+    if (msg[0] == '\0')
+        snprintf(msg, sizeof msg, "HTTP %ld", rs->status);
+    return lc_fail(d, rs->status == 404 ? LC_ENOTFOUND : LC_EDOCKER, "%s: %s", what, msg);
+}
+
+/*
+ * Pings when not done yet, sends rq and checks the status: 2xx and 304 (a
+ * start or stop with nothing to do) succeed. d gets "what: detail" on
+ * failure; rs is the caller's to free either way.
+ */
+static lc_err call(lc_engine *e, const request *rq, response *rs, lc_diag *d, const char *what)
+{
+    *rs = (response){0};
+    lc_err err = engine_ping(e, d);
+    if (err == LC_OK)
+        err = perform(e, rq, rs, d);
+    if (err != LC_OK)
+        return lc_prefix(d, err, "%s", what);
+    if ((rs->status >= 200 && rs->status < 300) || rs->status == 304)
+        return LC_OK;
+    return http_error(rs, d, what);
+}
+
+/* Percent-encodes s into out, keeping unreserved characters and those in keep. */
+static bool encode(char *out, size_t cap, const char *s, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL ||
+                     strchr(keep, *p) != NULL;
+        if (n + (plain ? 1 : 3) >= cap)
+            return false;
+        if (plain) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* "/<kind>/<encoded name><suffix>" into path; false when name is empty or too long. */
+static bool object_path(char *path, size_t cap, const char *kind, const char *name,
+                        const char *suffix)
+{
+    char enc[1024];
+    if (name == NULL || name[0] == '\0' ||
+        !encode(enc, sizeof enc, name, strcmp(kind, "images") == 0 ? "/:@" : ""))
+        return false;
+    return (size_t)snprintf(path, cap, "/%s/%s%s", kind, enc, suffix) < cap;
+}
+
+/* Sends method on /<kind>/<name><suffix> with no body and frees the answer. */
+static lc_err simple(lc_engine *e, const char *method, const char *kind, const char *name,
+                     const char *suffix, long timeout_s, lc_diag *d, const char *what)
+{
+    char path[2048];
+    if (!object_path(path, sizeof path, kind, name, suffix))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long a name", what);
+    request rq = {.method = method, .path = path, .timeout_s = timeout_s};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    response_free(&rs);
+    return err;
+}
+
+lc_err engine_image_exists(lc_engine *e, const char *image, bool *exists, lc_diag *d)
+{
+    char what[320];
+    snprintf(what, sizeof what, "inspect image %s", image);
+    lc_err err = simple(e, "GET", "images", image, "/json", 0, d, what);
+    *exists = err == LC_OK;
+    return err == LC_ENOTFOUND ? LC_OK : err;
+}
+
+/* The first {"error": ...} of a progress stream (one JSON object a line) into msg. */
+static bool stream_error(const char *s, char *msg, size_t len)
+{
+    while (*s != '\0') {
+        size_t n = strcspn(s, "\n");
+        cJSON *line = cJSON_ParseWithLength(s, n);
+        const char *err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(line, "error"));
+        if (err != NULL)
+            snprintf(msg, len, "%s", err);
+        cJSON_Delete(line);
+        if (err != NULL)
+            return true;
+        s += n + (s[n] == '\n');
+    }
+    return false;
+}
+
+/* Splits an image reference into repository and tag (or digest); "latest" when none. */
+static void split_image(const char *image, char *repo, char *tag, size_t len)
+{
+    const char *at = strchr(image, '@'), *slash = strrchr(image, '/');
+    const char *colon = strrchr(image, ':');
+    const char *cut =
+        at != NULL ? at : (colon != NULL && (slash == NULL || colon > slash) ? colon : NULL);
+    if (cut == NULL) {
+        snprintf(repo, len, "%s", image);
+        snprintf(tag, len, "latest");
+        return;
+    }
+    snprintf(repo, len, "%.*s", (int)(cut - image), image);
+    snprintf(tag, len, "%s", cut + 1);
+}
+
+lc_err engine_image_pull(lc_engine *e, const char *image, lc_diag *d)
+{
+    char what[320], repo[512], tag[512], erepo[1024], etag[1024], path[2200], msg[768];
+    snprintf(what, sizeof what, "pull image %s", image);
+    split_image(image, repo, tag, sizeof repo);
+    if (repo[0] == '\0' || tag[0] == '\0' || !encode(erepo, sizeof erepo, repo, "") ||
+        !encode(etag, sizeof etag, tag, ""))
+        return lc_fail(d, LC_EUSAGE, "%s: not an image reference", what);
+    snprintf(path, sizeof path, "/images/create?fromImage=%s&tag=%s", erepo, etag);
+    request rq = {.method = "POST", .path = path, .timeout_s = PULL_TIMEOUT_S, .low_speed = true};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    if (err == LC_OK && stream_error(rs.body.data, msg, sizeof msg))
+        err = lc_fail(d, LC_EDOCKER, "%s: %s", what, msg);
+    response_free(&rs);
+    return err;
+}
+
+lc_err engine_image_user(lc_engine *e, const char *image, char *user, size_t len, lc_diag *d)
+{
+    char what[320], path[2048];
+    snprintf(what, sizeof what, "inspect image %s", image);
+    if (len > 0)
+        user[0] = '\0';
+    if (!object_path(path, sizeof path, "images", image, "/json"))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long a name", what);
+    request rq = {.method = "GET", .path = path};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    cJSON *root = err == LC_OK ? cJSON_ParseWithLength(rs.body.data, rs.body.len) : NULL;
+    if (err == LC_OK && !cJSON_IsObject(root))
+        err = lc_fail(d, LC_EENGINE, "%s: unparsable answer", what);
+    const char *u = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "Config"), "User"));
+    if (err == LC_OK && u != NULL && len > 0)
+        snprintf(user, len, "%s", u);
+    cJSON_Delete(root);
+    response_free(&rs);
+    return err;
+}
+
+/* Adds the managed/store/instance labels to obj; false when out of memory. */
+static bool add_labels(cJSON *obj, const char *store_uuid, const char *instance_id)
+{
+    cJSON *l = cJSON_AddObjectToObject(obj, "Labels");
+    return l != NULL && cJSON_AddStringToObject(l, LC_LABEL_MANAGED, "true") != NULL &&
+           (store_uuid == NULL || cJSON_AddStringToObject(l, LC_LABEL_STORE, store_uuid)) &&
+           (instance_id == NULL || cJSON_AddStringToObject(l, LC_LABEL_INSTANCE, instance_id));
+}
+
+/* Sends a JSON body built by the caller (deleted here); the answer is the caller's. */
+static lc_err call_json(lc_engine *e, const char *path, cJSON *json, response *rs, lc_diag *d,
+                        const char *what)
+{
+    char *text = json != NULL ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    *rs = (response){0};
+    if (text == NULL)
+        return lc_fail(d, LC_ENOMEM, "%s: out of memory", what);
+    request rq = {.method = "POST",
+                  .path = path,
+                  .ctype = "application/json",
+                  .data = text,
+                  .len = strlen(text)};
+    lc_err err = call(e, &rq, rs, d, what);
+    free(text);
+    return err;
+}
+
+lc_err engine_volume_create(lc_engine *e, const char *name, const char *store_uuid,
+                            const char *instance_id, lc_diag *d)
+{
+    char what[320];
+    if (name == NULL || name[0] == '\0')
+        return lc_fail(d, LC_EUSAGE, "create volume: no name");
+    snprintf(what, sizeof what, "create volume %s", name);
+    cJSON *body = cJSON_CreateObject();
+    if (cJSON_AddStringToObject(body, "Name", name) == NULL ||
+        !add_labels(body, store_uuid, instance_id)) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    response rs;
+    lc_err err = call_json(e, "/volumes/create", body, &rs, d, what);
+    response_free(&rs);
+    return err;
+}
+
+lc_err engine_volume_exists(lc_engine *e, const char *name, bool *exists, lc_diag *d)
+{
+    char what[320];
+    snprintf(what, sizeof what, "inspect volume %s", name);
+    lc_err err = simple(e, "GET", "volumes", name, "", 0, d, what);
+    *exists = err == LC_OK;
+    return err == LC_ENOTFOUND ? LC_OK : err;
+}
+
+lc_err engine_volume_remove(lc_engine *e, const char *name, lc_diag *d)
+{
+    char what[320];
+    snprintf(what, sizeof what, "remove volume %s", name);
+    lc_err err = simple(e, "DELETE", "volumes", name, "", 0, d, what);
+    return err == LC_ENOTFOUND ? LC_OK : err;
+}
+
+static bool add_host_config(cJSON *root, const lc_container_spec *s)
+{
+    cJSON *hc = cJSON_AddObjectToObject(root, "HostConfig");
+    cJSON *rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
+    bool ok = cJSON_AddBoolToObject(hc, "Init", 1) != NULL &&
+              cJSON_AddStringToObject(rp, "Name", "unless-stopped") != NULL;
+    if (ok && s->network != NULL && s->network[0] != '\0')
+        ok = cJSON_AddStringToObject(hc, "NetworkMode", s->network) != NULL;
+    if (!ok || s->volume == NULL || s->volume[0] == '\0')
+        return ok;
+    cJSON *m = cJSON_CreateObject();
+    cJSON *mounts = cJSON_AddArrayToObject(hc, "Mounts");
+    const char *target =
+        s->data_path != NULL && s->data_path[0] != '\0' ? s->data_path : DEFAULT_DATA_PATH;
+    ok = cJSON_AddStringToObject(m, "Type", "volume") != NULL &&
+         cJSON_AddStringToObject(m, "Source", s->volume) != NULL &&
+         cJSON_AddStringToObject(m, "Target", target) != NULL;
+    if (!ok || !cJSON_AddItemToArray(mounts, m)) {
+        cJSON_Delete(m);
+        return false;
+    }
+    return true;
+}
+
+/* The POST /containers/create body; NULL when out of memory. */
+static cJSON *create_body(const lc_container_spec *s)
+{
+    cJSON *root = cJSON_CreateObject();
+    bool ok = cJSON_AddStringToObject(root, "Image", s->image) != NULL &&
+              add_labels(root, s->store_uuid, s->instance_id) && add_host_config(root, s);
+    cJSON *env = ok && s->env != NULL ? cJSON_AddArrayToObject(root, "Env") : NULL;
+    for (size_t i = 0; ok && s->env != NULL && s->env[i] != NULL; i++) {
+        cJSON *v = cJSON_CreateString(s->env[i]);
+        ok = v != NULL && cJSON_AddItemToArray(env, v);
+        if (!ok)
+            cJSON_Delete(v);
+    }
+    if (ok && s->no_healthcheck) {
+        cJSON *hc = cJSON_AddObjectToObject(root, "Healthcheck");
+        const char *none[] = {"NONE"};
+        cJSON *test = cJSON_CreateStringArray(none, 1);
+        ok = test != NULL && cJSON_AddItemToObject(hc, "Test", test);
+        if (!ok)
+            cJSON_Delete(test);
+    }
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+lc_err engine_container_create(lc_engine *e, const lc_container_spec *spec, char id_out[65],
+                               lc_diag *d)
+{
+    char what[320], name[512], path[600];
+    id_out[0] = '\0';
+    snprintf(what, sizeof what, "create container %s", spec->name ? spec->name : "");
+    if (spec->name == NULL || spec->name[0] == '\0' || spec->image == NULL ||
+        !encode(name, sizeof name, spec->name, ""))
+        return lc_fail(d, LC_EUSAGE, "%s: no name or image", what);
+    snprintf(path, sizeof path, "/containers/create?name=%s", name);
+    response rs;
+    lc_err err = call_json(e, path, create_body(spec), &rs, d, what);
+    cJSON *root = err == LC_OK ? cJSON_ParseWithLength(rs.body.data, rs.body.len) : NULL;
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Id"));
+    if (err == LC_OK && (id == NULL || strlen(id) != 64))
+        err = lc_fail(d, LC_EENGINE, "%s: answer without an Id", what);
+    else if (err == LC_OK)
+        snprintf(id_out, 65, "%s", id);
+    cJSON_Delete(root);
+    response_free(&rs);
+    return err;
+}
+
+lc_err engine_container_start(lc_engine *e, const char *id, lc_diag *d)
+{
+    char what[320];
+    snprintf(what, sizeof what, "start container %s", id);
+    return simple(e, "POST", "containers", id, "/start", 0, d, what);
+}
+
+/* stop or restart with Docker's grace period t, waiting t + STOP_GRACE_S at most. */
+static lc_err stop_like(lc_engine *e, const char *verb, const char *id, int timeout_s, lc_diag *d)
+{
+    char what[320], suffix[64];
+    if (timeout_s < 0)
+        timeout_s = 0;
+    snprintf(what, sizeof what, "%s container %s", verb, id);
+    snprintf(suffix, sizeof suffix, "/%s?t=%d", verb, timeout_s);
+    return simple(e, "POST", "containers", id, suffix, timeout_s + STOP_GRACE_S, d, what);
+}
+
+lc_err engine_container_stop(lc_engine *e, const char *id, int timeout_s, lc_diag *d)
+{
+    return stop_like(e, "stop", id, timeout_s, d);
+}
+
+lc_err engine_container_restart(lc_engine *e, const char *id, int timeout_s, lc_diag *d)
+{
+    return stop_like(e, "restart", id, timeout_s, d);
+}
+
+lc_err engine_container_remove(lc_engine *e, const char *id, bool force, lc_diag *d)
+{
+    char what[320];
+    snprintf(what, sizeof what, "remove container %s", id);
+    return simple(e, "DELETE", "containers", id, force ? "?force=1" : "?force=0", 0, d, what);
+}
+
+lc_err engine_container_inspect(lc_engine *e, const char *id, lc_observation *out, lc_diag *d)
+{
+    char what[320], path[2048];
+    memset(out, 0, sizeof *out);
+    snprintf(what, sizeof what, "inspect container %s", id);
+    if (!object_path(path, sizeof path, "containers", id, "/json"))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long an id", what);
+    request rq = {.method = "GET", .path = path};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    if (err == LC_ENOTFOUND && rs.status == 404) {
+        out->state = CONTAINER_MISSING;
+        err = LC_OK;
+    } else if (err == LC_OK && engine_parse_inspect(rs.body.data, rs.body.len, out, d) != LC_OK) {
+        err = lc_prefix(d, LC_EENGINE, "%s", what);
+    }
+    response_free(&rs);
+    return err;
+}
+
+/* The URL-encoded filters={"label":[managed, store]} for the list. */
+static bool list_filter(const char *store_uuid, char *out, size_t cap)
+{
+    char managed[64], store[256], json[512];
+    snprintf(managed, sizeof managed, "%s=true", LC_LABEL_MANAGED);
+    if ((size_t)snprintf(store, sizeof store, "%s=%s", LC_LABEL_STORE, store_uuid) >= sizeof store)
+        return false;
+    const char *items[] = {managed, store};
+    cJSON *root = cJSON_CreateObject(), *labels = cJSON_CreateStringArray(items, 2);
+    bool ok = labels != NULL && cJSON_AddItemToObject(root, "label", labels);
+    if (!ok)
+        cJSON_Delete(labels);
+    ok = ok && cJSON_PrintPreallocated(root, json, sizeof json, 0);
+    cJSON_Delete(root);
+    return ok && encode(out, cap, json, "");
+}
+
+lc_err engine_container_list(lc_engine *e, const char *store_uuid, lc_container_summary **out,
+                             size_t *n, lc_diag *d)
+{
+    char filter[1600], path[1700];
+    *out = NULL;
+    *n = 0;
+    if (store_uuid == NULL || store_uuid[0] == '\0' ||
+        !list_filter(store_uuid, filter, sizeof filter))
+        return lc_fail(d, LC_EUSAGE, "list containers: bad store uuid");
+    snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", filter);
+    request rq = {.method = "GET", .path = path};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, "list containers");
+    if (err == LC_OK && engine_parse_list(rs.body.data, rs.body.len, out, n, d) != LC_OK)
+        err = lc_prefix(d, LC_EENGINE, "list containers");
+    response_free(&rs);
+    return err == LC_OK ? LC_OK : LC_EENGINE;
+}
+
+lc_err engine_put_file(lc_engine *e, const char *id, const char *dir, const char *name,
+                       const void *data, size_t len, unsigned mode, unsigned uid, unsigned gid,
+                       lc_diag *d)
+{
+    char what[512], path[2048];
+    unsigned char *tar;
+    size_t tarlen;
+    snprintf(what, sizeof what, "put %s/%s into container %s", dir, name, id);
+    if (!object_path(path, sizeof path, "containers", id, "/archive?path=%2F"))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long an id", what);
+    if (!tar_build_file(dir, name, data, len, mode, uid, gid, &tar, &tarlen))
+        return lc_fail(d, LC_EUSAGE, "%s: path too long for a tar header, or out of memory", what);
+    request rq = {
+        .method = "PUT", .path = path, .ctype = "application/x-tar", .data = tar, .len = tarlen};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    response_free(&rs);
+    free(tar);
+    return err;
+}
+
+lc_err engine_get_file(lc_engine *e, const char *id, const char *path, char **data, size_t *len,
+                       lc_diag *d)
+{
+    char what[512], epath[1024], suffix[1100], url[2200];
+    const unsigned char *file = NULL;
+    size_t size = 0;
+    *data = NULL;
+    *len = 0;
+    snprintf(what, sizeof what, "get %s from container %s", path, id);
+    if (path[0] == '\0' || !encode(epath, sizeof epath, path, "/") ||
+        (size_t)snprintf(suffix, sizeof suffix, "/archive?path=%s", epath) >= sizeof suffix ||
+        !object_path(url, sizeof url, "containers", id, suffix))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long a path or id", what);
+    request rq = {.method = "GET", .path = url};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    int found = err != LC_OK ? 1
+                             : tar_first_file((const unsigned char *)rs.body.data, rs.body.len,
+                                              &file, &size);
+    if (found == 0)
+        err = lc_fail(d, LC_ENOTFOUND, "%s: no regular file there", what);
+    else if (found < 0)
+        err = lc_fail(d, LC_EENGINE, "%s: corrupt or cut-off archive", what);
+    else if (err == LC_OK && (*data = malloc(size + 1)) == NULL)
+        err = lc_fail(d, LC_ENOMEM, "%s: out of memory", what);
+    if (err == LC_OK) {
+        memcpy(*data, file, size);
+        (*data)[size] = '\0';
+        *len = size;
+    }
+    response_free(&rs);
+    return err;
+}
