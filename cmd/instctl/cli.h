@@ -1,0 +1,67 @@
+/*
+ * The instctl command line: the command table, the shared state the
+ * dispatcher sets up once per run, and the output helpers every command uses.
+ */
+#ifndef INSTCTL_CLI_H
+#define INSTCTL_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "engine.h"
+#include "lc.h"
+#include "ops.h"
+#include "store.h"
+
+/* What the dispatcher sets up before a command runs (git's RUN_SETUP). */
+enum {
+    NEEDS_STORE = 1 << 0,  /* open (and create or migrate) the database */
+    NEEDS_ENGINE = 1 << 1, /* an Engine API client (connects lazily) */
+    WRITES = 1 << 2,       /* changes state; listed as such in help */
+};
+
+typedef struct cli {
+    lc_config cfg;
+    lc_store *store;
+    lc_engine *engine;
+    lc_ops ops;
+    bool json, color, quiet;
+    int wait_seconds;
+    lc_diag diag;
+} cli;
+
+typedef struct cmd_entry {
+    const char *name;
+    const char *usage;   /* after "instctl NAME " */
+    const char *summary; /* one line */
+    unsigned flags;
+    int (*run)(cli *c, int argc, char **argv); /* argv[0] is the command name */
+} cmd_entry;
+
+/* The NULL-terminated command table (main.c). */
+extern const cmd_entry *const commands[];
+
+extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cmd_stats,
+    cmd_start, cmd_stop, cmd_restart, cmd_terminate, cmd_action, cmd_help;
+
+/* fail: prints "instctl: <detail>" to stderr and returns the exit status for e. */
+int fail(cli *c, lc_err e);
+/* usage_error: prints the message and the command's usage line; returns 2. */
+int usage_error(const cmd_entry *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cmd_find: the table entry named name, or NULL. */
+const cmd_entry *cmd_find(const char *name);
+/* parse_opts: getopt_long over argv for a command; returns 0 or 2 after printing usage. */
+
+/* Output. */
+const char *status_badge(const cli *c, InstanceStatus s, char *buf, size_t len);
+cJSON *instance_json(const lc_instance *in);
+/* print_json: prints and frees j; returns 0. */
+int print_json(cJSON *j);
+void format_age(time_t t, time_t now, char *buf, size_t len);
+
+/* The text of a command's --help. */
+void print_cmd_help(FILE *f, const cmd_entry *cmd);
+
+#endif

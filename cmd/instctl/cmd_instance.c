@@ -1,0 +1,290 @@
+/* Read-only commands: list, show, history, stats. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int run_list(cli *c, int argc, char **argv);
+static int run_show(cli *c, int argc, char **argv);
+static int run_history(cli *c, int argc, char **argv);
+static int run_stats(cli *c, int argc, char **argv);
+
+const cmd_entry cmd_list = {
+    .name = "list",
+    .usage = "[--all] [--status STATUS]",
+    .summary = "list instances (terminated ones with --all)",
+    .flags = NEEDS_STORE,
+    .run = run_list,
+};
+const cmd_entry cmd_show = {
+    .name = "show",
+    .usage = "ID|NAME",
+    .summary = "show one instance, its allowed actions and its live container state",
+    .flags = NEEDS_STORE | NEEDS_ENGINE,
+    .run = run_show,
+};
+const cmd_entry cmd_history = {
+    .name = "history",
+    .usage = "ID|NAME",
+    .summary = "show an instance's status history",
+    .flags = NEEDS_STORE,
+    .run = run_history,
+};
+const cmd_entry cmd_stats = {
+    .name = "stats",
+    .usage = "",
+    .summary = "count instances in each of the 8 statuses",
+    .flags = NEEDS_STORE,
+    .run = run_stats,
+};
+
+static void observed(const lc_instance *in, char *buf, size_t len)
+{
+    if (in->obs.observed_at == 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    char age[32];
+    format_age(in->obs.observed_at, time(NULL), age, sizeof age);
+    if (in->obs.state == CONTAINER_EXITED)
+        snprintf(buf, len, "exited(%d) %s", in->obs.exit_code, age);
+    else
+        snprintf(buf, len, "%s %s", container_state_name(in->obs.state), age);
+}
+
+static void list_table(cli *c, const lc_instance *v, size_t n)
+{
+    int wname = 4;
+    for (size_t i = 0; i < n; i++)
+        wname = (int)strlen(v[i].name) > wname ? (int)strlen(v[i].name) : wname;
+    printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", wname, "NAME", "STATUS", "ODOO",
+           "CONTAINER (LAST SEEN)");
+    for (size_t i = 0; i < n; i++) {
+        char badge[64], obs[64];
+        observed(&v[i], obs, sizeof obs);
+        status_badge(c, v[i].status, badge, sizeof badge);
+        int pad = 11 - (int)strlen(instance_status_name(v[i].status));
+        printf("%.8s  %-*s  %s%*s  %-7s  %s\n", v[i].id, wname, v[i].name, badge, pad, "",
+               v[i].odoo_version, obs);
+    }
+}
+
+static int run_list(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'}, {"status", required_argument, NULL, 's'}, {0}};
+    bool all = false;
+    InstanceStatus only = INSTANCE_CREATING;
+    bool filter = false;
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "as:", opts, NULL)) != -1) {
+        if (ch == 'a')
+            all = true;
+        else if (ch == 's' && instance_status_parse(optarg, &only))
+            filter = true;
+        else if (ch == 's')
+            return usage_error(&cmd_list, "unknown status \"%s\" (one of: creating, running, "
+                                          "stopped, suspended, maintenance, updating, error, "
+                                          "terminated)", optarg);
+        else
+            return usage_error(&cmd_list, "bad option");
+    }
+    if (optind < argc)
+        return usage_error(&cmd_list, "unexpected argument \"%s\"", argv[optind]);
+    lc_instance *v;
+    size_t n;
+    lc_err e = store_list(c->store, all, filter ? (int)only : -1, &v, &n, &c->diag);
+    if (e != LC_OK)
+        return fail(c, e);
+    if (c->json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(arr, instance_json(&v[i]));
+        print_json(arr);
+    } else if (c->quiet) {
+        for (size_t i = 0; i < n; i++)
+            puts(v[i].id);
+    } else {
+        list_table(c, v, n);
+    }
+    free(v);
+    return 0;
+}
+
+static int one_ref(const cmd_entry *cmd, int argc, char **argv, const char **ref)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return usage_error(cmd, argc < 2 ? "missing instance" : "unexpected arguments");
+    *ref = argv[1];
+    return 0;
+}
+
+static void container_line(const lc_instance *in, const lc_observation *obs, lc_err oe,
+                           const char *why, char *buf, size_t len)
+{
+    if (in->container_id[0] == '\0') {
+        snprintf(buf, len, "none yet");
+    } else if (oe != LC_OK) {
+        snprintf(buf, len, "unknown (%s)", why);
+    } else if (obs->state == CONTAINER_MISSING) {
+        snprintf(buf, len, "missing");
+    } else {
+        char started[32] = "never";
+        if (obs->started_at != 0)
+            lc_format_time(obs->started_at, started, sizeof started);
+        snprintf(buf, len, "%s%s%s, exit code %d, started %s", obs->state_raw,
+                 obs->health[0] ? ", health " : "", obs->health, obs->exit_code, started);
+    }
+}
+
+static bool transient(lc_container_state s)
+{
+    return s == CONTAINER_PAUSED || s == CONTAINER_RESTARTING || s == CONTAINER_REMOVING;
+}
+
+static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, lc_err oe)
+{
+    char badge[64], allowed[256], line[512], when[32], obsline[96];
+    status_badge(c, in->status, badge, sizeof badge);
+    printf("%-16s %s", "status:", badge);
+    if (oe == LC_OK && in->container_id[0] && obs->state != CONTAINER_UNKNOWN)
+        printf(" — container %s%s", container_state_name(obs->state),
+               transient(obs->state) ? " (transient)" : "");
+    printf("\n%-16s %s\n%-16s %s\n", "id:", in->id, "name:", in->name);
+    printf("%-16s %s\n%-16s %s\n", "database:", in->database_name, "admin email:",
+           in->admin_email);
+    printf("%-16s %s (%s)\n", "odoo:", in->odoo_version, in->image);
+    container_line(in, obs, oe, c->diag.msg, line, sizeof line);
+    printf("%-16s %s %s\n%-16s %s\n", "container:", in->container_name, line, "volume:",
+           in->volume_name);
+    observed(in, obsline, sizeof obsline);
+    printf("%-16s %s\n", "last observed:", obsline);
+    if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
+        snprintf(allowed, sizeof allowed, "none");
+    printf("%-16s %s\n", "allowed actions:", allowed);
+    if (in->error_message[0])
+        printf("%-16s %s\n", "error:", in->error_message);
+    if (in->op_step[0]) {
+        lc_format_time(in->op_deadline, when, sizeof when);
+        printf("%-16s step %s, deadline %s\n", "operation:", in->op_step, when);
+    }
+    if (in->lease.pid > 0 && lc_lease_live(in, time(NULL)))
+        printf("%-16s pid %ld on %s\n", "lease held by:", in->lease.pid, in->lease.host);
+    lc_format_time(in->created_at, when, sizeof when);
+    printf("%-16s %s\n", "created:", when);
+    lc_format_time(in->updated_at, when, sizeof when);
+    printf("%-16s %s\n", "updated:", when);
+}
+
+static cJSON *container_json(const lc_observation *obs, lc_err oe)
+{
+    cJSON *o = cJSON_CreateObject();
+    char started[32];
+    cJSON_AddStringToObject(o, "state", oe != LC_OK ? "unknown" : container_state_name(obs->state));
+    if (oe == LC_OK && obs->state != CONTAINER_MISSING)
+        cJSON_AddNumberToObject(o, "exit_code", obs->exit_code);
+    else
+        cJSON_AddNullToObject(o, "exit_code");
+    if (oe == LC_OK && obs->health[0])
+        cJSON_AddStringToObject(o, "health", obs->health);
+    else
+        cJSON_AddNullToObject(o, "health");
+    lc_format_time(oe == LC_OK ? obs->started_at : 0, started, sizeof started);
+    if (started[0])
+        cJSON_AddStringToObject(o, "started_at", started);
+    else
+        cJSON_AddNullToObject(o, "started_at");
+    return o;
+}
+
+static int run_show(cli *c, int argc, char **argv)
+{
+    const char *ref = NULL;
+    if (one_ref(&cmd_show, argc, argv, &ref))
+        return 2;
+    lc_instance in;
+    lc_err e = store_resolve(c->store, ref, &in, &c->diag);
+    if (e != LC_OK)
+        return fail(c, e);
+    lc_observation obs = {.state = CONTAINER_UNKNOWN};
+    lc_err oe = LC_OK;
+    if (in.container_id[0] != '\0')
+        oe = engine_container_inspect(c->engine, in.container_id, &obs, &c->diag);
+    if (c->json) {
+        cJSON *j = instance_json(&in);
+        cJSON_AddItemToObject(j, "container", container_json(&obs, oe));
+        return print_json(j);
+    }
+    if (c->quiet) {
+        puts(in.id);
+        return 0;
+    }
+    show_text(c, &in, &obs, oe);
+    return 0;
+}
+
+static int run_history(cli *c, int argc, char **argv)
+{
+    const char *ref = NULL;
+    if (one_ref(&cmd_history, argc, argv, &ref))
+        return 2;
+    lc_instance in;
+    lc_history *h;
+    size_t n;
+    lc_err e = store_resolve(c->store, ref, &in, &c->diag);
+    if (e == LC_OK)
+        e = store_history(c->store, in.id, &h, &n, &c->diag);
+    if (e != LC_OK)
+        return fail(c, e);
+    cJSON *arr = c->json ? cJSON_CreateArray() : NULL;
+    if (!c->json)
+        printf("%-20s  %-11s  %-11s  %-9s  %s\n", "AT", "FROM", "TO", "CAUSE", "DETAIL");
+    for (size_t i = 0; i < n; i++) {
+        char at[32];
+        const char *from = h[i].from >= 0 ? instance_status_name((InstanceStatus)h[i].from) : "-";
+        lc_format_time(h[i].at, at, sizeof at);
+        if (!c->json) {
+            printf("%-20s  %-11s  %-11s  %-9s  %s\n", at, from, instance_status_name(h[i].to),
+                   h[i].cause, h[i].detail);
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "at", at);
+        if (h[i].from >= 0)
+            cJSON_AddStringToObject(o, "from", from);
+        else
+            cJSON_AddNullToObject(o, "from");
+        cJSON_AddStringToObject(o, "to", instance_status_name(h[i].to));
+        cJSON_AddStringToObject(o, "cause", h[i].cause);
+        cJSON_AddStringToObject(o, "detail", h[i].detail);
+        cJSON_AddItemToArray(arr, o);
+    }
+    free(h);
+    return arr != NULL ? print_json(arr) : 0;
+}
+
+static int run_stats(cli *c, int argc, char **argv)
+{
+    if (argc > 1)
+        return usage_error(&cmd_stats, "unexpected argument \"%s\"", argv[1]);
+    long counts[INSTANCE_STATUS_COUNT], total = 0;
+    lc_err e = store_stats(c->store, counts, &c->diag);
+    if (e != LC_OK)
+        return fail(c, e);
+    cJSON *j = c->json ? cJSON_CreateObject() : NULL;
+    for (int s = 0; s < INSTANCE_STATUS_COUNT; s++) {
+        total += counts[s];
+        if (j != NULL)
+            cJSON_AddNumberToObject(j, instance_status_name((InstanceStatus)s), (double)counts[s]);
+        else
+            printf("%-12s %ld\n", instance_status_name((InstanceStatus)s), counts[s]);
+    }
+    if (j != NULL) {
+        cJSON_AddNumberToObject(j, "total", (double)total);
+        return print_json(j);
+    }
+    printf("%-12s %ld\n", "total", total);
+    return 0;
+}

@@ -1,0 +1,117 @@
+/* Output helpers: status badges, the instance JSON object, ages, errors. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fail(cli *c, lc_err e)
+{
+    fprintf(stderr, "instctl: %s\n", c->diag.msg[0] ? c->diag.msg : lc_strerror(e));
+    return lc_exit_code(e);
+}
+
+int usage_error(const cmd_entry *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("instctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: instctl %s %s\n", cmd->name, cmd->usage);
+    return 2;
+}
+
+/* One colour per status (SGR codes); error and suspended stand apart. */
+static const char *const badge_colour[INSTANCE_STATUS_COUNT] = {
+    [INSTANCE_CREATING] = "36",     [INSTANCE_RUNNING] = "32",    [INSTANCE_STOPPED] = "90",
+    [INSTANCE_SUSPENDED] = "1;33",  [INSTANCE_MAINTENANCE] = "34", [INSTANCE_UPDATING] = "35",
+    [INSTANCE_ERROR] = "1;37;41",   [INSTANCE_TERMINATED] = "2",
+};
+
+const char *status_badge(const cli *c, InstanceStatus s, char *buf, size_t len)
+{
+    if (!c->color)
+        snprintf(buf, len, "%s", instance_status_name(s));
+    else
+        snprintf(buf, len, "\033[%sm%s\033[0m", badge_colour[s], instance_status_name(s));
+    return buf;
+}
+
+static void add_time(cJSON *o, const char *key, time_t t)
+{
+    char buf[32];
+    if (t == 0) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    lc_format_time(t, buf, sizeof buf);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+static void add_text_or_null(cJSON *o, const char *key, const char *text)
+{
+    if (text[0] == '\0')
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, text);
+}
+
+cJSON *instance_json(const lc_instance *in)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", in->id);
+    cJSON_AddStringToObject(o, "name", in->name);
+    cJSON_AddStringToObject(o, "status", instance_status_name(in->status));
+    cJSON_AddStringToObject(o, "database_name", in->database_name);
+    cJSON_AddStringToObject(o, "odoo_version", in->odoo_version);
+    cJSON_AddStringToObject(o, "image", in->image);
+    cJSON_AddStringToObject(o, "container_name", in->container_name);
+    add_text_or_null(o, "container_id", in->container_id);
+    add_text_or_null(o, "error_message", in->error_message);
+    cJSON *holds = cJSON_AddArrayToObject(o, "holds");
+    if (in->hold_billing)
+        cJSON_AddItemToArray(holds, cJSON_CreateString("billing"));
+    if (in->hold_operator)
+        cJSON_AddItemToArray(holds, cJSON_CreateString("operator"));
+    if (in->suspended_from >= 0)
+        cJSON_AddStringToObject(o, "suspended_from",
+                                instance_status_name((InstanceStatus)in->suspended_from));
+    else
+        cJSON_AddNullToObject(o, "suspended_from");
+    cJSON *allowed = cJSON_AddArrayToObject(o, "allowed_actions");
+    for (const lc_action *a = lc_actions; a->name != NULL; a++) {
+        if (lc_action_check(a, in->status) == ACTION_ALLOWED)
+            cJSON_AddItemToArray(allowed, cJSON_CreateString(a->name));
+    }
+    add_time(o, "created_at", in->created_at);
+    add_time(o, "updated_at", in->updated_at);
+    return o;
+}
+
+int print_json(cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    if (s != NULL)
+        puts(s);
+    free(s);
+    cJSON_Delete(j);
+    return 0;
+}
+
+void format_age(time_t t, time_t now, char *buf, size_t len)
+{
+    long s = (long)(now - t);
+    if (t == 0)
+        snprintf(buf, len, "-");
+    else if (s < 0)
+        snprintf(buf, len, "in the future");
+    else if (s < 120)
+        snprintf(buf, len, "%lds ago", s);
+    else if (s < 7200)
+        snprintf(buf, len, "%ldm ago", s / 60);
+    else if (s < 172800)
+        snprintf(buf, len, "%ldh ago", s / 3600);
+    else
+        snprintf(buf, len, "%ldd ago", s / 86400);
+}
