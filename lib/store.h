@@ -126,6 +126,11 @@ lc_err store_lease_take(lc_store *s, const char *id, int lease_seconds, lc_insta
  */
 lc_err store_lease_adopt(lc_store *s, const char *id, const lc_lease_holder *from, int seconds,
                          lc_diag *d);
+/*
+ * store_lease_break: clears the lease that `dead` holds on row id (the
+ * caller checked the holder is dead); the version is not bumped.
+ */
+lc_err store_lease_break(lc_store *s, const char *id, const lc_lease_holder *dead, lc_diag *d);
 /* store_holder: the identity this handle writes into leases. */
 const lc_lease_holder *store_holder(const lc_store *s);
 /* store_lease_extend: moves the caller's lease deadline to now + seconds. */

@@ -46,13 +46,13 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
     return LC_OK;
 }
 
-static lc_err lease_clear(lc_store *s, const char *id, lc_diag *d)
+static lc_err lease_clear(lc_store *s, const char *id, const lc_lease_holder *h, lc_diag *d)
 {
     sqlite3_stmt *st = stmt(s, STMT_LEASE_CLEAR, d);
     if (st == NULL)
         return LC_ESTORE;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    bind_holder(st, 2, &s->self);
+    bind_holder(st, 2, h);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "release lease");
@@ -68,7 +68,7 @@ lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const
     if (e == LC_OK && in->status != from)
         e = history_add(s, in->id, (int)from, in->status, cause, detail, d);
     if (e == LC_OK && release)
-        e = lease_clear(s, in->id, d);
+        e = lease_clear(s, in->id, &s->self, d);
     if (e == LC_OK)
         return store_commit(s, d);
     store_rollback(s);
@@ -77,7 +77,12 @@ lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const
 
 lc_err store_lease_release(lc_store *s, const char *id, lc_diag *d)
 {
-    return lease_clear(s, id, d);
+    return lease_clear(s, id, &s->self, d);
+}
+
+lc_err store_lease_break(lc_store *s, const char *id, const lc_lease_holder *dead, lc_diag *d)
+{
+    return lease_clear(s, id, dead, d);
 }
 
 lc_err store_lease_extend(lc_store *s, const char *id, int seconds, lc_diag *d)

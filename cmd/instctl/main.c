@@ -11,7 +11,7 @@
 
 const cmd_entry *const commands[] = {
     &cmd_init,  &cmd_create, &cmd_list,    &cmd_show,      &cmd_history,   &cmd_stats,
-    &cmd_start, &cmd_stop,   &cmd_restart, &cmd_terminate, &cmd_action,
+    &cmd_start, &cmd_stop,   &cmd_restart, &cmd_terminate, &cmd_action,    &cmd_reconcile,
     &cmd_help,  NULL,
 };
 

@@ -1,0 +1,161 @@
+/*
+ * reconcile: one pass (DESIGN §3), run by cron every minute. Overlapping
+ * runs are excluded by an flock on a lock file beside the database.
+ */
+#include "cli.h"
+#include "reconcile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static int run_reconcile(cli *c, int argc, char **argv);
+
+const cmd_entry cmd_reconcile = {
+    .name = "reconcile",
+    .usage = "[--dry-run] [--no-enforce]",
+    .summary = "make instance statuses match Docker, and Docker match business decisions",
+    .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
+    .run = run_reconcile,
+};
+
+static const char *const kind_names[] = {
+    [DECISION_INSTANCE] = "instance", [DECISION_EXTRA] = "extra", [DECISION_ORPHAN] = "orphan",
+    [DECISION_SKIPPED] = "skipped",   [DECISION_LEASE] = "lease",
+};
+
+static const char *verdict_word(const lc_decision *dc)
+{
+    if (dc->kind == DECISION_SKIPPED)
+        return "skip";
+    if (dc->kind == DECISION_LEASE)
+        return "break-lease";
+    if (dc->kind == DECISION_ORPHAN)
+        return "report";
+    return lc_verdict_name(dc->verdict);
+}
+
+/* A logfmt value: quoted, with '"' and '\' escaped. */
+static void logfmt_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s == '\n' ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+static void log_decision(const lc_decision *dc, bool dry_run)
+{
+    fprintf(stderr, "instance=%s name=%s status=%s", dc->instance[0] ? dc->instance : "-",
+            dc->name[0] ? dc->name : "-", dc->instance[0] ? instance_status_name(dc->status) : "-");
+    if (dc->to != dc->status)
+        fprintf(stderr, " to=%s", instance_status_name(dc->to));
+    fprintf(stderr, " container=%s verdict=%s", dc->container[0] ? dc->container : "-",
+            verdict_word(dc));
+    if (dc->kind != DECISION_SKIPPED && dc->kind != DECISION_ORPHAN)
+        fprintf(stderr, " applied=%s", dry_run ? "dry-run" : dc->applied ? "yes" : "no");
+    fputs(" reason=", stderr);
+    logfmt_quoted(stderr, dc->reason);
+    fputc('\n', stderr);
+}
+
+static void log_summary(const lc_reconcile_report *r, lc_err e)
+{
+    fprintf(stderr,
+            "reconcile instances=%zu kept=%zu changed=%zu enforced=%zu skipped=%zu lost=%zu "
+            "extras=%zu orphans=%zu leases_broken=%zu requests=%lu ms=%ld result=%s\n",
+            r->instances, r->kept, r->changed, r->enforced, r->skipped, r->lost, r->extras,
+            r->orphans, r->leases_broken, r->requests, r->ms,
+            e == LC_OK ? "ok" : e == LC_EPARTIAL ? "partial" : "failed");
+}
+
+static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
+{
+    cJSON *j = cJSON_CreateObject();
+    const struct { const char *k; size_t v; } counts[] = {
+        {"instances", r->instances}, {"kept", r->kept},       {"changed", r->changed},
+        {"enforced", r->enforced},   {"skipped", r->skipped}, {"lost", r->lost},
+        {"extras", r->extras},       {"orphans", r->orphans}, {"leases_broken", r->leases_broken},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        cJSON_AddNumberToObject(j, counts[i].k, (double)counts[i].v);
+    cJSON_AddNumberToObject(j, "requests", (double)r->requests);
+    cJSON_AddNumberToObject(j, "ms", (double)r->ms);
+    cJSON_AddBoolToObject(j, "dry_run", dry_run);
+    cJSON_AddStringToObject(j, "result", e == LC_OK ? "ok" : e == LC_EPARTIAL ? "partial" : "failed");
+    cJSON *arr = cJSON_AddArrayToObject(j, "decisions");
+    for (size_t i = 0; i < r->n_decisions; i++) {
+        const lc_decision *dc = &r->decisions[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", kind_names[dc->kind]);
+        cJSON_AddStringToObject(o, "instance", dc->instance);
+        cJSON_AddStringToObject(o, "name", dc->name);
+        cJSON_AddStringToObject(o, "container", dc->container);
+        cJSON_AddStringToObject(o, "status", dc->instance[0] ? instance_status_name(dc->status) : "");
+        cJSON_AddStringToObject(o, "to", dc->instance[0] ? instance_status_name(dc->to) : "");
+        cJSON_AddStringToObject(o, "verdict", verdict_word(dc));
+        cJSON_AddBoolToObject(o, "applied", dc->applied);
+        cJSON_AddStringToObject(o, "reason", dc->reason);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return j;
+}
+
+/* Takes the pass lock; 1 = held, 0 = another run holds it, -1 = error (diag set). */
+static int take_lock(cli *c, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.reconcile.lock", store_path(c->store));
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        lc_fail(&c->diag, LC_ESTORE, "lock file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+        return 1;
+    close(*fd);
+    if (errno != EWOULDBLOCK) {
+        lc_fail(&c->diag, LC_ESTORE, "lock file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "instctl: another reconcile is running (lock %s held); nothing to do\n", path);
+    return 0;
+}
+
+static int run_reconcile(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'n'}, {"no-enforce", no_argument, NULL, 'E'}, {0}};
+    lc_reconcile_options opt = {0};
+    int ch, fd;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 'n')
+            opt.dry_run = true;
+        else if (ch == 'E')
+            opt.no_enforce = true;
+        else
+            return usage_error(&cmd_reconcile, "bad option");
+    }
+    if (optind < argc)
+        return usage_error(&cmd_reconcile, "unexpected argument \"%s\"", argv[optind]);
+    int locked = take_lock(c, &fd);
+    if (locked <= 0)
+        return locked == 0 ? 0 : fail(c, LC_ESTORE);
+    lc_reconcile_report r;
+    lc_err e = reconcile_run(c->store, c->engine, &c->cfg, &opt, &r, &c->diag);
+    for (size_t i = 0; i < r.n_decisions && !c->quiet; i++)
+        log_decision(&r.decisions[i], opt.dry_run);
+    log_summary(&r, e);
+    if (c->json && (e == LC_OK || e == LC_EPARTIAL))
+        print_json(report_json(&r, e, opt.dry_run));
+    reconcile_report_free(&r);
+    close(fd);
+    return e == LC_OK ? 0 : fail(c, e);
+}

@@ -1,0 +1,383 @@
+/*
+ * One reconcile pass: rows first, then ONE container list filtered by this
+ * store's label, inspects only where needed, status writes under
+ * compare-and-set in one transaction, then enforcement under leases.
+ */
+#include "reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ENFORCE_LEASE_S 60
+
+typedef struct pending {
+    size_t row;
+    lc_observation obs;
+    lc_derive_out out;
+    bool skipped, applied;
+} pending;
+
+typedef struct pass {
+    lc_store *s;
+    lc_engine *e;
+    const lc_config *cfg;
+    const lc_reconcile_options *opt;
+    lc_reconcile_report *r;
+    lc_instance *rows;
+    size_t nrows;
+    lc_container_summary *cs;
+    size_t ncs;
+    pending *pend;
+    time_t now;
+} pass;
+
+static lc_decision *add_decision(pass *p, lc_decision_kind kind, const lc_instance *in,
+                                 const char *container)
+{
+    lc_reconcile_report *r = p->r;
+    lc_decision *grown = realloc(r->decisions, (r->n_decisions + 1) * sizeof *grown);
+    if (grown == NULL)
+        return NULL;
+    r->decisions = grown;
+    lc_decision *dc = &grown[r->n_decisions++];
+    memset(dc, 0, sizeof *dc);
+    dc->kind = kind;
+    if (in != NULL) {
+        snprintf(dc->instance, sizeof dc->instance, "%s", in->id);
+        snprintf(dc->name, sizeof dc->name, "%s", in->name);
+        dc->status = dc->to = in->status;
+    }
+    snprintf(dc->container, sizeof dc->container, "%s", container != NULL ? container : "");
+    return dc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const lc_container_summary *)a)->id, ((const lc_container_summary *)b)->id);
+}
+
+static const lc_container_summary *find_container(const pass *p, const char *id)
+{
+    if (id[0] == '\0')
+        return NULL;
+    lc_container_summary key;
+    snprintf(key.id, sizeof key.id, "%s", id);
+    return bsearch(&key, p->cs, p->ncs, sizeof *p->cs, by_id);
+}
+
+/* The observation the list alone gives, the rest carried from the last pass. */
+static void from_list(const lc_instance *in, const lc_container_summary *c, lc_observation *o)
+{
+    memset(o, 0, sizeof *o);
+    o->state = c != NULL ? c->state : CONTAINER_MISSING;
+    snprintf(o->state_raw, sizeof o->state_raw, "%s",
+             c != NULL ? c->state_raw : container_state_name(CONTAINER_MISSING));
+    snprintf(o->id, sizeof o->id, "%s", in->container_id);
+    snprintf(o->name, sizeof o->name, "%s", in->container_name);
+    o->exit_code = in->obs.exit_code;
+    o->restart_count = in->obs.restart_count;
+    o->started_at = in->obs_started_at;
+    snprintf(o->health, sizeof o->health, "%s", in->obs.health);
+}
+
+/* Whether the verdict for this row needs the detail only inspect gives. */
+static bool needs_inspect(const lc_instance *in, const lc_observation *o)
+{
+    lc_container_state st = o->state, was = in->obs.state;
+    InstanceStatus s = in->status;
+    if (st == CONTAINER_MISSING || st == CONTAINER_UNKNOWN || s == INSTANCE_TERMINATED)
+        return false;
+    if (st == CONTAINER_RESTARTING)
+        return true;
+    if (st == CONTAINER_RUNNING)
+        return s == INSTANCE_CREATING || s == INSTANCE_UPDATING || s == INSTANCE_ERROR ||
+               was == CONTAINER_RESTARTING;
+    if (st == CONTAINER_EXITED || st == CONTAINER_DEAD)
+        return s == INSTANCE_RUNNING || (s == INSTANCE_STOPPED && st == CONTAINER_DEAD) ||
+               (was != CONTAINER_UNKNOWN && was != st);
+    return false;
+}
+
+static void derive_row(pass *p, const lc_instance *in, pending *pd)
+{
+    lc_derive_in di = {
+        .status = in->status,
+        .previous_status =
+            in->previous_status >= 0 ? (InstanceStatus)in->previous_status : INSTANCE_STOPPED,
+        .hold_billing = in->hold_billing,
+        .hold_operator = in->hold_operator,
+        .op_deadline = in->op_deadline,
+        .op_step = in->op_step,
+        .lease_live = lc_lease_live(in, p->now),
+        .container_name = in->container_name,
+        .error_message = in->error_message,
+        .obs = &pd->obs,
+        .prev = in->obs,
+        .now = p->now,
+    };
+    derive_instance_status_from_docker(&di, &pd->out);
+}
+
+static void skip(pass *p, const lc_instance *in, pending *pd, const char *why)
+{
+    pd->skipped = true;
+    p->r->skipped++;
+    lc_decision *dc = add_decision(p, DECISION_SKIPPED, in, in->container_name);
+    if (dc != NULL)
+        snprintf(dc->reason, sizeof dc->reason, "%s", why);
+}
+
+/* Inspects the row's container into pd->obs; false (and skipped) on failure. */
+static bool inspect(pass *p, const lc_instance *in, pending *pd)
+{
+    lc_diag d = {{0}};
+    if (in->container_id[0] == '\0')
+        return true;
+    lc_err e = engine_container_inspect(p->e, in->container_id, &pd->obs, &d);
+    if (e == LC_OK)
+        return true;
+    skip(p, in, pd, d.msg);
+    return false;
+}
+
+static void decide(pass *p, size_t i)
+{
+    const lc_instance *in = &p->rows[i];
+    pending *pd = &p->pend[i];
+    pd->row = i;
+    from_list(in, find_container(p, in->container_id), &pd->obs);
+    bool inspected = needs_inspect(in, &pd->obs);
+    if (inspected && !inspect(p, in, pd))
+        return;
+    derive_row(p, in, pd);
+    if (pd->out.needs_confirm && !inspected && in->container_id[0] != '\0') {
+        if (!inspect(p, in, pd))
+            return;
+        derive_row(p, in, pd);
+    }
+}
+
+static void break_dead_leases(pass *p)
+{
+    for (size_t i = 0; i < p->nrows; i++) {
+        lc_instance *in = &p->rows[i];
+        if (in->lease.pid <= 0 || lc_lease_holder_alive(&in->lease))
+            continue;
+        lc_decision *dc = add_decision(p, DECISION_LEASE, in, in->container_name);
+        if (dc != NULL)
+            snprintf(dc->reason, sizeof dc->reason, "lease of dead pid %ld on %s broken",
+                     in->lease.pid, in->lease.host);
+        p->r->leases_broken++;
+        if (!p->opt->dry_run && store_lease_break(p->s, in->id, &in->lease, NULL) == LC_OK) {
+            if (dc != NULL)
+                dc->applied = true;
+        }
+        memset(&in->lease, 0, sizeof in->lease);
+    }
+}
+
+static void record(pass *p, const lc_instance *in, pending *pd)
+{
+    const lc_derive_out *o = &pd->out;
+    if (o->verdict == VERDICT_KEEP)
+        p->r->kept++;
+    if (o->verdict == VERDICT_KEEP && !o->note && !o->set_message)
+        return;
+    lc_decision *dc = add_decision(p, DECISION_INSTANCE, in, in->container_name);
+    if (dc == NULL)
+        return;
+    dc->verdict = o->verdict;
+    dc->enforce = o->enforce;
+    dc->to = pd->applied ? o->status : in->status;
+    dc->applied = pd->applied;
+    snprintf(dc->reason, sizeof dc->reason, "%s", o->reason);
+}
+
+/* All status writes of the pass in one transaction, each a compare-and-set. */
+static lc_err write_all(pass *p, lc_diag *d)
+{
+    if (p->opt->dry_run)
+        return LC_OK;
+    lc_err e = store_begin(p->s, d);
+    for (size_t i = 0; e == LC_OK && i < p->nrows; i++) {
+        pending *pd = &p->pend[i];
+        if (pd->skipped)
+            continue;
+        e = store_reconcile_write(p->s, p->rows[i].id, p->rows[i].version, &pd->out,
+                                  &pd->applied, d);
+        bool wanted = pd->out.verdict == VERDICT_CHANGE || pd->out.set_message;
+        if (e == LC_OK && wanted && !pd->applied)
+            p->r->lost++;
+        else if (e == LC_OK && pd->out.verdict == VERDICT_CHANGE)
+            p->r->changed++;
+    }
+    if (e == LC_OK)
+        return store_commit(p->s, d);
+    store_rollback(p->s);
+    return e;
+}
+
+/* Stops or removes one container under the instance's lease; false on failure. */
+static bool enforce_one(pass *p, const lc_instance *in, const char *container, lc_enforcement what,
+                        InstanceStatus expect, char *why, size_t len)
+{
+    lc_diag d = {{0}};
+    lc_instance fresh;
+    lc_err e = store_lease_take(p->s, in->id, ENFORCE_LEASE_S, &fresh, &d);
+    if (e == LC_OK && fresh.status != expect) {
+        store_lease_release(p->s, in->id, NULL);
+        snprintf(why, len, "status became %s meanwhile", instance_status_name(fresh.status));
+        return false;
+    }
+    if (e == LC_OK && what == ENFORCE_STOP)
+        e = engine_container_stop(p->e, container, p->cfg->stop_timeout, &d);
+    else if (e == LC_OK)
+        e = engine_container_remove(p->e, container, true, &d);
+    if (e == LC_ENOTFOUND)
+        e = LC_OK;
+    if (e != LC_EBUSY)
+        store_lease_release(p->s, in->id, NULL);
+    if (e != LC_OK)
+        snprintf(why, len, "%s", d.msg);
+    return e == LC_OK;
+}
+
+static void enforce_all(pass *p)
+{
+    for (size_t i = 0; i < p->nrows; i++) {
+        pending *pd = &p->pend[i];
+        const lc_instance *in = &p->rows[i];
+        if (pd->skipped || pd->out.enforce == ENFORCE_NONE)
+            continue;
+        lc_decision *dc = NULL;
+        for (size_t k = 0; k < p->r->n_decisions; k++) {
+            if (strcmp(p->r->decisions[k].instance, in->id) == 0 &&
+                p->r->decisions[k].kind == DECISION_INSTANCE)
+                dc = &p->r->decisions[k];
+        }
+        char why[256] = "";
+        bool ok = !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
+                  enforce_one(p, in, in->container_id, pd->out.enforce, pd->out.status, why,
+                              sizeof why);
+        if (ok)
+            p->r->enforced++;
+        else if (why[0] != '\0')
+            p->r->skipped++;
+        if (dc != NULL && why[0] != '\0')
+            snprintf(dc->reason + strlen(dc->reason), sizeof dc->reason - strlen(dc->reason),
+                     "; enforcement failed: %s", why);
+        if (dc != NULL && pd->out.verdict == VERDICT_ENFORCE)
+            dc->applied = ok;
+    }
+}
+
+static const lc_instance *row_by_id(const pass *p, const char *id)
+{
+    for (size_t i = 0; id[0] != '\0' && i < p->nrows; i++) {
+        if (strcmp(p->rows[i].id, id) == 0)
+            return &p->rows[i];
+    }
+    return NULL;
+}
+
+static bool is_rows_container(const pass *p, const lc_container_summary *c)
+{
+    const lc_instance *in = row_by_id(p, c->instance);
+    return in != NULL && strcmp(in->container_id, c->id) == 0;
+}
+
+/* Containers labelled for an instance but not the row's own: removed when no operation runs. */
+static void extras(pass *p)
+{
+    for (size_t k = 0; k < p->ncs; k++) {
+        const lc_container_summary *c = &p->cs[k];
+        if (is_rows_container(p, c))
+            continue;
+        const lc_instance *in = row_by_id(p, c->instance);
+        lc_decision *dc = add_decision(p, in != NULL ? DECISION_EXTRA : DECISION_ORPHAN, in, c->name);
+        if (in == NULL) {
+            p->r->orphans++;
+            if (dc != NULL)
+                snprintf(dc->reason, sizeof dc->reason,
+                         "container labelled for unknown instance %s (left alone)", c->instance);
+            continue;
+        }
+        p->r->extras++;
+        bool busy = in->status == INSTANCE_CREATING || in->status == INSTANCE_UPDATING ||
+                    lc_lease_live(in, p->now);
+        char why[256] = "";
+        bool ok = !busy && !p->opt->dry_run && !p->opt->no_enforce &&
+                  enforce_one(p, in, c->id, ENFORCE_REMOVE, in->status, why, sizeof why);
+        if (dc == NULL)
+            continue;
+        dc->enforce = ENFORCE_REMOVE;
+        dc->verdict = VERDICT_ENFORCE;
+        dc->applied = ok;
+        snprintf(dc->reason, sizeof dc->reason, "extra container %s%s%s", busy ? "(operation in flight, kept)" : "",
+                 why[0] ? ": " : "", why);
+    }
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static lc_err run_pass(pass *p, lc_diag *d)
+{
+    lc_err e = store_list(p->s, true, -1, &p->rows, &p->nrows, d);
+    if (e != LC_OK)
+        return e;
+    e = engine_container_list(p->e, store_uuid(p->s), &p->cs, &p->ncs, d);
+    if (e != LC_OK)
+        return e == LC_ENOMEM ? e : LC_EENGINE;
+    qsort(p->cs, p->ncs, sizeof *p->cs, by_id);
+    p->pend = calloc(p->nrows ? p->nrows : 1, sizeof *p->pend);
+    if (p->pend == NULL)
+        return lc_fail(d, LC_ENOMEM, "out of memory");
+    p->now = time(NULL);
+    break_dead_leases(p);
+    for (size_t i = 0; i < p->nrows; i++)
+        decide(p, i);
+    e = write_all(p, d);
+    if (e != LC_OK)
+        return e;
+    for (size_t i = 0; i < p->nrows; i++) {
+        if (!p->pend[i].skipped)
+            record(p, &p->rows[i], &p->pend[i]);
+    }
+    enforce_all(p);
+    extras(p);
+    return p->r->skipped > 0 ? LC_EPARTIAL : LC_OK;
+}
+
+lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
+                     const lc_reconcile_options *opt, lc_reconcile_report *r, lc_diag *d)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(r, 0, sizeof *r);
+    unsigned long requests0 = engine_request_count(e);
+    pass p = {.s = s, .e = e, .cfg = cfg, .opt = opt, .r = r};
+    lc_err err = run_pass(&p, d);
+    r->instances = p.nrows;
+    r->requests = engine_request_count(e) - requests0;
+    r->ms = elapsed_ms(&t0);
+    if (err == LC_EPARTIAL)
+        lc_fail(d, err, "%zu instance(s) skipped", r->skipped);
+    free(p.rows);
+    free(p.cs);
+    free(p.pend);
+    return err;
+}
+
+void reconcile_report_free(lc_reconcile_report *r)
+{
+    free(r->decisions);
+    r->decisions = NULL;
+    r->n_decisions = 0;
+}
