@@ -11,8 +11,8 @@ packages="
     check libsubunit-dev
     docker.io busybox-static
     clang-format cppcheck valgrind
-    jq sqlite3 groff-base man-db util-linux curl ca-certificates
-    postgresql postgresql-client
+    jq sqlite3 groff-base man-db util-linux curl ca-certificates bsdutils
+
 "
 
 missing=

@@ -134,8 +134,11 @@ static void container_line(const lc_instance *in, const lc_observation *obs, lc_
         char started[32] = "never";
         if (obs->started_at != 0)
             lc_format_time(obs->started_at, started, sizeof started);
-        snprintf(buf, len, "%s%s%s, exit code %d, started %s", obs->state_raw,
-                 obs->health[0] ? ", health " : "", obs->health, obs->exit_code, started);
+        char code[32] = "";
+        if (obs->state == CONTAINER_EXITED || obs->state == CONTAINER_DEAD)
+            snprintf(code, sizeof code, ", exit code %d", obs->exit_code);
+        snprintf(buf, len, "%s%s%s%s, started %s", obs->state_raw, obs->health[0] ? ", health " : "",
+                 obs->health, code, started);
     }
 }
 
