@@ -30,15 +30,22 @@ typedef struct key_def {
     size_t offset, size;
 } key_def;
 
-#define TEXT(k, f) {k, KEY_TEXT, offsetof(lc_config, f), sizeof(((lc_config *)0)->f)}
-#define INT(k, f) {k, KEY_INT, offsetof(lc_config, f), 0}
+#define TEXT(k, f)                                                                                 \
+    {                                                                                              \
+        k, KEY_TEXT, offsetof(lc_config, f), sizeof(((lc_config *)0)->f)                           \
+    }
+#define INT(k, f)                                                                                  \
+    {                                                                                              \
+        k, KEY_INT, offsetof(lc_config, f), 0                                                      \
+    }
 
 static const key_def keys[] = {
     TEXT("db", db),
     TEXT("docker_host", docker_host),
     TEXT("image_template", image_template),
     TEXT("default_odoo_version", default_version),
-    {"pull_policy", KEY_POLICY, offsetof(lc_config, pull_policy), sizeof(((lc_config *)0)->pull_policy)},
+    {"pull_policy", KEY_POLICY, offsetof(lc_config, pull_policy),
+     sizeof(((lc_config *)0)->pull_policy)},
     TEXT("network", network),
     TEXT("data_path", data_path),
     TEXT("db_host", db_host),

@@ -12,17 +12,17 @@
 #define LC_DEFAULT_DB "/var/lib/instctl/instctl.db"
 
 typedef struct lc_config {
-    char db[4096];                   /* db: SQLite database path */
-    char docker_host[4096];          /* docker_host: unix:///path, "" = DOCKER_HOST or default */
-    char image_template[256];        /* image_template: "{version}" replaced, default odoo:{version} */
-    char default_version[17];        /* default_odoo_version: 17.0 */
-    char pull_policy[16];            /* pull_policy: missing | never */
-    char network[128];               /* network: container network, "" = engine default */
-    char data_path[256];             /* data_path: volume mount point, /var/lib/odoo */
-    char db_host[256];               /* db_host: PostgreSQL host for the containers, "" = none */
-    int db_port;                     /* db_port: 5432 */
-    char db_user[64];                /* db_user: odoo */
-    char db_password_file[4096];     /* db_password_file: placed in containers as PASSWORD_FILE */
+    char db[4096];               /* db: SQLite database path */
+    char docker_host[4096];      /* docker_host: unix:///path, "" = DOCKER_HOST or default */
+    char image_template[256];    /* image_template: "{version}" replaced, default odoo:{version} */
+    char default_version[17];    /* default_odoo_version: 17.0 */
+    char pull_policy[16];        /* pull_policy: missing | never */
+    char network[128];           /* network: container network, "" = engine default */
+    char data_path[256];         /* data_path: volume mount point, /var/lib/odoo */
+    char db_host[256];           /* db_host: PostgreSQL host for the containers, "" = none */
+    int db_port;                 /* db_port: 5432 */
+    char db_user[64];            /* db_user: odoo */
+    char db_password_file[4096]; /* db_password_file: placed in containers as PASSWORD_FILE */
     char master_password_file[4096]; /* master_password_file: Odoo's master password */
     int create_timeout;              /* create_timeout: seconds for create to reach running */
     int stop_timeout;                /* stop_timeout: seconds Docker waits before SIGKILL */

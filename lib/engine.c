@@ -447,6 +447,27 @@ static lc_err call_json(lc_engine *e, const char *path, cJSON *json, response *r
     return err;
 }
 
+static bool label_is(const cJSON *labels, const char *key, const char *want)
+{
+    const char *got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(labels, key));
+    return want == NULL || (got != NULL && strcmp(got, want) == 0);
+}
+
+/*
+ * Creating a volume that exists answers 201 with the existing volume and its
+ * old labels: refuse one labelled for another store or instance.
+ */
+static bool labels_match(const response *rs, const char *store_uuid, const char *instance_id)
+{
+    cJSON *root = cJSON_ParseWithLength(rs->body.data, rs->body.len);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(root, "Labels");
+    bool ok = label_is(labels, LC_LABEL_MANAGED, "true") &&
+              label_is(labels, LC_LABEL_STORE, store_uuid) &&
+              label_is(labels, LC_LABEL_INSTANCE, instance_id);
+    cJSON_Delete(root);
+    return ok;
+}
+
 lc_err engine_volume_create(lc_engine *e, const char *name, const char *store_uuid,
                             const char *instance_id, lc_diag *d)
 {
@@ -462,6 +483,8 @@ lc_err engine_volume_create(lc_engine *e, const char *name, const char *store_uu
     }
     response rs;
     lc_err err = call_json(e, "/volumes/create", body, &rs, d, what);
+    if (err == LC_OK && !labels_match(&rs, store_uuid, instance_id))
+        err = lc_fail(d, LC_EDOCKER, "%s: the volume exists with other labels", what);
     response_free(&rs);
     return err;
 }

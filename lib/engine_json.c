@@ -145,7 +145,7 @@ static lc_err fill_state(const cJSON *st, lc_observation *out, lc_diag *d)
 {
     const cJSON *code = get(st, "ExitCode"), *status = get(st, "Status");
     if (!cJSON_IsString(status))
-        return lc_fail(d, LC_EINPUT, "container inspect: no State.Status");
+        return lc_fail(d, LC_EINPUT, "no State.Status in the inspect body");
     copy_str(out->state_raw, sizeof out->state_raw, status);
     out->state = container_state_parse(out->state_raw);
     out->exit_code = cJSON_IsNumber(code) ? code->valueint : 0;
@@ -153,9 +153,9 @@ static lc_err fill_state(const cJSON *st, lc_observation *out, lc_diag *d)
     copy_str(out->error, sizeof out->error, get(st, "Error"));
     copy_str(out->health, sizeof out->health, get(get(st, "Health"), "Status"));
     if (!get_time(st, "StartedAt", &out->started_at))
-        return lc_fail(d, LC_EINPUT, "container inspect: bad State.StartedAt");
+        return lc_fail(d, LC_EINPUT, "bad State.StartedAt in the inspect body");
     if (!get_time(st, "FinishedAt", &out->finished_at))
-        return lc_fail(d, LC_EINPUT, "container inspect: bad State.FinishedAt");
+        return lc_fail(d, LC_EINPUT, "bad State.FinishedAt in the inspect body");
     return LC_OK;
 }
 
@@ -166,7 +166,7 @@ lc_err engine_parse_inspect(const char *json, size_t len, lc_observation *out, l
     const cJSON *state = get(root, "State"), *rc = get(root, "RestartCount");
     if (!cJSON_IsObject(root) || !cJSON_IsString(get(root, "Id")) || !cJSON_IsObject(state)) {
         cJSON_Delete(root);
-        return lc_fail(d, LC_EINPUT, "container inspect: not a container object");
+        return lc_fail(d, LC_EINPUT, "not a container inspect body");
     }
     lc_err err = fill_state(state, out, d);
     copy_str(out->id, sizeof out->id, get(root, "Id"));
@@ -199,13 +199,13 @@ lc_err engine_parse_list(const char *json, size_t len, lc_container_summary **ou
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsArray(root)) {
         cJSON_Delete(root);
-        return lc_fail(d, LC_EINPUT, "container list: not a JSON array");
+        return lc_fail(d, LC_EINPUT, "not a JSON array of containers");
     }
     size_t count = (size_t)cJSON_GetArraySize(root), i = 0;
     lc_container_summary *list = count > 0 ? calloc(count, sizeof *list) : NULL;
     if (count > 0 && list == NULL) {
         cJSON_Delete(root);
-        return lc_fail(d, LC_ENOMEM, "container list: out of memory");
+        return lc_fail(d, LC_ENOMEM, "out of memory");
     }
     const cJSON *c;
     cJSON_ArrayForEach(c, root)
@@ -213,7 +213,8 @@ lc_err engine_parse_list(const char *json, size_t len, lc_container_summary **ou
         if (!fill_summary(c, &list[i++])) {
             free(list);
             cJSON_Delete(root);
-            return lc_fail(d, LC_EINPUT, "container list: element %zu is not a container", i - 1);
+            return lc_fail(d, LC_EINPUT, "element %zu of the container list is not a container",
+                           i - 1);
         }
     }
     cJSON_Delete(root);

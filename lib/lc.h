@@ -45,8 +45,7 @@ int lc_exit_code(lc_err e);
  * lc_fail: formats the detail into d (when d is not NULL) and returns code,
  * so a failing path is `return lc_fail(d, LC_EUSAGE, "...", ...);`.
  */
-lc_err lc_fail(lc_diag *d, lc_err code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+lc_err lc_fail(lc_diag *d, lc_err code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* lc_prefix: prepends "what: " to the detail already in d; returns code. */
 lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)

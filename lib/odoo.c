@@ -76,7 +76,7 @@ lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request
     if (rc != CURLE_OK)
         return lc_fail(d, LC_EFAILED, "POST %s: %s", url, curl_easy_strerror(rc));
     if (status < 300 || status >= 400)
-        return lc_fail(d, LC_EFAILED, "POST %s: Odoo answered HTTP %ld (expected a redirect)",
-                       url, status);
+        return lc_fail(d, LC_EFAILED, "POST %s: Odoo answered HTTP %ld (expected a redirect)", url,
+                       status);
     return LC_OK;
 }

@@ -27,9 +27,9 @@ typedef struct lc_create_request {
     const char *name;
     const char *database;
     const char *admin_email;
-    const char *odoo_version; /* NULL = cfg default */
-    const char *image;        /* NULL = cfg image_template for the version */
-    const char *pull_policy;  /* NULL = cfg pull_policy; "missing" | "never" */
+    const char *odoo_version;   /* NULL = cfg default */
+    const char *image;          /* NULL = cfg image_template for the version */
+    const char *pull_policy;    /* NULL = cfg pull_policy; "missing" | "never" */
     const char *admin_password; /* sent only to Odoo's database-create endpoint */
     bool no_wait;               /* return once the container is started */
 } lc_create_request;
@@ -58,8 +58,8 @@ typedef struct lc_action_options {
  * LC_EFAILED (status recorded as it ended; for terminate the status is
  * terminated and reconcile finishes the removal). *out: the row afterwards.
  */
-lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a,
-                      const lc_action_options *opt, lc_instance *out, bool *already, lc_diag *d);
+lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_action_options *opt,
+                      lc_instance *out, bool *already, lc_diag *d);
 
 /* lc_container_name_for: "odoo_<database>_<first 8 of id>". */
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len);

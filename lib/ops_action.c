@@ -119,8 +119,8 @@ static lc_err run_locked(lc_ops *o, const lc_action *a, const char *detail, lc_i
     return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "%s %s", a->name, in->name);
 }
 
-lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a,
-                      const lc_action_options *opt, lc_instance *out, bool *already, lc_diag *d)
+lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_action_options *opt,
+                      lc_instance *out, bool *already, lc_diag *d)
 {
     *already = false;
     lc_err e = store_resolve(o->store, ref, out, d);

@@ -93,8 +93,8 @@ static lc_err place_secret(lc_ops *o, lc_instance *in, lc_diag *d)
     unsigned uid, gid;
     lc_err e = image_owner(o, in, &uid, &gid, d);
     if (e == LC_OK)
-        e = engine_put_file(o->engine, in->container_id, LC_SECRET_DIR, LC_SECRET_NAME, secret,
-                            len, 0400, uid, gid, d);
+        e = engine_put_file(o->engine, in->container_id, LC_SECRET_DIR, LC_SECRET_NAME, secret, len,
+                            0400, uid, gid, d);
     explicit_bzero(secret, len);
     free(secret);
     return e;
@@ -149,8 +149,8 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
             return LC_OK;
         if (obs->state == CONTAINER_EXITED || obs->state == CONTAINER_DEAD ||
             obs->state == CONTAINER_MISSING)
-            return lc_fail(d, LC_EFAILED, "container %s %s (exit code %d)%s%s",
-                           in->container_name, container_state_name(obs->state), obs->exit_code,
+            return lc_fail(d, LC_EFAILED, "container %s %s (exit code %d)%s%s", in->container_name,
+                           container_state_name(obs->state), obs->exit_code,
                            obs->error[0] ? ": " : "", obs->error);
         if (time(NULL) >= deadline)
             return lc_fail(d, LC_EFAILED, "container %s not %s in time (state %s, health %s)",

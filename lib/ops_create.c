@@ -6,6 +6,7 @@
 #include "odoo.h"
 #include "ops_internal.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +45,7 @@ static void new_row(lc_ops *o, const lc_create_request *r, lc_instance *in)
         snprintf(in->image, sizeof in->image, "%s", r->image);
     else
         config_image_for(o->cfg, in->odoo_version, in->image, sizeof in->image);
-    lc_container_name_for(in->database_name, in->id, in->container_name,
-                          sizeof in->container_name);
+    lc_container_name_for(in->database_name, in->id, in->container_name, sizeof in->container_name);
     snprintf(in->volume_name, sizeof in->volume_name, "%s_g1", in->container_name);
     in->status = INSTANCE_CREATING;
     in->suspended_from = in->previous_status = -1;
@@ -107,8 +107,7 @@ static lc_err read_master_password(const lc_config *c, char *buf, size_t len, lc
     return LC_OK;
 }
 
-static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_request *r,
-                                lc_diag *d)
+static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_request *r, lc_diag *d)
 {
     lc_observation obs;
     ops_step(o, in, "running");
@@ -148,8 +147,8 @@ static lc_err finish(lc_ops *o, lc_instance *in, lc_err e, lc_diag *d)
     in->op_step[0] = '\0';
     in->op_deadline = 0;
     lc_diag sd;
-    lc_err se = store_save(o->store, in, INSTANCE_CREATING, "action",
-                           e == LC_OK ? "create" : step, true, &sd);
+    lc_err se = store_save(o->store, in, INSTANCE_CREATING, "action", e == LC_OK ? "create" : step,
+                           true, &sd);
     if (se != LC_OK && e == LC_OK)
         return lc_fail(d, se, "%s", sd.msg);
     return e == LC_OK ? LC_OK : LC_EFAILED;
@@ -204,9 +203,9 @@ static lc_err detach_rest(lc_ops *o, lc_instance *in, const lc_create_request *r
     close(ready[0]);
     setsid();
     signal(SIGHUP, SIG_IGN);
-    freopen("/dev/null", "r", stdin);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; null >= 0 && fd <= 2; fd++)
+        dup2(null, fd);
     o->progress = NULL;
     _exit(finish_detached(o, in, r, ready[1], d));
 }
@@ -223,8 +222,7 @@ lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_di
     if (e != LC_OK)
         return e;
     ops_step(o, out, "image");
-    e = steps_until_start(o, out, r->pull_policy != NULL ? r->pull_policy : o->cfg->pull_policy,
-                          d);
+    e = steps_until_start(o, out, r->pull_policy != NULL ? r->pull_policy : o->cfg->pull_policy, d);
     if (e == LC_OK && r->no_wait) {
         checkpoint(o, out);
         e = detach_rest(o, out, r, d);

@@ -62,7 +62,7 @@ static const lc_container_summary *find_container(const pass *p, const char *id)
 {
     if (id[0] == '\0')
         return NULL;
-    lc_container_summary key;
+    lc_container_summary key = {0};
     snprintf(key.id, sizeof key.id, "%s", id);
     return bsearch(&key, p->cs, p->ncs, sizeof *p->cs, by_id);
 }
@@ -205,8 +205,8 @@ static lc_err write_all(pass *p, lc_diag *d)
         pending *pd = &p->pend[i];
         if (pd->skipped)
             continue;
-        e = store_reconcile_write(p->s, p->rows[i].id, p->rows[i].version, &pd->out,
-                                  &pd->applied, d);
+        e = store_reconcile_write(p->s, p->rows[i].id, p->rows[i].version, &pd->out, &pd->applied,
+                                  d);
         bool wanted = pd->out.verdict == VERDICT_CHANGE || pd->out.set_message;
         if (e == LC_OK && wanted && !pd->applied)
             p->r->lost++;
@@ -258,9 +258,9 @@ static void enforce_all(pass *p)
                 dc = &p->r->decisions[k];
         }
         char why[256] = "";
-        bool ok = !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
-                  enforce_one(p, in, in->container_id, pd->out.enforce, pd->out.status, why,
-                              sizeof why);
+        bool ok =
+            !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
+            enforce_one(p, in, in->container_id, pd->out.enforce, pd->out.status, why, sizeof why);
         if (ok)
             p->r->enforced++;
         else if (why[0] != '\0')
@@ -296,7 +296,8 @@ static void extras(pass *p)
         if (is_rows_container(p, c))
             continue;
         const lc_instance *in = row_by_id(p, c->instance);
-        lc_decision *dc = add_decision(p, in != NULL ? DECISION_EXTRA : DECISION_ORPHAN, in, c->name);
+        lc_decision *dc =
+            add_decision(p, in != NULL ? DECISION_EXTRA : DECISION_ORPHAN, in, c->name);
         if (in == NULL) {
             p->r->orphans++;
             if (dc != NULL)
@@ -315,8 +316,8 @@ static void extras(pass *p)
         dc->enforce = ENFORCE_REMOVE;
         dc->verdict = VERDICT_ENFORCE;
         dc->applied = ok;
-        snprintf(dc->reason, sizeof dc->reason, "extra container %s%s%s", busy ? "(operation in flight, kept)" : "",
-                 why[0] ? ": " : "", why);
+        snprintf(dc->reason, sizeof dc->reason, "extra container %s%s%s",
+                 busy ? "(operation in flight, kept)" : "", why[0] ? ": " : "", why);
     }
 }
 

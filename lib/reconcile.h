@@ -38,7 +38,7 @@ typedef struct lc_decision {
     InstanceStatus to;     /* after (== status unless a change was applied) */
     lc_verdict verdict;
     lc_enforcement enforce;
-    bool applied;          /* written / enforced (false under --dry-run or a lost CAS) */
+    bool applied; /* written / enforced (false under --dry-run or a lost CAS) */
     char reason[320];
 } lc_decision;
 

@@ -9,10 +9,14 @@
 #include <string.h>
 
 static const char *const status_names[INSTANCE_STATUS_COUNT] = {
-    [INSTANCE_CREATING] = "creating",       [INSTANCE_RUNNING] = "running",
-    [INSTANCE_STOPPED] = "stopped",         [INSTANCE_SUSPENDED] = "suspended",
-    [INSTANCE_MAINTENANCE] = "maintenance", [INSTANCE_UPDATING] = "updating",
-    [INSTANCE_ERROR] = "error",             [INSTANCE_TERMINATED] = "terminated",
+    [INSTANCE_CREATING] = "creating",
+    [INSTANCE_RUNNING] = "running",
+    [INSTANCE_STOPPED] = "stopped",
+    [INSTANCE_SUSPENDED] = "suspended",
+    [INSTANCE_MAINTENANCE] = "maintenance",
+    [INSTANCE_UPDATING] = "updating",
+    [INSTANCE_ERROR] = "error",
+    [INSTANCE_TERMINATED] = "terminated",
 };
 
 const char *instance_status_name(InstanceStatus s)
@@ -85,8 +89,8 @@ const lc_action lc_actions[] = {
     {.name = "terminate",
      .summary = "delete the instance for good (the row stays for audit)",
      .args = "",
-     .allowed_from = ST(CREATING) | ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) |
-                     ST(MAINTENANCE) | ST(ERROR),
+     .allowed_from =
+         ST(CREATING) | ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) | ST(MAINTENANCE) | ST(ERROR),
      .already = INSTANCE_TERMINATED,
      .target = INSTANCE_TERMINATED},
     {.name = NULL},
@@ -118,8 +122,8 @@ size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t b
     for (const lc_action *a = lc_actions; a->name != NULL; a++) {
         if (lc_action_check(a, s) != ACTION_ALLOWED)
             continue;
-        int w = snprintf(buf + used, buflen > used ? buflen - used : 0, "%s%s", n ? sep : "",
-                         a->name);
+        int w =
+            snprintf(buf + used, buflen > used ? buflen - used : 0, "%s%s", n ? sep : "", a->name);
         if (w > 0 && used + (size_t)w < buflen)
             used += (size_t)w;
         n++;

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define STATUS_CHECK(col)                                                                        \
-    "CHECK (" col " IN ('creating','running','stopped','suspended','maintenance','updating',"   \
+#define STATUS_CHECK(col)                                                                          \
+    "CHECK (" col " IN ('creating','running','stopped','suspended','maintenance','updating',"      \
     "'error','terminated'))"
 
 /* Migration N brings user_version from N-1 to N. Never edit a shipped one. */
@@ -25,27 +25,53 @@ static const char *const migrations[] = {
     " id TEXT PRIMARY KEY, name TEXT NOT NULL, admin_email TEXT NOT NULL,"
     " database_name TEXT NOT NULL, odoo_version TEXT NOT NULL, image TEXT NOT NULL,"
     " container_id TEXT, container_name TEXT NOT NULL, volume_name TEXT NOT NULL,"
-    " status TEXT NOT NULL " STATUS_CHECK("status") ","
-    " hold_billing INTEGER NOT NULL DEFAULT 0, hold_operator INTEGER NOT NULL DEFAULT 0,"
-    " suspended_from TEXT " STATUS_CHECK("suspended_from") ","
-    " previous_status TEXT " STATUS_CHECK("previous_status") ","
-    " error_message TEXT, version INTEGER NOT NULL DEFAULT 1,"
-    " lease_host TEXT, lease_pid INTEGER, lease_start INTEGER, lease_boot TEXT,"
-    " lease_deadline INTEGER, op_step TEXT, op_deadline INTEGER,"
-    " obs_state TEXT, obs_exit_code INTEGER, obs_health TEXT, obs_restart_count INTEGER,"
-    " obs_restart_base INTEGER, obs_restart_window_start INTEGER, obs_first_seen INTEGER,"
-    " obs_at INTEGER, obs_started_at INTEGER,"
-    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-    "CREATE UNIQUE INDEX instances_live_name ON instances(name) WHERE status <> 'terminated';"
-    "CREATE UNIQUE INDEX instances_live_database ON instances(database_name)"
-    " WHERE status <> 'terminated';"
-    "CREATE TABLE status_events ("
-    " id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL REFERENCES instances(id),"
-    " from_status TEXT " STATUS_CHECK("from_status") ","
-    " to_status TEXT NOT NULL " STATUS_CHECK("to_status") ","
-    " cause TEXT NOT NULL CHECK (cause IN ('action','reconcile','billing')),"
-    " detail TEXT, at INTEGER NOT NULL);"
-    "CREATE INDEX status_events_instance ON status_events(instance_id, id);",
+    " status TEXT NOT NULL " STATUS_CHECK(
+        "status") ","
+                  " hold_billing INTEGER NOT NULL DEFAULT 0, hold_operator INTEGER NOT NULL "
+                  "DEFAULT 0,"
+                  " suspended_from TEXT " STATUS_CHECK(
+                      "suspended_from") ","
+                                        " previous_status TEXT " STATUS_CHECK(
+                                            "previous_status") ","
+                                                               " error_message TEXT, version "
+                                                               "INTEGER NOT NULL DEFAULT 1,"
+                                                               " lease_host TEXT, lease_pid "
+                                                               "INTEGER, lease_start INTEGER, "
+                                                               "lease_boot TEXT,"
+                                                               " lease_deadline INTEGER, op_step "
+                                                               "TEXT, op_deadline INTEGER,"
+                                                               " obs_state TEXT, obs_exit_code "
+                                                               "INTEGER, obs_health TEXT, "
+                                                               "obs_restart_count INTEGER,"
+                                                               " obs_restart_base INTEGER, "
+                                                               "obs_restart_window_start INTEGER, "
+                                                               "obs_first_seen INTEGER,"
+                                                               " obs_at INTEGER, obs_started_at "
+                                                               "INTEGER,"
+                                                               " created_at INTEGER NOT NULL, "
+                                                               "updated_at INTEGER NOT NULL);"
+                                                               "CREATE UNIQUE INDEX "
+                                                               "instances_live_name ON "
+                                                               "instances(name) WHERE status <> "
+                                                               "'terminated';"
+                                                               "CREATE UNIQUE INDEX "
+                                                               "instances_live_database ON "
+                                                               "instances(database_name)"
+                                                               " WHERE status <> 'terminated';"
+                                                               "CREATE TABLE status_events ("
+                                                               " id INTEGER PRIMARY KEY, "
+                                                               "instance_id TEXT NOT NULL "
+                                                               "REFERENCES instances(id),"
+                                                               " from_status TEXT " STATUS_CHECK(
+                                                                   "from_status") ","
+                                                                                  " to_status TEXT "
+                                                                                  "NOT "
+                                                                                  "NULL"
+                                                                                  " " STATUS_CHECK(
+                                                                                      "to_status") ","
+                                                                                                   " cause TEXT NOT NULL CHECK (cause IN ('action','reconcile','billing')),"
+                                                                                                   " detail TEXT, at INTEGER NOT NULL);"
+                                                                                                   "CREATE INDEX status_events_instance ON status_events(instance_id, id);",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 

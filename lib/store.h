@@ -21,8 +21,9 @@
 typedef struct lc_lease_holder {
     char host[256];
     long pid;
-    unsigned long long start; /* process start time, clock ticks after boot (/proc/PID/stat field 22) */
-    char boot[40];            /* /proc/sys/kernel/random/boot_id */
+    unsigned long long
+        start;     /* process start time, clock ticks after boot (/proc/PID/stat field 22) */
+    char boot[40]; /* /proc/sys/kernel/random/boot_id */
 } lc_lease_holder;
 
 typedef struct lc_instance {
@@ -40,10 +41,10 @@ typedef struct lc_instance {
     int suspended_from;  /* InstanceStatus or -1 */
     int previous_status; /* InstanceStatus to return to after updating, or -1 */
     char error_message[512];
-    long long version; /* bumped by every lease taken and every status write */
+    long long version;     /* bumped by every lease taken and every status write */
     lc_lease_holder lease; /* lease.pid == 0: no lease */
     time_t lease_deadline;
-    char op_step[32];  /* the step in flight ("volume"), "" when none */
+    char op_step[32];   /* the step in flight ("volume"), "" when none */
     time_t op_deadline; /* creating/updating deadline, 0 = none */
     lc_obs_memory obs;  /* observation columns (never the status) */
     time_t obs_started_at;

@@ -40,18 +40,18 @@ struct lc_store {
 };
 
 /* The SELECT column list read_instance() expects, in order. */
-#define INSTANCE_COLUMNS                                                                         \
-    "id, name, admin_email, database_name, odoo_version, image, container_id, container_name, " \
-    "volume_name, status, hold_billing, hold_operator, suspended_from, previous_status, "       \
-    "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "  \
-    "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "          \
-    "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "     \
+#define INSTANCE_COLUMNS                                                                           \
+    "id, name, admin_email, database_name, odoo_version, image, container_id, container_name, "    \
+    "volume_name, status, hold_billing, hold_operator, suspended_from, previous_status, "          \
+    "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
+    "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
+    "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "         \
     "created_at, updated_at"
 
 /* STORE_ERR: LC_ESTORE with SQLite's message and where it happened. */
-#define STORE_ERR(s, d, what)                                                                    \
-    lc_fail((d), LC_ESTORE, "database %s: %s (%s:%d)", (what), sqlite3_errmsg((s)->db),         \
-            __FILE__, __LINE__)
+#define STORE_ERR(s, d, what)                                                                      \
+    lc_fail((d), LC_ESTORE, "database %s: %s (%s:%d)", (what), sqlite3_errmsg((s)->db), __FILE__,  \
+            __LINE__)
 
 /* stmt: the prepared statement id, reset and unbound; NULL on error (d filled). */
 sqlite3_stmt *stmt(lc_store *s, stmt_id id, lc_diag *d);

@@ -24,8 +24,9 @@ static unsigned long long proc_start_time(long pid)
     char *p = strrchr(buf, ')');
     unsigned long long start = 0;
     if (p != NULL)
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-                      "%*d %llu",
+        sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+               "%*d %llu",
                &start);
     return start;
 }
@@ -121,7 +122,8 @@ lc_err store_lease_adopt(lc_store *s, const char *id, const lc_lease_holder *fro
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return STORE_ERR(s, d, "adopt lease");
-    return sqlite3_changes(s->db) == 1 ? LC_OK : lc_fail(d, LC_EBUSY, "lease lost before hand-over");
+    return sqlite3_changes(s->db) == 1 ? LC_OK
+                                       : lc_fail(d, LC_EBUSY, "lease lost before hand-over");
 }
 
 static bool held_by_me(const lc_store *s, const lc_instance *in)

@@ -197,9 +197,9 @@ static lc_err insert_row(lc_store *s, const lc_instance *in, int lease_seconds, 
     if (st == NULL)
         return LC_ESTORE;
     time_t now = time(NULL);
-    const char *text[] = {in->id,           in->name,           in->admin_email,
-                          in->database_name, in->odoo_version,  in->image,
-                          in->container_name, in->volume_name,  s->self.host};
+    const char *text[] = {in->id,           in->name,  in->admin_email,    in->database_name,
+                          in->odoo_version, in->image, in->container_name, in->volume_name,
+                          s->self.host};
     for (int i = 0; i < 9; i++)
         sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 10, s->self.pid);

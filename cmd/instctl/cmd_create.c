@@ -72,27 +72,41 @@ static void progress(void *arg, const char *step)
 
 static int parse(int argc, char **argv, lc_create_request *r, const char **pwfile)
 {
-    static const struct option opts[] = {
-        {"database", required_argument, NULL, 'd'},
-        {"admin-email", required_argument, NULL, 'e'},
-        {"odoo-version", required_argument, NULL, 'v'},
-        {"image", required_argument, NULL, 'i'},
-        {"admin-password-file", required_argument, NULL, 'p'},
-        {"pull", required_argument, NULL, 'P'},
-        {"no-wait", no_argument, NULL, 'n'},
-        {0}};
+    static const struct option opts[] = {{"database", required_argument, NULL, 'd'},
+                                         {"admin-email", required_argument, NULL, 'e'},
+                                         {"odoo-version", required_argument, NULL, 'v'},
+                                         {"image", required_argument, NULL, 'i'},
+                                         {"admin-password-file", required_argument, NULL, 'p'},
+                                         {"pull", required_argument, NULL, 'P'},
+                                         {"no-wait", no_argument, NULL, 'n'},
+                                         {0}};
     int ch;
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'd': r->database = optarg; break;
-        case 'e': r->admin_email = optarg; break;
-        case 'v': r->odoo_version = optarg; break;
-        case 'i': r->image = optarg; break;
-        case 'p': *pwfile = optarg; break;
-        case 'P': r->pull_policy = optarg; break;
-        case 'n': r->no_wait = true; break;
-        default: return usage_error(&cmd_create, "bad option");
+        case 'd':
+            r->database = optarg;
+            break;
+        case 'e':
+            r->admin_email = optarg;
+            break;
+        case 'v':
+            r->odoo_version = optarg;
+            break;
+        case 'i':
+            r->image = optarg;
+            break;
+        case 'p':
+            *pwfile = optarg;
+            break;
+        case 'P':
+            r->pull_policy = optarg;
+            break;
+        case 'n':
+            r->no_wait = true;
+            break;
+        default:
+            return usage_error(&cmd_create, "bad option");
         }
     }
     if (optind >= argc)

@@ -85,9 +85,11 @@ static int run_list(cli *c, int argc, char **argv)
         else if (ch == 's' && instance_status_parse(optarg, &only))
             filter = true;
         else if (ch == 's')
-            return usage_error(&cmd_list, "unknown status \"%s\" (one of: creating, running, "
-                                          "stopped, suspended, maintenance, updating, error, "
-                                          "terminated)", optarg);
+            return usage_error(&cmd_list,
+                               "unknown status \"%s\" (one of: creating, running, "
+                               "stopped, suspended, maintenance, updating, error, "
+                               "terminated)",
+                               optarg);
         else
             return usage_error(&cmd_list, "bad option");
     }
@@ -137,8 +139,8 @@ static void container_line(const lc_instance *in, const lc_observation *obs, lc_
         char code[32] = "";
         if (obs->state == CONTAINER_EXITED || obs->state == CONTAINER_DEAD)
             snprintf(code, sizeof code, ", exit code %d", obs->exit_code);
-        snprintf(buf, len, "%s%s%s%s, started %s", obs->state_raw, obs->health[0] ? ", health " : "",
-                 obs->health, code, started);
+        snprintf(buf, len, "%s%s%s%s, started %s", obs->state_raw,
+                 obs->health[0] ? ", health " : "", obs->health, code, started);
     }
 }
 
@@ -156,12 +158,11 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
         printf(" — container %s%s", container_state_name(obs->state),
                transient(obs->state) ? " (transient)" : "");
     printf("\n%-16s %s\n%-16s %s\n", "id:", in->id, "name:", in->name);
-    printf("%-16s %s\n%-16s %s\n", "database:", in->database_name, "admin email:",
-           in->admin_email);
+    printf("%-16s %s\n%-16s %s\n", "database:", in->database_name, "admin email:", in->admin_email);
     printf("%-16s %s (%s)\n", "odoo:", in->odoo_version, in->image);
     container_line(in, obs, oe, c->diag.msg, line, sizeof line);
-    printf("%-16s %s %s\n%-16s %s\n", "container:", in->container_name, line, "volume:",
-           in->volume_name);
+    printf("%-16s %s %s\n%-16s %s\n", "container:", in->container_name, line,
+           "volume:", in->volume_name);
     observed(in, obsline, sizeof obsline);
     printf("%-16s %s\n", "last observed:", obsline);
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)

@@ -10,13 +10,13 @@
 static int run_named(cli *c, int argc, char **argv);
 static int run_action(cli *c, int argc, char **argv);
 
-#define ACTION_CMD(var, word, text)                                                              \
-    const cmd_entry var = {                                                                      \
-        .name = word,                                                                            \
-        .usage = "ID|NAME [--reason TEXT]",                                                      \
-        .summary = text,                                                                         \
-        .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,                                            \
-        .run = run_named,                                                                        \
+#define ACTION_CMD(var, word, text)                                                                \
+    const cmd_entry var = {                                                                        \
+        .name = word,                                                                              \
+        .usage = "ID|NAME [--reason TEXT]",                                                        \
+        .summary = text,                                                                           \
+        .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,                                              \
+        .run = run_named,                                                                          \
     }
 
 ACTION_CMD(cmd_start, "start", "start an instance (recreating a vanished container)");

@@ -72,13 +72,18 @@ static void log_summary(const lc_reconcile_report *r, lc_err e)
             "extras=%zu orphans=%zu leases_broken=%zu requests=%lu ms=%ld result=%s\n",
             r->instances, r->kept, r->changed, r->enforced, r->skipped, r->lost, r->extras,
             r->orphans, r->leases_broken, r->requests, r->ms,
-            e == LC_OK ? "ok" : e == LC_EPARTIAL ? "partial" : "failed");
+            e == LC_OK         ? "ok"
+            : e == LC_EPARTIAL ? "partial"
+                               : "failed");
 }
 
 static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
 {
     cJSON *j = cJSON_CreateObject();
-    const struct { const char *k; size_t v; } counts[] = {
+    const struct {
+        const char *k;
+        size_t v;
+    } counts[] = {
         {"instances", r->instances}, {"kept", r->kept},       {"changed", r->changed},
         {"enforced", r->enforced},   {"skipped", r->skipped}, {"lost", r->lost},
         {"extras", r->extras},       {"orphans", r->orphans}, {"leases_broken", r->leases_broken},
@@ -88,7 +93,10 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
     cJSON_AddNumberToObject(j, "requests", (double)r->requests);
     cJSON_AddNumberToObject(j, "ms", (double)r->ms);
     cJSON_AddBoolToObject(j, "dry_run", dry_run);
-    cJSON_AddStringToObject(j, "result", e == LC_OK ? "ok" : e == LC_EPARTIAL ? "partial" : "failed");
+    cJSON_AddStringToObject(j, "result",
+                            e == LC_OK         ? "ok"
+                            : e == LC_EPARTIAL ? "partial"
+                                               : "failed");
     cJSON *arr = cJSON_AddArrayToObject(j, "decisions");
     for (size_t i = 0; i < r->n_decisions; i++) {
         const lc_decision *dc = &r->decisions[i];
@@ -97,7 +105,8 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
         cJSON_AddStringToObject(o, "instance", dc->instance);
         cJSON_AddStringToObject(o, "name", dc->name);
         cJSON_AddStringToObject(o, "container", dc->container);
-        cJSON_AddStringToObject(o, "status", dc->instance[0] ? instance_status_name(dc->status) : "");
+        cJSON_AddStringToObject(o, "status",
+                                dc->instance[0] ? instance_status_name(dc->status) : "");
         cJSON_AddStringToObject(o, "to", dc->instance[0] ? instance_status_name(dc->to) : "");
         cJSON_AddStringToObject(o, "verdict", verdict_word(dc));
         cJSON_AddBoolToObject(o, "applied", dc->applied);

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 const cmd_entry *const commands[] = {
-    &cmd_init,  &cmd_create, &cmd_list,    &cmd_show,      &cmd_history,   &cmd_stats,
-    &cmd_start, &cmd_stop,   &cmd_restart, &cmd_terminate, &cmd_action,    &cmd_reconcile,
-    &cmd_help,  NULL,
+    &cmd_init, &cmd_create,  &cmd_list,      &cmd_show,   &cmd_history,   &cmd_stats, &cmd_start,
+    &cmd_stop, &cmd_restart, &cmd_terminate, &cmd_action, &cmd_reconcile, &cmd_help,  NULL,
 };
 
 const cmd_entry *cmd_find(const char *name)
@@ -105,8 +104,8 @@ static lc_err configure(cli *c, const globals *g)
 {
     config_defaults(&c->cfg);
     const char *path = g->config != NULL ? g->config : getenv("INSTCTL_CONFIG");
-    lc_err e = config_load(&c->cfg, path != NULL ? path : LC_DEFAULT_CONFIG, path == NULL,
-                           &c->diag);
+    lc_err e =
+        config_load(&c->cfg, path != NULL ? path : LC_DEFAULT_CONFIG, path == NULL, &c->diag);
     if (e != LC_OK)
         return e;
     const char *env_db = getenv("INSTCTL_DB"), *env_host = getenv("DOCKER_HOST");
@@ -130,10 +129,8 @@ static lc_err setup(cli *c, const cmd_entry *cmd)
         e = store_open(c->cfg.db, &c->store, &c->diag);
     if (e == LC_OK && (cmd->flags & NEEDS_ENGINE))
         e = engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &c->engine, &c->diag);
-    c->ops = (lc_ops){.store = c->store,
-                      .engine = c->engine,
-                      .cfg = &c->cfg,
-                      .wait_seconds = c->wait_seconds};
+    c->ops = (lc_ops){
+        .store = c->store, .engine = c->engine, .cfg = &c->cfg, .wait_seconds = c->wait_seconds};
     return e;
 }
 

@@ -24,9 +24,9 @@ int usage_error(const cmd_entry *cmd, const char *fmt, ...)
 
 /* One colour per status (SGR codes); error and suspended stand apart. */
 static const char *const badge_colour[INSTANCE_STATUS_COUNT] = {
-    [INSTANCE_CREATING] = "36",     [INSTANCE_RUNNING] = "32",    [INSTANCE_STOPPED] = "90",
-    [INSTANCE_SUSPENDED] = "1;33",  [INSTANCE_MAINTENANCE] = "34", [INSTANCE_UPDATING] = "35",
-    [INSTANCE_ERROR] = "1;37;41",   [INSTANCE_TERMINATED] = "2",
+    [INSTANCE_CREATING] = "36",    [INSTANCE_RUNNING] = "32",     [INSTANCE_STOPPED] = "90",
+    [INSTANCE_SUSPENDED] = "1;33", [INSTANCE_MAINTENANCE] = "34", [INSTANCE_UPDATING] = "35",
+    [INSTANCE_ERROR] = "1;37;41",  [INSTANCE_TERMINATED] = "2",
 };
 
 const char *status_badge(const cli *c, InstanceStatus s, char *buf, size_t len)
