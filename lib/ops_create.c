@@ -159,19 +159,15 @@ static lc_err finish(lc_ops *o, lc_instance *in, lc_err e, lc_diag *d)
  * so it opens its own, adopts the parent's lease, tells the parent, and
  * runs the remaining steps. Returns the child's exit status.
  */
-static int finish_detached(lc_ops *o, lc_instance *in, const lc_create_request *r, int ready,
-                           lc_diag *d)
+static int finish_detached(lc_ops *o, lc_instance *in, const lc_create_request *r,
+                           const lc_lease_holder *parent, int ready, lc_diag *d)
 {
-    lc_lease_holder parent = *store_holder(o->store);
-    lc_store *store;
     lc_engine *engine;
-    if (store_open(store_path(o->store), &store, d) != LC_OK)
+    if (store_after_fork(o->store, d) != LC_OK ||
+        engine_open(engine_socket_path(o->engine), &engine, d) != LC_OK)
         return 1;
-    if (engine_open(engine_socket_path(o->engine), &engine, d) != LC_OK)
-        return 1;
-    o->store = store;
     o->engine = engine;
-    if (store_lease_adopt(store, in->id, &parent, o->cfg->lease_seconds, d) != LC_OK)
+    if (store_lease_adopt(o->store, in->id, parent, o->cfg->lease_seconds, d) != LC_OK)
         return 1;
     if (write(ready, "1", 1) != 1)
         return 1;
@@ -182,32 +178,37 @@ static int finish_detached(lc_ops *o, lc_instance *in, const lc_create_request *
 
 /*
  * --no-wait: a detached child finishes the steps after start under the same
- * lease; the lease is handed to it by rewriting the holder before the parent
- * returns. The child's exit status is nobody's, its outcome is the row.
+ * lease, adopted from this process before this call returns. The child's
+ * exit status is nobody's; its outcome is the row.
  */
 static lc_err detach_rest(lc_ops *o, lc_instance *in, const lc_create_request *r, lc_diag *d)
 {
     int ready[2];
     if (pipe(ready) != 0)
         return lc_fail(d, LC_EFAILED, "pipe: cannot detach");
+    lc_lease_holder parent = *store_holder(o->store);
+    store_before_fork(o->store);
     pid_t pid = fork();
-    if (pid < 0)
-        return lc_fail(d, LC_EFAILED, "fork: cannot detach");
-    if (pid > 0) {
-        char c;
-        close(ready[1]);
-        ssize_t got = read(ready[0], &c, 1);
+    if (pid == 0) {
         close(ready[0]);
-        return got == 1 ? LC_OK : lc_fail(d, LC_EFAILED, "detached create did not start");
+        setsid();
+        signal(SIGHUP, SIG_IGN);
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; null >= 0 && fd <= 2; fd++)
+            dup2(null, fd);
+        o->progress = NULL;
+        _exit(finish_detached(o, in, r, &parent, ready[1], d));
     }
+    close(ready[1]);
+    lc_err e = store_after_fork(o->store, d);
+    char c;
+    bool adopted = pid > 0 && read(ready[0], &c, 1) == 1;
     close(ready[0]);
-    setsid();
-    signal(SIGHUP, SIG_IGN);
-    int null = open("/dev/null", O_RDWR);
-    for (int fd = 0; null >= 0 && fd <= 2; fd++)
-        dup2(null, fd);
-    o->progress = NULL;
-    _exit(finish_detached(o, in, r, ready[1], d));
+    if (e != LC_OK)
+        return e;
+    if (!adopted)
+        return lc_fail(d, LC_EFAILED, "detached create did not start");
+    return LC_OK;
 }
 
 lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_diag *d)

@@ -269,6 +269,28 @@ static lc_err configure(lc_store *s, lc_diag *d)
     return e;
 }
 
+static lc_err open_db(lc_store *s, lc_diag *d)
+{
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        return lc_fail(d, LC_ESTORE, "database %s: %s", s->path,
+                       s->db != NULL ? sqlite3_errmsg(s->db) : strerror(errno));
+    lc_err e = configure(s, d);
+    if (e == LC_OK)
+        lc_lease_self(&s->self);
+    return e;
+}
+
+static void close_db(lc_store *s)
+{
+    for (int i = 0; i < STMT_COUNT; i++) {
+        sqlite3_finalize(s->stmts[i]);
+        s->stmts[i] = NULL;
+    }
+    sqlite3_close(s->db);
+    s->db = NULL;
+}
+
 lc_err store_open(const char *path, lc_store **out, lc_diag *d)
 {
     *out = NULL;
@@ -278,19 +300,11 @@ lc_err store_open(const char *path, lc_store **out, lc_diag *d)
         return lc_fail(d, LC_ENOMEM, "out of memory");
     }
     make_parent(path);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        lc_fail(d, LC_ESTORE, "database %s: %s", path,
-                s->db != NULL ? sqlite3_errmsg(s->db) : strerror(errno));
-        store_close(s);
-        return LC_ESTORE;
-    }
-    lc_err e = configure(s, d);
+    lc_err e = open_db(s, d);
     if (e != LC_OK) {
         store_close(s);
         return e;
     }
-    lc_lease_self(&s->self);
     *out = s;
     return LC_OK;
 }
@@ -299,11 +313,19 @@ void store_close(lc_store *s)
 {
     if (s == NULL)
         return;
-    for (int i = 0; i < STMT_COUNT; i++)
-        sqlite3_finalize(s->stmts[i]);
-    sqlite3_close(s->db);
+    close_db(s);
     free(s->path);
     free(s);
+}
+
+void store_before_fork(lc_store *s)
+{
+    close_db(s);
+}
+
+lc_err store_after_fork(lc_store *s, lc_diag *d)
+{
+    return open_db(s, d);
 }
 
 const char *store_uuid(const lc_store *s)

@@ -70,6 +70,16 @@ typedef struct lc_store lc_store;
 lc_err store_open(const char *path, lc_store **out, lc_diag *d);
 void store_close(lc_store *s);
 
+/*
+ * store_before_fork / store_after_fork: SQLite connections must not cross
+ * fork(), so the connection is closed before it and opened again after it,
+ * in parent and child alike; the handle s stays valid. store_after_fork
+ * also takes the calling process's identity for leases. LC_ESTORE when
+ * reopening fails (the handle is then unusable).
+ */
+void store_before_fork(lc_store *s);
+lc_err store_after_fork(lc_store *s, lc_diag *d);
+
 /* lc_new_uuid: a random (version 4) UUID, 36 characters plus NUL, from /dev/urandom. */
 void lc_new_uuid(char out[37]);
 
