@@ -63,6 +63,12 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+bool lc_curl_init(void)
+{
+    pthread_once(&curl_once, curl_init);
+    return curl_init_rc == CURLE_OK;
+}
+
 lc_err engine_open(const char *host, lc_engine **out, lc_diag *d)
 {
     *out = NULL;
@@ -75,8 +81,7 @@ lc_err engine_open(const char *host, lc_engine **out, lc_diag *d)
         return lc_fail(d, LC_ECONFIG, "Docker host %s: only unix:// sockets are supported", host);
     if (strlen(path) >= sizeof((lc_engine *)0)->socket)
         return lc_fail(d, LC_ECONFIG, "Docker host %s: socket path too long", host);
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
+    if (!lc_curl_init())
         return lc_fail(d, LC_ENOMEM, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
     lc_engine *e = calloc(1, sizeof *e);
     if (e == NULL || (e->curl = curl_easy_init()) == NULL) {
@@ -224,14 +229,14 @@ static lc_err perform(lc_engine *e, const request *rq, response *rs, lc_diag *d)
     return LC_OK;
 }
 
-/* Reads the Api-Version header of the /_ping answer: >= 1.41, capped at 1.47. */
+/* Reads the Api-Version header of the last answer (every one has it): >= 1.41, capped at 1.47. */
 static lc_err negotiate(lc_engine *e, lc_diag *d)
 {
     struct curl_header *h = NULL;
     int major = 0, minor = 0;
     if (curl_easy_header(e->curl, "Api-Version", 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
         sscanf(h->value, "%d.%d", &major, &minor) != 2)
-        return lc_fail(d, LC_EENGINE, "Docker engine at %s: /_ping without an API version",
+        return lc_fail(d, LC_EENGINE, "Docker engine at %s: answer without an API version",
                        e->socket);
     if (major < 1 || (major == 1 && minor < API_MINOR_MIN))
         return lc_fail(d, LC_EENGINE, "Docker engine at %s: API %d.%d is older than %s", e->socket,
@@ -271,16 +276,23 @@ static lc_err http_error(const response *rs, lc_diag *d, const char *what)
 }
 
 /*
- * Pings when not done yet, sends rq and checks the status: 2xx and 304 (a
- * start or stop with nothing to do) succeed. d gets "what: detail" on
- * failure; rs is the caller's to free either way.
+ * The first request of a client goes to /v1.41 (the minimum every usable
+ * engine accepts) and its Api-Version header negotiates the version for the
+ * rest, so a reconcile pass costs no separate /_ping. Sends rq and checks the status: 2xx and 304
+ * (a start or stop with nothing to do) succeed. d gets "what: detail" on failure; rs is the
+ * caller's to free either way.
  */
 static lc_err call(lc_engine *e, const request *rq, response *rs, lc_diag *d, const char *what)
 {
     *rs = (response){0};
-    lc_err err = engine_ping(e, d);
-    if (err == LC_OK)
-        err = perform(e, rq, rs, d);
+    bool first = e->api[0] == '\0';
+    if (first)
+        snprintf(e->api, sizeof e->api, "%s", LC_ENGINE_MIN_API);
+    lc_err err = perform(e, rq, rs, d);
+    if (first && err == LC_OK)
+        err = negotiate(e, d);
+    if (first && err != LC_OK)
+        e->api[0] = '\0';
     if (err != LC_OK)
         return lc_prefix(d, err, "%s", what);
     if ((rs->status >= 200 && rs->status < 300) || rs->status == 304)

@@ -70,6 +70,12 @@ typedef struct lc_container_spec {
 typedef struct lc_engine lc_engine;
 
 /*
+ * lc_curl_init: curl_global_init exactly once per process (thread-safe),
+ * for every libcurl user of the library. False when it failed.
+ */
+bool lc_curl_init(void);
+
+/*
  * engine_open: parses host ("unix:///path" or a bare "/path"; NULL means
  * DOCKER_HOST from the environment, else the default socket) and returns a
  * client in *out (free with engine_close). Does not connect. Errors:
@@ -80,10 +86,12 @@ lc_err engine_open(const char *host, lc_engine **out, lc_diag *d);
 void engine_close(lc_engine *e);
 
 /*
- * engine_ping: GET /_ping once per client; records the API-Version header
- * as the version used in every later path (/v1.41/...), capped at 1.47.
- * LC_EENGINE when unreachable or older than 1.41. Every other call pings
- * first when it has not been done.
+ * engine_ping: GET /_ping once per client (nothing when a version was
+ * already negotiated); records the Api-Version header as the version used
+ * in every later path (/v1.41/...), capped at 1.47. LC_EENGINE when
+ * unreachable or older than 1.41. Other calls need no ping first: the
+ * first request goes to /v1.41 and its answer's Api-Version header
+ * negotiates the version.
  */
 lc_err engine_ping(lc_engine *e, lc_diag *d);
 

@@ -1,23 +1,12 @@
 /* Calls to Odoo's HTTP endpoints on an instance's container, with libcurl. */
 #include "odoo.h"
 
+#include "engine.h"
+
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void lc_curl_init(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-}
 
 static size_t discard(char *data, size_t size, size_t n, void *arg)
 {
@@ -53,8 +42,7 @@ static CURLcode post_once(CURL *c, const char *url, const char *body, long *stat
 lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request *req,
                             time_t deadline, lc_diag *d)
 {
-    lc_curl_init();
-    CURL *c = curl_easy_init();
+    CURL *c = lc_curl_init() ? curl_easy_init() : NULL;
     if (c == NULL)
         return lc_fail(d, LC_ENOMEM, "curl_easy_init failed");
     char url[320], body[4096] = "";

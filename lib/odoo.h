@@ -26,7 +26,4 @@ typedef struct lc_odoo_db_request {
 lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request *req,
                             time_t deadline, lc_diag *d);
 
-/* lc_curl_init: curl_global_init exactly once per process (thread-safe). */
-void lc_curl_init(void);
-
 #endif
