@@ -91,7 +91,8 @@ demo: standin
 	@INSTCTL_BIN=$(CURDIR)/$(BIN) scripts/demo.sh
 
 lint:
-	clang-format --dry-run --Werror $(LIB_SRCS) $(CMD_SRCS) lib/*.h cmd/instctl/*.h tests/*.c tests/*.h $(UNIT_SRCS) $(INTEG_SRCS) $(TOOL_SRCS)
+	clang-format --dry-run --Werror $(LIB_SRCS) $(CMD_SRCS) $(wildcard lib/*.h cmd/instctl/*.h tests/*.c tests/*.h tests/tools/*.h) \
+	  $(UNIT_SRCS) $(INTEG_SRCS) $(TOOL_SRCS)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	  --suppress=missingIncludeSystem --inline-suppr -Ilib lib cmd tests
 

@@ -12,10 +12,10 @@
 #include "engine.h"
 #include "status.h"
 
-#define LC_CRASH_LOOP_RESTARTS 5     /* restart count rise that makes a crash loop */
-#define LC_CRASH_LOOP_WINDOW_S 600   /* ... within this many seconds */
-#define LC_REMOVING_GRACE_S 600      /* `removing` longer than this is an error */
-#define LC_ERROR_RECOVERY_UP_S 60    /* error -> running once up this long */
+#define LC_CRASH_LOOP_RESTARTS 5   /* restart count rise that makes a crash loop */
+#define LC_CRASH_LOOP_WINDOW_S 600 /* ... within this many seconds */
+#define LC_REMOVING_GRACE_S 600    /* `removing` longer than this is an error */
+#define LC_ERROR_RECOVERY_UP_S 60  /* error -> running once up this long */
 
 /*
  * The observation columns carried from one pass to the next (instances.obs_*).
@@ -36,13 +36,13 @@ typedef struct lc_derive_in {
     InstanceStatus status;
     InstanceStatus previous_status; /* for updating: the status to go back to */
     bool hold_billing, hold_operator;
-    time_t op_deadline;           /* creating/updating operation deadline, 0 = none */
-    const char *op_step;          /* the step in flight ("start"), may be NULL */
-    bool lease_live;              /* an action holds a live lease right now */
-    const char *container_name;   /* for messages */
-    const char *error_message;    /* the row's current message, may be NULL */
-    const lc_observation *obs;    /* now; obs->state == CONTAINER_MISSING when gone */
-    lc_obs_memory prev;           /* the row's observation columns */
+    time_t op_deadline;         /* creating/updating operation deadline, 0 = none */
+    const char *op_step;        /* the step in flight ("start"), may be NULL */
+    bool lease_live;            /* an action holds a live lease right now */
+    const char *container_name; /* for messages */
+    const char *error_message;  /* the row's current message, may be NULL */
+    const lc_observation *obs;  /* now; obs->state == CONTAINER_MISSING when gone */
+    lc_obs_memory prev;         /* the row's observation columns */
     time_t now;
 } lc_derive_in;
 
@@ -60,14 +60,14 @@ typedef enum lc_enforcement {
 
 typedef struct lc_derive_out {
     lc_verdict verdict;
-    InstanceStatus status;   /* the status after this pass */
-    bool set_message;        /* write error_message (an empty one clears it) */
+    InstanceStatus status; /* the status after this pass */
+    bool set_message;      /* write error_message (an empty one clears it) */
     char error_message[256];
-    lc_enforcement enforce;  /* with VERDICT_ENFORCE, or with a CHANGE that also stops */
-    bool note;               /* log this decision even when it is a plain keep */
-    bool needs_confirm;      /* verdict rests on missing/dead: confirm by a fresh inspect */
-    char reason[256];        /* for the logfmt line: "container paused (transient)" */
-    lc_obs_memory next;      /* the observation columns to store */
+    lc_enforcement enforce; /* with VERDICT_ENFORCE, or with a CHANGE that also stops */
+    bool note;              /* log this decision even when it is a plain keep */
+    bool needs_confirm;     /* verdict rests on missing/dead: confirm by a fresh inspect */
+    char reason[256];       /* for the logfmt line: "container paused (transient)" */
+    lc_obs_memory next;     /* the observation columns to store */
 } lc_derive_out;
 
 /*
