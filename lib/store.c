@@ -17,63 +17,48 @@
     "'error','terminated'))"
 
 /* Migration N brings user_version from N-1 to N. Never edit a shipped one. */
+/* clang-format off */
 static const char *const migrations[] = {
     /* 1: the first schema */
     "CREATE TABLE store_meta (id INTEGER PRIMARY KEY CHECK (id = 1), uuid TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL);"
+    "  created_at INTEGER NOT NULL);"
     "CREATE TABLE instances ("
-    " id TEXT PRIMARY KEY, name TEXT NOT NULL, admin_email TEXT NOT NULL,"
-    " database_name TEXT NOT NULL, odoo_version TEXT NOT NULL, image TEXT NOT NULL,"
-    " container_id TEXT, container_name TEXT NOT NULL, volume_name TEXT NOT NULL,"
-    " status TEXT NOT NULL " STATUS_CHECK(
-        "status") ","
-                  " hold_billing INTEGER NOT NULL DEFAULT 0, hold_operator INTEGER NOT NULL "
-                  "DEFAULT 0,"
-                  " suspended_from TEXT " STATUS_CHECK(
-                      "suspended_from") ","
-                                        " previous_status TEXT " STATUS_CHECK(
-                                            "previous_status") ","
-                                                               " error_message TEXT, version "
-                                                               "INTEGER NOT NULL DEFAULT 1,"
-                                                               " lease_host TEXT, lease_pid "
-                                                               "INTEGER, lease_start INTEGER, "
-                                                               "lease_boot TEXT,"
-                                                               " lease_deadline INTEGER, op_step "
-                                                               "TEXT, op_deadline INTEGER,"
-                                                               " obs_state TEXT, obs_exit_code "
-                                                               "INTEGER, obs_health TEXT, "
-                                                               "obs_restart_count INTEGER,"
-                                                               " obs_restart_base INTEGER, "
-                                                               "obs_restart_window_start INTEGER, "
-                                                               "obs_first_seen INTEGER,"
-                                                               " obs_at INTEGER, obs_started_at "
-                                                               "INTEGER,"
-                                                               " created_at INTEGER NOT NULL, "
-                                                               "updated_at INTEGER NOT NULL);"
-                                                               "CREATE UNIQUE INDEX "
-                                                               "instances_live_name ON "
-                                                               "instances(name) WHERE status <> "
-                                                               "'terminated';"
-                                                               "CREATE UNIQUE INDEX "
-                                                               "instances_live_database ON "
-                                                               "instances(database_name)"
-                                                               " WHERE status <> 'terminated';"
-                                                               "CREATE TABLE status_events ("
-                                                               " id INTEGER PRIMARY KEY, "
-                                                               "instance_id TEXT NOT NULL "
-                                                               "REFERENCES instances(id),"
-                                                               " from_status TEXT " STATUS_CHECK(
-                                                                   "from_status") ","
-                                                                                  " to_status TEXT "
-                                                                                  "NOT "
-                                                                                  "NULL"
-                                                                                  " " STATUS_CHECK(
-                                                                                      "to_status") ","
-                                                                                                   " cause TEXT NOT NULL CHECK (cause IN ('action','reconcile','billing')),"
-                                                                                                   " detail TEXT, at INTEGER NOT NULL);"
-                                                                                                   "CREATE INDEX status_events_instance ON status_events(instance_id, id);",
+    "  id TEXT PRIMARY KEY, name TEXT NOT NULL, admin_email TEXT NOT NULL,"
+    "  database_name TEXT NOT NULL, odoo_version TEXT NOT NULL, image TEXT NOT NULL,"
+    "  container_id TEXT, container_name TEXT NOT NULL, volume_name TEXT NOT NULL,"
+    "  status TEXT NOT NULL " STATUS_CHECK("status") ","
+    "  hold_billing INTEGER NOT NULL DEFAULT 0, hold_operator INTEGER NOT NULL DEFAULT 0,"
+    "  suspended_from TEXT " STATUS_CHECK("suspended_from") ","
+    "  previous_status TEXT " STATUS_CHECK("previous_status") ","
+    "  error_message TEXT, version INTEGER NOT NULL DEFAULT 1,"
+    "  lease_host TEXT, lease_pid INTEGER, lease_start INTEGER, lease_boot TEXT,"
+    "  lease_deadline INTEGER, op_step TEXT, op_deadline INTEGER,"
+    "  obs_state TEXT, obs_exit_code INTEGER, obs_health TEXT, obs_restart_count INTEGER,"
+    "  obs_restart_base INTEGER, obs_restart_window_start INTEGER, obs_first_seen INTEGER,"
+    "  obs_at INTEGER, obs_started_at INTEGER,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX instances_live_name ON instances(name) WHERE status <> 'terminated';"
+    "CREATE UNIQUE INDEX instances_live_database ON instances(database_name)"
+    "  WHERE status <> 'terminated';"
+    "CREATE TABLE status_events ("
+    "  id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL REFERENCES instances(id),"
+    "  from_status TEXT " STATUS_CHECK("from_status") ","
+    "  to_status TEXT NOT NULL " STATUS_CHECK("to_status") ","
+    "  cause TEXT NOT NULL CHECK (cause IN ('action','reconcile','billing')),"
+    "  detail TEXT, at INTEGER NOT NULL);"
+    "CREATE INDEX status_events_instance ON status_events(instance_id, id);",
+
+    /* 2: billing events (DESIGN §4) */
+    "CREATE TABLE billing_events ("
+    "  id TEXT PRIMARY KEY, type TEXT NOT NULL, instance_id TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL CHECK (outcome IN ('applied','noop','stale','ignored')),"
+    "  detail TEXT, received_at INTEGER NOT NULL);"
+    "CREATE INDEX billing_events_instance ON billing_events(instance_id, outcome, created);",
 };
+/* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(MIGRATION_COUNT == LC_SCHEMA_VERSION, "a migration per schema version");
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_GET] = "SELECT " INSTANCE_COLUMNS " FROM instances WHERE id = ?1",
@@ -122,6 +107,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " op_deadline = CASE WHEN ?3 IN ('creating','updating') THEN op_deadline END,"
         " version = version + 1"
         " WHERE id = ?1 AND version = ?2 AND (lease_pid IS NULL OR lease_deadline < ?5)",
+    [STMT_BILLING_SEEN] = "SELECT outcome FROM billing_events WHERE id = ?1",
+    [STMT_BILLING_LAST] = "SELECT max(created) FROM billing_events"
+                          " WHERE instance_id = ?1 AND outcome = 'applied'",
+    [STMT_BILLING_ADD] = "INSERT INTO billing_events (id, type, instance_id, created, outcome,"
+                         " detail, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_OBSERVE] = "UPDATE instances SET obs_state = ?2, obs_exit_code = ?3, obs_health = ?4,"
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"

@@ -15,7 +15,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 1
+#define LC_SCHEMA_VERSION 2
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -158,6 +158,35 @@ lc_err store_lease_release(lc_store *s, const char *id, lc_diag *d);
  */
 lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
                   const char *detail, bool release, lc_diag *d);
+
+/* One received billing event as stored (DESIGN §4); strings are borrowed. */
+typedef struct lc_billing_record {
+    const char *id;          /* the event id (Stripe's evt_...) */
+    const char *type;        /* the event type as sent */
+    const char *instance_id; /* NULL when the event named no instance */
+    time_t created;          /* the event's `created`, Unix seconds */
+    const char *outcome;     /* applied | noop | stale | ignored */
+    const char *detail;      /* why, for people; may be NULL */
+} lc_billing_record;
+
+/*
+ * store_save_event: store_save plus, when ev is not NULL, the billing event
+ * row in the same transaction, so an event is stored exactly when its
+ * change is.
+ */
+lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
+                        const char *detail, bool release, const lc_billing_record *ev,
+                        lc_diag *d);
+
+/* store_billing_seen: *outcome gets the stored outcome of event id ("" when never seen). */
+lc_err store_billing_seen(lc_store *s, const char *id, char *outcome, size_t len, lc_diag *d);
+
+/* store_billing_last_applied: the newest `created` of events applied to the instance, 0 if none. */
+lc_err store_billing_last_applied(lc_store *s, const char *instance_id, time_t *created,
+                                  lc_diag *d);
+
+/* store_billing_record: stores an event that changes nothing (noop, stale, ignored). */
+lc_err store_billing_record(lc_store *s, const lc_billing_record *ev, lc_diag *d);
 
 /* store_history: the row's history, oldest first; *out malloc'd (free()). */
 lc_err store_history(lc_store *s, const char *id, lc_history **out, size_t *n, lc_diag *d);

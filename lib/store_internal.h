@@ -27,6 +27,9 @@ typedef enum stmt_id {
     STMT_LIVE_NAME,
     STMT_LIVE_DB,
     STMT_RECONCILE_STATUS,
+    STMT_BILLING_SEEN,
+    STMT_BILLING_LAST,
+    STMT_BILLING_ADD,
     STMT_OBSERVE,
     STMT_COUNT
 } stmt_id;
@@ -68,6 +71,9 @@ int bind_status_or_null(sqlite3_stmt *st, int idx, int status);
 /* history_add: one status_events row; inside the caller's transaction. */
 lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
                    const char *detail, lc_diag *d);
+
+/* billing_add: one billing_events row; inside the caller's transaction. */
+lc_err billing_add(lc_store *s, const lc_billing_record *ev, lc_diag *d);
 
 /* exec_sql: runs SQL without results; LC_ESTORE on failure. */
 lc_err exec_sql(lc_store *s, const char *sql, lc_diag *d);

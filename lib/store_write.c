@@ -61,10 +61,19 @@ static lc_err lease_clear(lc_store *s, const char *id, const lc_lease_holder *h,
 lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
                   const char *detail, bool release, lc_diag *d)
 {
+    return store_save_event(s, in, from, cause, detail, release, NULL, d);
+}
+
+lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
+                        const char *detail, bool release, const lc_billing_record *ev,
+                        lc_diag *d)
+{
     lc_err e = store_begin(s, d);
     if (e != LC_OK)
         return e;
     e = save_row(s, in, d);
+    if (e == LC_OK && ev != NULL)
+        e = billing_add(s, ev, d);
     if (e == LC_OK && in->status != from)
         e = history_add(s, in->id, (int)from, in->status, cause, detail, d);
     if (e == LC_OK && release)
