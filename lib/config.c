@@ -20,6 +20,7 @@ void config_defaults(lc_config *c)
     c->create_timeout = 300;
     c->stop_timeout = 10;
     c->lease_seconds = 120;
+    c->webhook_tolerance = 300;
 }
 
 typedef enum { KEY_TEXT, KEY_INT, KEY_POLICY } key_kind;
@@ -56,6 +57,8 @@ static const key_def keys[] = {
     INT("create_timeout", create_timeout),
     INT("stop_timeout", stop_timeout),
     INT("lease_seconds", lease_seconds),
+    TEXT("webhook_secret_file", webhook_secret_file),
+    INT("webhook_tolerance", webhook_tolerance),
 };
 
 static char *trim(char *s)
@@ -125,6 +128,8 @@ lc_err config_load(lc_config *c, const char *path, int optional, lc_diag *d)
         snprintf(where, sizeof where, "%s:%d", path, n);
         e = parse_line(c, line, where, d);
     }
+    if (e == LC_OK && ferror(f))
+        e = lc_fail(d, LC_ECONFIG, "config %s: %s", path, strerror(errno));
     fclose(f);
     return e;
 }

@@ -27,6 +27,8 @@ typedef struct lc_config {
     int create_timeout;              /* create_timeout: seconds for create to reach running */
     int stop_timeout;                /* stop_timeout: seconds Docker waits before SIGKILL */
     int lease_seconds;               /* lease_seconds: lease length, extended by long steps */
+    char webhook_secret_file[4096]; /* webhook_secret_file: billing events must be signed with it */
+    int webhook_tolerance;          /* webhook_tolerance: seconds a signature's t may be off */
 } lc_config;
 
 /* config_defaults: fills *c with the built-in defaults. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "billing.h"
 #include "config.h"
 #include "engine.h"
 #include "status.h"
@@ -50,16 +51,48 @@ typedef struct lc_action_options {
     const char *reason; /* --reason, recorded in the history detail */
 } lc_action_options;
 
+/* What an action did besides its status. */
+typedef struct lc_action_result {
+    bool already;   /* nothing to do: the target was the current status (or hold) */
+    char note[256]; /* what else to tell the operator, "" when nothing */
+} lc_action_result;
+
 /*
  * ops_run_action: runs action a on the instance named by ref (id, prefix or
- * name). *already is set when the target was the current status (nothing
- * written, LC_OK). Errors: LC_ENOTFOUND, LC_ENOTALLOWED (d names the status
- * and the allowed actions), LC_EBUSY, LC_EENGINE (nothing written),
- * LC_EFAILED (status recorded as it ended; for terminate the status is
- * terminated and reconcile finishes the removal). *out: the row afterwards.
+ * name). res->already is set when there was nothing to do (nothing written,
+ * LC_OK). Errors: LC_ENOTFOUND, LC_ENOTALLOWED (d names the status and the
+ * allowed actions), LC_EBUSY, LC_EENGINE when the engine does not answer
+ * before anything is done (nothing written), LC_EFAILED (status recorded as
+ * it ended; suspend and terminate write their status even when Docker then
+ * fails, and reconcile enforces it). *out: the row afterwards.
  */
 lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_action_options *opt,
-                      lc_instance *out, bool *already, lc_diag *d);
+                      lc_instance *out, lc_action_result *res, lc_diag *d);
+
+typedef enum lc_billing_outcome {
+    BILLING_OUT_APPLIED,   /* the change was made; the id stored with it */
+    BILLING_OUT_NOOP,      /* already in the target state; recorded */
+    BILLING_OUT_STALE,     /* older than the last event applied to the instance; recorded */
+    BILLING_OUT_IGNORED,   /* a type we do not act on, or no instance id; recorded */
+    BILLING_OUT_DUPLICATE, /* this event id was handled before; nothing done */
+} lc_billing_outcome;
+
+/* lc_billing_outcome_name: "applied", "noop", "stale", "ignored", "duplicate". */
+const char *lc_billing_outcome_name(lc_billing_outcome o);
+
+/*
+ * ops_billing_event: applies one parsed, already authenticated billing
+ * event (DESIGN §4): payment failed sets the billing hold, paid clears it,
+ * cancelled terminates. The event id is stored in the same transaction as
+ * the change, or alone for a no-op, stale or ignored event. Not stored when
+ * the result is an error: LC_ENOTFOUND (unknown instance), LC_EBUSY
+ * (creating, updating or a live lease: the sender should retry),
+ * LC_EENGINE (engine unreachable before anything was done). LC_EFAILED when
+ * Docker failed after the status was written (stored; reconcile enforces).
+ * *outcome and detail (len bytes) say what happened; *out is the row.
+ */
+lc_err ops_billing_event(lc_ops *o, const lc_billing_event *ev, lc_billing_outcome *outcome,
+                         char *detail, size_t len, lc_instance *out, lc_diag *d);
 
 /* lc_container_name_for: "odoo_<database>_<first 8 of id>". */
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len);

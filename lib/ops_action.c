@@ -1,19 +1,20 @@
 /*
- * start, stop, restart and terminate (DESIGN §2): check the action table,
- * take the lease, act on the container, record the outcome.
+ * The actions on an existing instance (DESIGN §2): start, stop, restart,
+ * suspend, unsuspend, terminate. The table of allowed statuses is in
+ * status.c; what each action does to Docker and to the row is here.
  */
 #include "ops_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static lc_err not_allowed(const lc_action *a, const lc_instance *in, lc_diag *d)
+lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d)
 {
     char allowed[256];
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
         snprintf(allowed, sizeof allowed, "none");
     return lc_fail(d, LC_ENOTALLOWED, "cannot %s instance %s: its status is %s (allowed: %s)",
-                   a->name, in->name, instance_status_name(in->status), allowed);
+                   action, in->name, instance_status_name(in->status), allowed);
 }
 
 /* Recreates a vanished container from the row when its volume is still there. */
@@ -35,7 +36,7 @@ static lc_err ensure_container(lc_ops *o, lc_instance *in, lc_diag *d)
     return e == LC_OK ? LC_OK : lc_prefix(d, e, "recreate container %s", in->container_name);
 }
 
-static lc_err do_start(lc_ops *o, lc_instance *in, bool restart, lc_diag *d)
+static lc_err bring_up(lc_ops *o, lc_instance *in, bool restart, lc_diag *d)
 {
     lc_err e = ensure_container(o, in, d);
     if (e == LC_OK && restart)
@@ -50,7 +51,7 @@ static lc_err do_start(lc_ops *o, lc_instance *in, bool restart, lc_diag *d)
     return e;
 }
 
-static lc_err do_stop(lc_ops *o, lc_instance *in, lc_diag *d)
+static lc_err stop_container(lc_ops *o, const lc_instance *in, lc_diag *d)
 {
     if (in->container_id[0] == '\0')
         return LC_OK;
@@ -58,14 +59,76 @@ static lc_err do_stop(lc_ops *o, lc_instance *in, lc_diag *d)
     return e == LC_ENOTFOUND ? LC_OK : e;
 }
 
-/* terminate: the status is written first; removal failures are left to reconcile. */
-static lc_err do_terminate(lc_ops *o, lc_instance *in, InstanceStatus from, const char *detail,
-                           lc_diag *d)
+/*
+ * Records how an action ended and releases the lease. A failure to reach
+ * running leaves error; other failures keep the status the caller set.
+ */
+static lc_err finish(lc_ops *o, lc_instance *in, InstanceStatus from, const act_ctx *ctx,
+                     const char *what, lc_err e, lc_diag *d)
 {
+    lc_diag sd;
+    lc_err se = store_save_event(o->store, in, from, ctx->cause, ctx->detail, true, ctx->ev, &sd);
+    if (se != LC_OK)
+        return e != LC_OK ? e : lc_fail(d, se, "%s", sd.msg);
+    return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "%s %s", what, in->name);
+}
+
+static lc_err to_running(lc_ops *o, lc_instance *in, InstanceStatus from, const act_ctx *ctx,
+                         const char *what, bool restart, lc_diag *d)
+{
+    lc_err e = bring_up(o, in, restart, d);
+    if (e == LC_EENGINE && ctx->ev == NULL) {
+        store_lease_release(o->store, in->id, NULL);
+        return e;
+    }
+    in->status = e == LC_OK ? INSTANCE_RUNNING : INSTANCE_ERROR;
+    if (e == LC_OK)
+        in->error_message[0] = '\0';
+    else
+        snprintf(in->error_message, sizeof in->error_message, "%s failed: %s", what, d->msg);
+    return finish(o, in, from, ctx, what, e, d);
+}
+
+static lc_err act_start(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                        lc_diag *d)
+{
+    (void)res;
+    return to_running(o, in, in->status, ctx, "start", false, d);
+}
+
+static lc_err act_restart(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                          lc_diag *d)
+{
+    (void)res;
+    return to_running(o, in, in->status, ctx, "restart", true, d);
+}
+
+static lc_err act_stop(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                       lc_diag *d)
+{
+    (void)res;
+    lc_err e = stop_container(o, in, d);
+    if (e == LC_EENGINE) {
+        store_lease_release(o->store, in->id, NULL);
+        return e;
+    }
+    InstanceStatus from = in->status;
+    if (e == LC_OK) {
+        in->status = INSTANCE_STOPPED;
+        in->error_message[0] = '\0';
+    }
+    return finish(o, in, from, ctx, "stop", e, d);
+}
+
+/* terminate: the status is written first; removal failures are left to reconcile. */
+static lc_err act_terminate(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                            lc_diag *d)
+{
+    InstanceStatus from = in->status;
     in->status = INSTANCE_TERMINATED;
     in->op_step[0] = '\0';
     in->op_deadline = 0;
-    lc_err e = store_save(o->store, in, from, "action", detail, false, d);
+    lc_err e = store_save_event(o->store, in, from, ctx->cause, ctx->detail, false, ctx->ev, d);
     if (e != LC_OK)
         return e;
     if (in->container_id[0] != '\0')
@@ -74,7 +137,112 @@ static lc_err do_terminate(lc_ops *o, lc_instance *in, InstanceStatus from, cons
         e = LC_OK;
     if (e == LC_OK)
         e = engine_volume_remove(o->engine, in->volume_name, d);
-    return e;
+    store_lease_release(o->store, in->id, NULL);
+    if (e != LC_OK)
+        snprintf(res->note, sizeof res->note, "terminated; removal failed, reconcile will retry");
+    return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "terminate %s (status written)", in->name);
+}
+
+static bool *hold_of(lc_instance *in, const act_ctx *ctx)
+{
+    return ctx->billing ? &in->hold_billing : &in->hold_operator;
+}
+
+/* suspend: sets this side's hold; the status is written before the container is stopped. */
+static lc_err act_suspend(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                          lc_diag *d)
+{
+    InstanceStatus from = in->status;
+    *hold_of(in, ctx) = true;
+    if (from != INSTANCE_SUSPENDED) {
+        in->suspended_from = (int)from;
+        in->status = INSTANCE_SUSPENDED;
+    } else {
+        snprintf(res->note, sizeof res->note, "%s hold added",
+                 ctx->billing ? "billing" : "operator");
+    }
+    lc_err e = store_save_event(o->store, in, from, ctx->cause, ctx->detail, false, ctx->ev, d);
+    if (e == LC_OK)
+        e = stop_container(o, in, d);
+    store_lease_release(o->store, in->id, NULL);
+    if (e != LC_OK)
+        snprintf(res->note, sizeof res->note,
+                 "suspended; stopping the container failed, "
+                 "reconcile will stop it");
+    return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "suspend %s (status written)", in->name);
+}
+
+/* unsuspend: clears this side's hold; the last hold cleared restores the status. */
+static lc_err act_unsuspend(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                            lc_diag *d)
+{
+    *hold_of(in, ctx) = false;
+    if (in->hold_billing || in->hold_operator) {
+        snprintf(res->note, sizeof res->note, "the %s hold remains",
+                 in->hold_billing ? "billing (cleared by a payment)" : "operator");
+        return finish(o, in, in->status, ctx, "unsuspend", LC_OK, d);
+    }
+    bool was_running = in->suspended_from == INSTANCE_RUNNING;
+    in->suspended_from = -1;
+    if (was_running)
+        return to_running(o, in, INSTANCE_SUSPENDED, ctx, "unsuspend", false, d);
+    in->status = INSTANCE_STOPPED;
+    return finish(o, in, INSTANCE_SUSPENDED, ctx, "unsuspend", LC_OK, d);
+}
+
+typedef lc_err (*action_fn)(lc_ops *, lc_instance *, const act_ctx *, lc_action_result *,
+                            lc_diag *);
+
+static const struct {
+    const char *name;
+    action_fn run;
+} handlers[] = {
+    {"start", act_start},         {"stop", act_stop},       {"restart", act_restart},
+    {"terminate", act_terminate}, {"suspend", act_suspend}, {"unsuspend", act_unsuspend},
+};
+
+/*
+ * Whether there is nothing to do: the target status, or this side's hold, is
+ * already there (suspend), or this side holds nothing to clear (unsuspend).
+ * res->note says so.
+ */
+static bool nothing_to_do(const lc_action *a, const lc_instance *in, bool billing,
+                          lc_action_result *res)
+{
+    bool hold = billing ? in->hold_billing : in->hold_operator;
+    const char *side = billing ? "billing" : "operator";
+    if (strcmp(a->name, "suspend") == 0 && in->status == INSTANCE_SUSPENDED && hold)
+        snprintf(res->note, sizeof res->note, "already suspended (%s hold)", side);
+    else if (strcmp(a->name, "unsuspend") == 0 && in->status == INSTANCE_SUSPENDED && !hold)
+        snprintf(res->note, sizeof res->note, "no %s hold to clear; still suspended by the %s hold",
+                 side, billing ? "operator" : "billing");
+    else if (lc_action_check(a, in->status) == ACTION_ALREADY)
+        snprintf(res->note, sizeof res->note, "already %s", instance_status_name(in->status));
+    else
+        return false;
+    res->already = true;
+    return true;
+}
+
+lc_err ops_locked_action(lc_ops *o, const char *name, lc_instance *in, const act_ctx *ctx,
+                         lc_action_result *res, lc_diag *d)
+{
+    const lc_action *a = lc_action_find(name);
+    memset(res, 0, sizeof *res);
+    if (a != NULL && nothing_to_do(a, in, ctx->billing, res)) {
+        store_lease_release(o->store, in->id, NULL);
+        return LC_OK;
+    }
+    if (a == NULL || lc_action_check(a, in->status) != ACTION_ALLOWED) {
+        store_lease_release(o->store, in->id, NULL);
+        return ops_not_allowed(name, in, d);
+    }
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (strcmp(handlers[i].name, name) == 0)
+            return handlers[i].run(o, in, ctx, res, d);
+    }
+    store_lease_release(o->store, in->id, NULL);
+    return lc_fail(d, LC_EUSAGE, "action %s has no implementation", name);
 }
 
 static const char *detail_for(const lc_action *a, const lc_action_options *opt, char *buf,
@@ -87,63 +255,23 @@ static const char *detail_for(const lc_action *a, const lc_action_options *opt, 
     return buf;
 }
 
-/* Runs the action under the lease and records how it ended. */
-static lc_err run_locked(lc_ops *o, const lc_action *a, const char *detail, lc_instance *in,
-                         lc_diag *d)
-{
-    InstanceStatus from = in->status;
-    lc_err e;
-    if (strcmp(a->name, "terminate") == 0) {
-        e = do_terminate(o, in, from, detail, d);
-        from = INSTANCE_TERMINATED;
-    } else if (strcmp(a->name, "stop") == 0) {
-        e = do_stop(o, in, d);
-    } else {
-        e = do_start(o, in, strcmp(a->name, "restart") == 0, d);
-    }
-    if (e == LC_EENGINE && from != INSTANCE_TERMINATED) {
-        store_lease_release(o->store, in->id, NULL);
-        return e;
-    }
-    if (e == LC_OK) {
-        in->status = (InstanceStatus)a->target;
-        in->error_message[0] = '\0';
-    } else if (a->target == INSTANCE_RUNNING) {
-        in->status = INSTANCE_ERROR;
-        snprintf(in->error_message, sizeof in->error_message, "%s failed: %s", a->name, d->msg);
-    }
-    lc_diag sd;
-    lc_err se = store_save(o->store, in, from, "action", detail, true, &sd);
-    if (se != LC_OK)
-        return e != LC_OK ? e : lc_fail(d, se, "%s", sd.msg);
-    return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "%s %s", a->name, in->name);
-}
-
 lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_action_options *opt,
-                      lc_instance *out, bool *already, lc_diag *d)
+                      lc_instance *out, lc_action_result *res, lc_diag *d)
 {
-    *already = false;
+    memset(res, 0, sizeof *res);
     lc_err e = store_resolve(o->store, ref, out, d);
     if (e != LC_OK)
         return e;
-    lc_action_verdict v = lc_action_check(a, out->status);
-    if (v == ACTION_NOT_ALLOWED)
-        return not_allowed(a, out, d);
-    if (v == ACTION_ALREADY) {
-        *already = true;
+    if (nothing_to_do(a, out, false, res))
         return LC_OK;
-    }
+    if (lc_action_check(a, out->status) == ACTION_NOT_ALLOWED)
+        return ops_not_allowed(a->name, out, d);
     e = engine_ping(o->engine, d);
     if (e == LC_OK)
         e = ops_take_lease(o, out->id, out, d);
     if (e != LC_OK)
         return e;
-    v = lc_action_check(a, out->status);
-    if (v != ACTION_ALLOWED) {
-        store_lease_release(o->store, out->id, NULL);
-        *already = v == ACTION_ALREADY;
-        return v == ACTION_ALREADY ? LC_OK : not_allowed(a, out, d);
-    }
     char detail[600];
-    return run_locked(o, a, detail_for(a, opt, detail, sizeof detail), out, d);
+    act_ctx ctx = {.cause = "action", .detail = detail_for(a, opt, detail, sizeof detail)};
+    return ops_locked_action(o, a->name, out, &ctx, res, d);
 }

@@ -1,4 +1,4 @@
-/* Steps shared by the lifecycle actions (ops_create.c, ops_action.c). */
+/* Steps shared by the lifecycle actions (ops_create.c, ops_action.c, ops_billing.c). */
 #ifndef LC_OPS_INTERNAL_H
 #define LC_OPS_INTERNAL_H
 
@@ -33,5 +33,24 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
 
 /* ops_record_start: stores the observation baseline after an instctl start (crash-loop window). */
 void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs);
+
+/* Who asked for an action, and what to record with it. */
+typedef struct act_ctx {
+    const char *cause;           /* action | billing */
+    const char *detail;          /* history detail */
+    const lc_billing_record *ev; /* stored with the change, or NULL */
+    bool billing;                /* the billing side (its hold) rather than the operator's */
+} act_ctx;
+
+/*
+ * ops_locked_action: runs action `name` on *in, whose lease the caller
+ * holds, and records the outcome (releasing the lease). Used by the CLI path
+ * and by billing events.
+ */
+lc_err ops_locked_action(lc_ops *o, const char *name, lc_instance *in, const act_ctx *ctx,
+                         lc_action_result *res, lc_diag *d);
+
+/* ops_not_allowed: LC_ENOTALLOWED naming the status and the allowed actions. */
+lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d);
 
 #endif

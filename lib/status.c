@@ -65,7 +65,9 @@ lc_container_state container_state_parse(const char *docker_state)
 
 /*
  * The action table. Only actions this build implements are listed; the
- * others of DESIGN §2 (suspend, backup, update, ...) arrive with their code.
+ * others of DESIGN §2 (backup, restore, update, maintenance) arrive with
+ * their code. suspend on suspended adds a hold; with the same hold already
+ * set it is a no-op, decided with the holds in ops_action.c.
  */
 const lc_action lc_actions[] = {
     {.name = "start",
@@ -86,6 +88,18 @@ const lc_action lc_actions[] = {
      .allowed_from = ST(RUNNING) | ST(ERROR),
      .already = -1,
      .target = INSTANCE_RUNNING},
+    {.name = "suspend",
+     .summary = "suspend: add the operator hold and stop the container",
+     .args = "",
+     .allowed_from = ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) | ST(MAINTENANCE) | ST(ERROR),
+     .already = -1,
+     .target = INSTANCE_SUSPENDED},
+    {.name = "unsuspend",
+     .summary = "clear the operator hold; with no hold left, back to running or stopped",
+     .args = "",
+     .allowed_from = ST(SUSPENDED),
+     .already = -1,
+     .target = -1},
     {.name = "terminate",
      .summary = "delete the instance for good (the row stays for audit)",
      .args = "",
@@ -117,16 +131,19 @@ lc_action_verdict lc_action_check(const lc_action *a, InstanceStatus s)
 size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t buflen)
 {
     size_t n = 0, used = 0;
+    bool full = false;
     if (buflen > 0)
         buf[0] = '\0';
     for (const lc_action *a = lc_actions; a->name != NULL; a++) {
         if (lc_action_check(a, s) != ACTION_ALLOWED)
             continue;
-        int w =
-            snprintf(buf + used, buflen > used ? buflen - used : 0, "%s%s", n ? sep : "", a->name);
-        if (w > 0 && used + (size_t)w < buflen)
-            used += (size_t)w;
         n++;
+        size_t need = strlen(n > 1 ? sep : "") + strlen(a->name);
+        if (full || used + need >= buflen) {
+            full = true;
+            continue;
+        }
+        used += (size_t)snprintf(buf + used, buflen - used, "%s%s", n > 1 ? sep : "", a->name);
     }
     return n;
 }

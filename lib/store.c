@@ -63,7 +63,7 @@ _Static_assert(MIGRATION_COUNT == LC_SCHEMA_VERSION, "a migration per schema ver
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_GET] = "SELECT " INSTANCE_COLUMNS " FROM instances WHERE id = ?1",
     [STMT_BY_NAME] = "SELECT " INSTANCE_COLUMNS " FROM instances WHERE name = ?1"
-                     " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                     " ORDER BY status = 'terminated', updated_at DESC, rowid DESC LIMIT 1",
     [STMT_BY_PREFIX] = "SELECT " INSTANCE_COLUMNS " FROM instances"
                        " WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
     [STMT_LIST] = "SELECT " INSTANCE_COLUMNS " FROM instances"
@@ -247,6 +247,11 @@ static void make_parent(const char *path)
 static lc_err configure(lc_store *s, lc_diag *d)
 {
     sqlite3_busy_timeout(s->db, 5000);
+    if (store_schema_version(s) > MIGRATION_COUNT)
+        return lc_fail(d, LC_ESTORE,
+                       "database %s has schema version %d, newer than this instctl (%d); "
+                       "use a newer instctl",
+                       s->path, store_schema_version(s), MIGRATION_COUNT);
     lc_err e = exec_sql(s, "PRAGMA foreign_keys = ON", d);
     if (e == LC_OK)
         e = exec_sql(s, "PRAGMA journal_mode = WAL", d);

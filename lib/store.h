@@ -175,8 +175,7 @@ typedef struct lc_billing_record {
  * change is.
  */
 lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
-                        const char *detail, bool release, const lc_billing_record *ev,
-                        lc_diag *d);
+                        const char *detail, bool release, const lc_billing_record *ev, lc_diag *d);
 
 /* store_billing_seen: *outcome gets the stored outcome of event id ("" when never seen). */
 lc_err store_billing_seen(lc_store *s, const char *id, char *outcome, size_t len, lc_diag *d);

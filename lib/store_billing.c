@@ -45,8 +45,7 @@ lc_err store_billing_seen(lc_store *s, const char *id, char *outcome, size_t len
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "read billing event");
 }
 
-lc_err store_billing_last_applied(lc_store *s, const char *instance_id, time_t *created,
-                                  lc_diag *d)
+lc_err store_billing_last_applied(lc_store *s, const char *instance_id, time_t *created, lc_diag *d)
 {
     sqlite3_stmt *st = stmt(s, STMT_BILLING_LAST, d);
     if (st == NULL)

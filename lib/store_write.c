@@ -65,8 +65,7 @@ lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const
 }
 
 lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
-                        const char *detail, bool release, const lc_billing_record *ev,
-                        lc_diag *d)
+                        const char *detail, bool release, const lc_billing_record *ev, lc_diag *d)
 {
     lc_err e = store_begin(s, d);
     if (e != LC_OK)
@@ -212,6 +211,12 @@ lc_err store_reconcile_write(lc_store *s, const char *id, long long version,
     lc_err e = store_get(s, id, &cur, d);
     if (e != LC_OK)
         return e;
+    if (cur.lease.pid > 0 && !lc_lease_live(&cur, time(NULL))) {
+        e = lease_clear(s, id, &cur.lease, d);
+        if (e != LC_OK)
+            return e;
+        memset(&cur.lease, 0, sizeof cur.lease);
+    }
     bool status_write = out->verdict == VERDICT_CHANGE || out->set_message;
     if (status_write) {
         e = reconcile_status(s, id, version, out, cur.error_message, applied, d);

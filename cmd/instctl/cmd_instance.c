@@ -168,6 +168,12 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
         snprintf(allowed, sizeof allowed, "none");
     printf("%-16s %s\n", "allowed actions:", allowed);
+    if (in->hold_billing || in->hold_operator)
+        printf("%-16s %s%s%s (suspended from %s)\n", "holds:", in->hold_billing ? "billing" : "",
+               in->hold_billing && in->hold_operator ? ", " : "",
+               in->hold_operator ? "operator" : "",
+               in->suspended_from >= 0 ? instance_status_name((InstanceStatus)in->suspended_from)
+                                       : "-");
     if (in->error_message[0])
         printf("%-16s %s\n", "error:", in->error_message);
     if (in->op_step[0]) {

@@ -23,28 +23,33 @@ ACTION_CMD(cmd_start, "start", "start an instance (recreating a vanished contain
 ACTION_CMD(cmd_stop, "stop", "stop an instance");
 ACTION_CMD(cmd_restart, "restart", "restart an instance");
 ACTION_CMD(cmd_terminate, "terminate", "terminate an instance for good; the row stays for audit");
+ACTION_CMD(cmd_suspend, "suspend", "suspend an instance (operator hold) and stop its container");
+ACTION_CMD(cmd_unsuspend, "unsuspend", "clear the operator hold; resumes when no hold is left");
 
 const cmd_entry cmd_action = {
     .name = "action",
     .usage = "ID|NAME ACTION [--reason TEXT]",
-    .summary = "run the named action (start, stop, restart, terminate)",
+    .summary = "run the named action with the same arguments",
     .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
     .run = run_action,
 };
 
-static void report(cli *c, const lc_action *a, const lc_instance *in, bool already)
+static void report(cli *c, const lc_instance *in, const lc_action_result *res)
 {
     if (c->json) {
         cJSON *j = instance_json(in);
-        cJSON_AddBoolToObject(j, "already", already);
+        cJSON_AddBoolToObject(j, "already", res->already);
+        if (res->note[0])
+            cJSON_AddStringToObject(j, "note", res->note);
         print_json(j);
     } else if (c->quiet) {
         return;
-    } else if (already) {
-        printf("%s: already %s\n", in->name, instance_status_name((InstanceStatus)a->already));
+    } else if (res->already) {
+        printf("%s: %s\n", in->name, res->note);
     } else {
         char badge[64];
-        printf("%s: %s\n", in->name, status_badge(c, in->status, badge, sizeof badge));
+        printf("%s: %s%s%s\n", in->name, status_badge(c, in->status, badge, sizeof badge),
+               res->note[0] ? " — " : "", res->note);
     }
 }
 
@@ -65,10 +70,12 @@ static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, 
     if (optind + 1 < argc)
         return usage_error(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
     lc_instance in;
-    bool already = false;
-    lc_err e = ops_run_action(&c->ops, argv[optind], a, &opt, &in, &already, &c->diag);
+    lc_action_result res;
+    lc_err e = ops_run_action(&c->ops, argv[optind], a, &opt, &in, &res, &c->diag);
     if (e == LC_OK)
-        report(c, a, &in, already);
+        report(c, &in, &res);
+    else if (e == LC_EFAILED && res.note[0] && !c->quiet)
+        fprintf(stderr, "instctl: %s: %s\n", in.name, res.note);
     return e == LC_OK ? 0 : fail(c, e);
 }
 

@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 const cmd_entry *const commands[] = {
-    &cmd_init, &cmd_create,  &cmd_list,      &cmd_show,   &cmd_history,   &cmd_stats, &cmd_start,
-    &cmd_stop, &cmd_restart, &cmd_terminate, &cmd_action, &cmd_reconcile, &cmd_help,  NULL,
+    &cmd_init,   &cmd_create,    &cmd_list,          &cmd_show,    &cmd_history,   &cmd_stats,
+    &cmd_start,  &cmd_stop,      &cmd_restart,       &cmd_suspend, &cmd_unsuspend, &cmd_terminate,
+    &cmd_action, &cmd_reconcile, &cmd_billing_event, &cmd_help,    NULL,
 };
 
 const cmd_entry *cmd_find(const char *name)

@@ -37,7 +37,7 @@ static const expect_row expected[] = {
     {"terminate", INSTANCE_TERMINATED, {A, A, A, A, A, NA, A, AL}},
     {"backup", -1, {NA, A, A, NA, A, NA, NA, NA}},
     {"restore", INSTANCE_STOPPED, {NA, NA, A, NA, A, NA, A, NA}},
-    {"suspend", INSTANCE_SUSPENDED, {NA, A, A, ANY, A, NA, A, NA}},
+    {"suspend", INSTANCE_SUSPENDED, {NA, A, A, A, A, NA, A, NA}},
     {"unsuspend", -2, {NA, NA, NA, A, NA, NA, NA, NA}},
     {"update", -2, {NA, A, A, NA, NA, NA, NA, NA}},
     {"maintenance", INSTANCE_MAINTENANCE, {NA, A, A, NA, AL, NA, NA, NA}},
