@@ -13,7 +13,7 @@ static int run_billing(cli *c, int argc, char **argv);
 
 const cmd_entry cmd_billing_event = {
     .name = "billing-event",
-    .usage = "[FILE|-] [--signature HEADER] [--secret-file FILE] [--unsigned]",
+    .usage = "[FILE|-] [--signature HEADER|-] [--secret-file FILE] [--unsigned]",
     .summary = "apply one billing event (payment failed, paid, subscription cancelled)",
     .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
     .run = run_billing,
@@ -145,11 +145,29 @@ static void report(cli *c, const lc_billing_event *ev, const lc_instance *in,
     }
 }
 
+/*
+ * --signature -: the header is the first line of stdin and the body the rest,
+ * so the webhook's sudo rule can be one fixed command line, no wildcard.
+ */
+static lc_err signature_from_stdin(char *buf, size_t cap, lc_diag *d)
+{
+    if (fgets(buf, (int)cap, stdin) == NULL || strchr(buf, '\n') == NULL)
+        return lc_fail(d, LC_EINPUT, "billing event: no signature line on stdin");
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return LC_OK;
+}
+
 static int run_billing(cli *c, int argc, char **argv)
 {
     billing_args a = {0};
+    char header[1024];
     if (parse(argc, argv, &a))
         return 2;
+    if (a.signature != NULL && strcmp(a.signature, "-") == 0) {
+        if (signature_from_stdin(header, sizeof header, &c->diag) != LC_OK)
+            return fail(c, LC_EINPUT);
+        a.signature = header;
+    }
     size_t len = 0;
     char *body = read_body(a.file, &len, &c->diag);
     if (body == NULL)
