@@ -21,6 +21,12 @@ void config_defaults(lc_config *c)
     c->stop_timeout = 10;
     c->lease_seconds = 120;
     c->webhook_tolerance = 300;
+    snprintf(c->backup_dir, sizeof c->backup_dir, "/var/lib/instctl/backups");
+    c->backup_keep = 7;
+    snprintf(c->cron_file, sizeof c->cron_file, "/etc/cron.d/instctl");
+    snprintf(c->backup_dir, sizeof c->backup_dir, "/var/lib/instctl/backups");
+    c->backup_keep = 7;
+    snprintf(c->cron_file, sizeof c->cron_file, "/etc/cron.d/instctl");
 }
 
 typedef enum { KEY_TEXT, KEY_INT, KEY_POLICY } key_kind;
@@ -59,6 +65,12 @@ static const key_def keys[] = {
     INT("lease_seconds", lease_seconds),
     TEXT("webhook_secret_file", webhook_secret_file),
     INT("webhook_tolerance", webhook_tolerance),
+    TEXT("backup_dir", backup_dir),
+    INT("backup_keep", backup_keep),
+    TEXT("cron_file", cron_file),
+    TEXT("backup_dir", backup_dir),
+    INT("backup_keep", backup_keep),
+    TEXT("cron_file", cron_file),
 };
 
 static char *trim(char *s)

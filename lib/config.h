@@ -29,6 +29,9 @@ typedef struct lc_config {
     int lease_seconds;               /* lease_seconds: lease length, extended by long steps */
     char webhook_secret_file[4096]; /* webhook_secret_file: billing events must be signed with it */
     int webhook_tolerance;          /* webhook_tolerance: seconds a signature's t may be off */
+    char backup_dir[4096];          /* backup_dir: <dir>/<instance id>/<UTC time>.tar */
+    int backup_keep;                /* backup_keep: backups kept per instance by --prune, 0 = all */
+    char cron_file[4096];           /* cron_file: where doctor looks for the reconcile entry */
 } lc_config;
 
 /* config_defaults: fills *c with the built-in defaults. */

@@ -81,7 +81,7 @@ static int run_help(cli *c, int argc, char **argv)
         if (!try_man("instctl")) {
             fputs("usage: instctl [global options] COMMAND [ARGS...]\n\ncommands:\n", stdout);
             for (size_t i = 0; commands[i] != NULL; i++)
-                printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
+                printf("  %-14s %s\n", commands[i]->name, commands[i]->summary);
         }
         return 0;
     }

@@ -9,11 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* clang-format off */
 const cmd_entry *const commands[] = {
-    &cmd_init,   &cmd_create,    &cmd_list,          &cmd_show,    &cmd_history,   &cmd_stats,
-    &cmd_start,  &cmd_stop,      &cmd_restart,       &cmd_suspend, &cmd_unsuspend, &cmd_terminate,
-    &cmd_action, &cmd_reconcile, &cmd_billing_event, &cmd_help,    NULL,
+    &cmd_init, &cmd_doctor,
+    &cmd_create, &cmd_list, &cmd_show, &cmd_history, &cmd_stats,
+    &cmd_start, &cmd_stop, &cmd_restart, &cmd_suspend, &cmd_unsuspend, &cmd_terminate,
+    &cmd_action, &cmd_reconcile, &cmd_billing_event, &cmd_help,
+    NULL,
 };
+/* clang-format on */
 
 const cmd_entry *cmd_find(const char *name)
 {
@@ -141,7 +145,7 @@ static void print_usage(FILE *f)
           "               [-q] [--wait[=S]] COMMAND [ARGS...]\n\ncommands:\n",
           f);
     for (size_t i = 0; commands[i] != NULL; i++)
-        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
     fputs("\nRun 'instctl help COMMAND' for a command's page.\n", f);
 }
 

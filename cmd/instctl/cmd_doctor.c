@@ -1,0 +1,211 @@
+/*
+ * doctor: checks what instctl depends on, one line each, from the
+ * configuration (so a test can point it anywhere). Exit 0 only if every
+ * check passes; a warning (clock not synchronised) does not fail it.
+ */
+#include "cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <sys/timex.h>
+#include <unistd.h>
+
+static int run_doctor(cli *c, int argc, char **argv);
+
+const cmd_entry cmd_doctor = {
+    .name = "doctor",
+    .usage = "",
+    .summary = "check the database, engine, image, backup directory, secrets, cron and clock",
+    .flags = 0,
+    .run = run_doctor,
+};
+
+typedef enum { CHECK_OK, CHECK_WARN, CHECK_FAIL, CHECK_SKIP } check_result;
+
+typedef struct doctor {
+    cli *c;
+    cJSON *json;
+    int failed;
+} doctor;
+
+static void report(doctor *dr, const char *name, check_result r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void report(doctor *dr, const char *name, check_result r, const char *fmt, ...)
+{
+    static const char *const words[] = {"ok", "warn", "FAIL", "skip"};
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (r == CHECK_FAIL)
+        dr->failed++;
+    if (dr->json != NULL) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "check", name);
+        cJSON_AddStringToObject(o, "result", r == CHECK_FAIL ? "fail" : words[r]);
+        cJSON_AddStringToObject(o, "detail", detail);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(dr->json, "checks"), o);
+    } else if (!dr->c->quiet || r == CHECK_FAIL) {
+        printf("%-5s %-16s %s\n", words[r], name, detail);
+    }
+}
+
+static void check_database(doctor *dr)
+{
+    lc_diag d = {{0}};
+    lc_store *s;
+    if (store_open(dr->c->cfg.db, &s, &d) != LC_OK) {
+        report(dr, "database", CHECK_FAIL, "%s", d.msg);
+        return;
+    }
+    report(dr, "database", CHECK_OK, "%s (schema %d, store %s)", dr->c->cfg.db,
+           store_schema_version(s), store_uuid(s));
+    store_close(s);
+}
+
+static void check_engine(doctor *dr, lc_engine *e)
+{
+    lc_diag d = {{0}};
+    if (engine_ping(e, &d) != LC_OK) {
+        report(dr, "engine", CHECK_FAIL, "%s", d.msg);
+        return;
+    }
+    report(dr, "engine", CHECK_OK, "%s answers, API %s", engine_socket_path(e),
+           engine_api_version(e));
+    char image[256];
+    bool present = false;
+    config_image_for(&dr->c->cfg, dr->c->cfg.default_version, image, sizeof image);
+    lc_err err = engine_image_exists(e, image, &present, &d);
+    if (err != LC_OK)
+        report(dr, "image", CHECK_FAIL, "%s: %s", image, d.msg);
+    else if (!present && strcmp(dr->c->cfg.pull_policy, "never") == 0)
+        report(dr, "image", CHECK_FAIL, "%s is not present and pull_policy is never", image);
+    else
+        report(dr, "image", present ? CHECK_OK : CHECK_WARN, "%s %s", image,
+               present ? "present" : "not present (pulled on first create)");
+}
+
+static void check_backup_dir(doctor *dr)
+{
+    const char *dir = dr->c->cfg.backup_dir;
+    struct statvfs vfs;
+    if (access(dir, W_OK | X_OK) != 0) {
+        report(dr, "backup directory", CHECK_FAIL, "%s: %s", dir, strerror(errno));
+        return;
+    }
+    if (statvfs(dir, &vfs) != 0) {
+        report(dr, "backup directory", CHECK_FAIL, "%s: %s", dir, strerror(errno));
+        return;
+    }
+    double free_gib = (double)vfs.f_bavail * (double)vfs.f_frsize / (1024.0 * 1024 * 1024);
+    report(dr, "backup directory", CHECK_OK, "%s writable, %.1f GiB free", dir, free_gib);
+}
+
+/* A TCP connection to host:port within 3 s. */
+static bool tcp_reachable(const char *host, int port, char *why, size_t len)
+{
+    char service[16];
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, len, "%s", gai_strerror(rc));
+        return false;
+    }
+    bool ok = false;
+    for (struct addrinfo *ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t elen = sizeof err;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+            (errno == EINPROGRESS && poll(&p, 1, 3000) == 1 &&
+             getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0))
+            ok = true;
+        else
+            snprintf(why, len, "%s", strerror(err ? err : errno ? errno : ETIMEDOUT));
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
+static void check_db_server(doctor *dr)
+{
+    const lc_config *cfg = &dr->c->cfg;
+    char why[256] = "unreachable";
+    if (cfg->db_host[0] == '\0')
+        report(dr, "database server", CHECK_SKIP, "none configured (db_host)");
+    else if (tcp_reachable(cfg->db_host, cfg->db_port, why, sizeof why))
+        report(dr, "database server", CHECK_OK, "%s:%d reachable", cfg->db_host, cfg->db_port);
+    else
+        report(dr, "database server", CHECK_FAIL, "%s:%d: %s", cfg->db_host, cfg->db_port, why);
+}
+
+static void check_file(doctor *dr, const char *name, const char *key, const char *path,
+                       bool required)
+{
+    if (path[0] == '\0') {
+        report(dr, name, required ? CHECK_FAIL : CHECK_SKIP, "none configured (%s)", key);
+        return;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char byte;
+    bool ok = fd >= 0 && read(fd, &byte, 1) == 1;
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        report(dr, name, CHECK_OK, "%s readable", path);
+    else
+        report(dr, name, CHECK_FAIL, "%s: %s", path, fd < 0 ? strerror(errno) : "empty");
+}
+
+static void check_clock(doctor *dr)
+{
+    struct timex tx = {0};
+    int state = adjtimex(&tx);
+    if (state == TIME_ERROR || (tx.status & STA_UNSYNC))
+        report(dr, "clock", CHECK_WARN,
+               "not NTP-synchronised; webhook signatures allow %d s of skew",
+               dr->c->cfg.webhook_tolerance);
+    else
+        report(dr, "clock", CHECK_OK, "synchronised (estimated error %ld us)", tx.esterror);
+}
+
+static int run_doctor(cli *c, int argc, char **argv)
+{
+    if (argc > 1)
+        return usage_error(&cmd_doctor, "unexpected argument \"%s\"", argv[1]);
+    doctor dr = {.c = c};
+    if (c->json) {
+        dr.json = cJSON_CreateObject();
+        cJSON_AddArrayToObject(dr.json, "checks");
+    }
+    lc_engine *e = NULL;
+    check_database(&dr);
+    if (engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &e, &c->diag) != LC_OK)
+        report(&dr, "engine", CHECK_FAIL, "%s", c->diag.msg);
+    else
+        check_engine(&dr, e);
+    engine_close(e);
+    check_backup_dir(&dr);
+    check_db_server(&dr);
+    check_file(&dr, "webhook secret", "webhook_secret_file", c->cfg.webhook_secret_file, false);
+    check_file(&dr, "cron entry", "cron_file", c->cfg.cron_file, true);
+    check_clock(&dr);
+    if (dr.json != NULL) {
+        cJSON_AddBoolToObject(dr.json, "ok", dr.failed == 0);
+        print_json(dr.json);
+    }
+    return dr.failed == 0 ? 0 : 1;
+}
