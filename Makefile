@@ -96,15 +96,22 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	  --suppress=missingIncludeSystem --inline-suppr -Ilib lib cmd tests
 
+COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/cron.d
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/cron.d \
+	  $(COMPLETIONS) $(DESTDIR)/etc/instctl $(DESTDIR)$(PREFIX)/lib/instctl
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/instctl
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 cron/instctl $(DESTDIR)/etc/cron.d/instctl
+	$(BIN) completion bash > $(COMPLETIONS)/instctl
+	install -m 0644 etc/instctl.conf.example $(DESTDIR)/etc/instctl/instctl.conf.example
+	install -m 0755 scripts/billing-webhook.cgi $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/instctl $(DESTDIR)/etc/cron.d/instctl
+	rm -f $(DESTDIR)$(PREFIX)/bin/instctl $(DESTDIR)/etc/cron.d/instctl $(COMPLETIONS)/instctl
+	rm -f $(DESTDIR)/etc/instctl/instctl.conf.example $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
 	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man8/%,$(wildcard man/*.8))
+	-rmdir $(DESTDIR)$(PREFIX)/lib/instctl $(DESTDIR)/etc/instctl 2>/dev/null
 
 clean:
 	rm -rf build build-san
