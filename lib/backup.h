@@ -1,0 +1,97 @@
+/*
+ * Backups (DESIGN §6): one tar per backup, <backup_dir>/<instance id>/<UTC
+ * time>.tar, holding the data volume as the Engine API's archive of the
+ * data path ("volume.tar"), a pg_dump custom-format dump of the instance's
+ * database ("database.dump", when a database server is configured), and
+ * "manifest.json" (written last) giving each part's size and SHA-256.
+ * Written to a temporary file, fsynced, renamed. Restore verifies every
+ * checksum before touching anything.
+ */
+#ifndef LC_BACKUP_H
+#define LC_BACKUP_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "engine.h"
+#include "lc.h"
+
+#define LC_BACKUP_MAX_PARTS 4
+
+typedef struct lc_backup_part {
+    char name[64];    /* "volume.tar", "database.dump" */
+    long long size;   /* bytes */
+    char sha256[65];  /* lowercase hex */
+} lc_backup_part;
+
+typedef struct lc_backup_info {
+    char path[4096];  /* the final .tar */
+    long long size;   /* bytes of the whole file */
+    char sha256[65];  /* of the whole file */
+    time_t created_at;
+    int nparts;
+    lc_backup_part parts[LC_BACKUP_MAX_PARTS];
+    char instance[37]; /* from the manifest */
+} lc_backup_info;
+
+/* PostgreSQL server parameters; host == "" means no database server. */
+typedef struct lc_pg {
+    const char *host;
+    int port;
+    const char *user;
+    const char *password_file; /* may be "" */
+} lc_pg;
+
+/* What to back up, or where to restore. Strings are borrowed. */
+typedef struct lc_backup_target {
+    const char *instance_id;
+    const char *image;      /* a helper container is made from it, never started */
+    const char *volume;     /* the data volume */
+    const char *data_path;  /* where the volume is mounted, e.g. /var/lib/odoo */
+    const char *store_uuid; /* labels of the helper container */
+    const char *database;   /* the instance's PostgreSQL database */
+    lc_pg pg;
+} lc_backup_target;
+
+/* Progress: what ("volume", "database"), bytes done, total (-1 when unknown). */
+typedef void (*lc_progress_fn)(void *arg, const char *what, long long done, long long total);
+
+/*
+ * backup_write: writes a backup of t under dir/<instance id>/ and fills
+ * *out. The volume is read through a helper container created (not started)
+ * from t->image with t->volume at t->data_path, removed afterwards; the
+ * dump comes from `pg_dump -Fc` when t->pg.host is set. On any failure (a
+ * full disk included) the temporary file is removed and nothing else
+ * changes: LC_EFAILED (d says what), LC_EENGINE, LC_EDOCKER.
+ */
+lc_err backup_write(lc_engine *e, const lc_backup_target *t, const char *dir,
+                    lc_progress_fn progress, void *arg, lc_backup_info *out, lc_diag *d);
+
+/*
+ * backup_verify: reads the backup at path and checks every part's SHA-256
+ * and size against its manifest. LC_ENOTFOUND when the file is missing,
+ * LC_EINPUT when it is corrupt (a checksum, size, or the tar structure);
+ * *out gets the manifest and the whole file's SHA-256.
+ */
+lc_err backup_verify(const char *path, lc_backup_info *out, lc_diag *d);
+
+/*
+ * backup_restore_volume: fills the (new, empty) volume new_volume with the
+ * backup's volume.tar through a helper container from t->image mounting it
+ * at t->data_path, keeping ownership and modes. Verifies first.
+ */
+lc_err backup_restore_volume(lc_engine *e, const char *path, const lc_backup_target *t,
+                             const char *new_volume, lc_progress_fn progress, void *arg,
+                             lc_diag *d);
+
+/*
+ * backup_restore_database: `pg_restore --clean --if-exists` of the backup's
+ * database.dump into t->database. LC_OK doing nothing when the backup has
+ * no dump or t->pg.host is "". Verifies first.
+ */
+lc_err backup_restore_database(const char *path, const lc_backup_target *t, lc_diag *d);
+
+/* pg_drop_database: `dropdb --if-exists` of database; LC_OK when pg->host is "". */
+lc_err pg_drop_database(const lc_pg *pg, const char *database, lc_diag *d);
+
+#endif
