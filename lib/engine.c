@@ -46,14 +46,27 @@ typedef struct request {
     const char *ctype; /* Content-Type of data, NULL when no body */
     const void *data;
     size_t len;
-    long timeout_s; /* 0 means REQUEST_TIMEOUT_S */
+    long timeout_s; /* 0 means REQUEST_TIMEOUT_S, < 0 no limit */
     bool low_speed; /* abort when the body stalls for LOW_SPEED_S */
+    /* Streaming: a 2xx body goes to sink instead of memory; source feeds an upload. */
+    lc_sink_fn sink;
+    lc_source_fn source;
+    void *stream_arg;
+    long long upload_len; /* bytes source will give */
 } request;
 
 typedef struct response {
     long status;
     body body;
+    bool aborted; /* the sink or source stopped the transfer */
 } response;
+
+/* What the streaming callbacks need during one transfer. */
+typedef struct stream {
+    CURL *curl;
+    const request *rq;
+    response *rs;
+} stream;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -145,8 +158,42 @@ static void response_free(response *rs)
     rs->body = (body){0};
 }
 
-static void set_method(CURL *c, const request *rq)
+/* A 2xx body goes to the sink; an error answer is kept (up to 64 KiB) for its message. */
+static size_t on_stream(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
+    stream *st = userdata;
+    size_t n = size * nmemb;
+    long status = 0;
+    curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300)
+        return st->rs->body.len + n < 65536 ? on_data(ptr, size, nmemb, &st->rs->body) : n;
+    if (st->rq->sink(st->rq->stream_arg, ptr, n))
+        return n;
+    st->rs->aborted = true;
+    return n == 0 ? CURL_WRITEFUNC_ERROR : 0;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    stream *st = userdata;
+    size_t n = st->rq->source(st->rq->stream_arg, buf, size * nitems);
+    if (n != LC_SOURCE_ERROR)
+        return n;
+    st->rs->aborted = true;
+    return CURL_READFUNC_ABORT;
+}
+
+static void set_method(CURL *c, const request *rq, stream *st)
+{
+    if (rq->source != NULL) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, st);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->upload_len);
+        if (strcmp(rq->method, "PUT") != 0)
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+        return;
+    }
     if (strcmp(rq->method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         return;
@@ -160,23 +207,25 @@ static void set_method(CURL *c, const request *rq)
 }
 
 static void set_options(lc_engine *e, const request *rq, const char *url, char *errbuf,
-                        response *rs)
+                        stream *st)
 {
     CURL *c = e->curl;
+    response *rs = st->rs;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socket);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, rq->timeout_s > 0 ? rq->timeout_s : REQUEST_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT,
+                     rq->timeout_s > 0 ? rq->timeout_s : rq->timeout_s < 0 ? 0L : REQUEST_TIMEOUT_S);
     if (rq->low_speed) {
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rs->body);
-    set_method(c, rq);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rq->sink != NULL ? on_stream : on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, rq->sink != NULL ? (void *)st : (void *)&rs->body);
+    set_method(c, rq, st);
 }
 
 /* curl's own text names "localhost port 80" on a failed connect; say the socket and errno. */
@@ -206,7 +255,8 @@ static lc_err perform(lc_engine *e, const request *rq, response *rs, lc_diag *d)
     rs->body.data[0] = '\0';
     snprintf(url, sizeof url, "http://localhost%s%s%s", rq->raw ? "" : "/v", rq->raw ? "" : e->api,
              rq->path);
-    set_options(e, rq, url, errbuf, rs);
+    stream st = {.curl = e->curl, .rq = rq, .rs = rs};
+    set_options(e, rq, url, errbuf, &st);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:"), *more = hdrs;
     if (rq->ctype != NULL) {
         snprintf(ctype, sizeof ctype, "Content-Type: %s", rq->ctype);
@@ -223,6 +273,8 @@ static lc_err perform(lc_engine *e, const request *rq, response *rs, lc_diag *d)
     curl_slist_free_all(hdrs);
     if (rs->body.oom)
         return lc_fail(d, LC_ENOMEM, "out of memory reading the engine's answer");
+    if (rs->aborted)
+        return lc_fail(d, LC_EFAILED, "transfer stopped by the caller");
     if (rc != CURLE_OK)
         return transport_error(e, rc, errbuf, d);
     curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &rs->status);
@@ -431,13 +483,20 @@ lc_err engine_image_user(lc_engine *e, const char *image, char *user, size_t len
     return err;
 }
 
-/* Adds the managed/store/instance labels to obj; false when out of memory. */
-static bool add_labels(cJSON *obj, const char *store_uuid, const char *instance_id)
+/* Adds the managed/store/instance (and role, when set) labels to obj; false when out of memory. */
+static bool add_labels_role(cJSON *obj, const char *store_uuid, const char *instance_id,
+                            const char *role)
 {
     cJSON *l = cJSON_AddObjectToObject(obj, "Labels");
     return l != NULL && cJSON_AddStringToObject(l, LC_LABEL_MANAGED, "true") != NULL &&
            (store_uuid == NULL || cJSON_AddStringToObject(l, LC_LABEL_STORE, store_uuid)) &&
-           (instance_id == NULL || cJSON_AddStringToObject(l, LC_LABEL_INSTANCE, instance_id));
+           (instance_id == NULL || cJSON_AddStringToObject(l, LC_LABEL_INSTANCE, instance_id)) &&
+           (role == NULL || role[0] == '\0' || cJSON_AddStringToObject(l, LC_LABEL_ROLE, role));
+}
+
+static bool add_labels(cJSON *obj, const char *store_uuid, const char *instance_id)
+{
+    return add_labels_role(obj, store_uuid, instance_id, NULL);
 }
 
 /* Sends a JSON body built by the caller (deleted here); the answer is the caller's. */
@@ -534,7 +593,12 @@ static bool add_host_config(cJSON *root, const lc_container_spec *s)
         s->data_path != NULL && s->data_path[0] != '\0' ? s->data_path : DEFAULT_DATA_PATH;
     ok = cJSON_AddStringToObject(m, "Type", "volume") != NULL &&
          cJSON_AddStringToObject(m, "Source", s->volume) != NULL &&
-         cJSON_AddStringToObject(m, "Target", target) != NULL;
+         cJSON_AddStringToObject(m, "Target", target) != NULL &&
+         (!s->volume_read_only || cJSON_AddBoolToObject(m, "ReadOnly", 1) != NULL);
+    if (ok && s->volume_no_copy) {
+        cJSON *vo = cJSON_AddObjectToObject(m, "VolumeOptions");
+        ok = vo != NULL && cJSON_AddBoolToObject(vo, "NoCopy", 1) != NULL;
+    }
     if (!ok || !cJSON_AddItemToArray(mounts, m)) {
         cJSON_Delete(m);
         return false;
@@ -547,7 +611,8 @@ static cJSON *create_body(const lc_container_spec *s)
 {
     cJSON *root = cJSON_CreateObject();
     bool ok = cJSON_AddStringToObject(root, "Image", s->image) != NULL &&
-              add_labels(root, s->store_uuid, s->instance_id) && add_host_config(root, s);
+              add_labels_role(root, s->store_uuid, s->instance_id, s->role) &&
+              add_host_config(root, s);
     cJSON *env = ok && s->env != NULL ? cJSON_AddArrayToObject(root, "Env") : NULL;
     for (size_t i = 0; ok && s->env != NULL && s->env[i] != NULL; i++) {
         cJSON *v = cJSON_CreateString(s->env[i]);
@@ -737,4 +802,63 @@ lc_err engine_get_file(lc_engine *e, const char *id, const char *path, char **da
     }
     response_free(&rs);
     return err;
+}
+
+/* "/containers/<id>/archive?path=<encoded path>" into url; false when empty or too long. */
+static bool archive_url(char *url, size_t cap, const char *id, const char *path)
+{
+    char epath[1024], suffix[1100];
+    return path != NULL && path[0] != '\0' && encode(epath, sizeof epath, path, "/") &&
+           (size_t)snprintf(suffix, sizeof suffix, "/archive?path=%s", epath) < sizeof suffix &&
+           object_path(url, cap, "containers", id, suffix);
+}
+
+lc_err engine_archive_get(lc_engine *e, const char *id, const char *path, lc_sink_fn sink,
+                          void *arg, lc_diag *d)
+{
+    char what[1200], url[2200];
+    snprintf(what, sizeof what, "get archive of %s from container %s", path, id);
+    if (!archive_url(url, sizeof url, id, path))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long a path or id", what);
+    request rq = {.method = "GET",
+                  .path = url,
+                  .timeout_s = -1,
+                  .low_speed = true,
+                  .sink = sink,
+                  .stream_arg = arg};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    response_free(&rs);
+    return err;
+}
+
+lc_err engine_archive_put(lc_engine *e, const char *id, const char *path, lc_source_fn source,
+                          void *arg, long long size_bytes, lc_diag *d)
+{
+    char what[1200], url[2200];
+    snprintf(what, sizeof what, "put archive into %s of container %s", path, id);
+    if (!archive_url(url, sizeof url, id, path) || size_bytes < 0)
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long a path or id", what);
+    request rq = {.method = "PUT",
+                  .path = url,
+                  .ctype = "application/x-tar",
+                  .timeout_s = -1,
+                  .low_speed = true,
+                  .source = source,
+                  .stream_arg = arg,
+                  .upload_len = size_bytes};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    response_free(&rs);
+    return err;
+}
+
+lc_err engine_container_rename(lc_engine *e, const char *id, const char *new_name, lc_diag *d)
+{
+    char what[600], enc[512], suffix[600];
+    snprintf(what, sizeof what, "rename container %s to %s", id, new_name ? new_name : "");
+    if (new_name == NULL || new_name[0] == '\0' || !encode(enc, sizeof enc, new_name, ""))
+        return lc_fail(d, LC_EUSAGE, "%s: empty or too long a name", what);
+    snprintf(suffix, sizeof suffix, "/rename?name=%s", enc);
+    return simple(e, "POST", "containers", id, suffix, 0, d, what);
 }

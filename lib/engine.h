@@ -25,6 +25,9 @@
 #define LC_LABEL_MANAGED "io.instctl.managed"
 #define LC_LABEL_STORE "io.instctl.store"
 #define LC_LABEL_INSTANCE "io.instctl.instance"
+/* Containers that are not an instance's own (e.g. "helper" for backups) carry a role. */
+#define LC_LABEL_ROLE "io.instctl.role"
+#define LC_ROLE_HELPER "helper"
 #define LC_ENGINE_MIN_API "1.41"
 #define LC_DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
 
@@ -65,6 +68,10 @@ typedef struct lc_container_spec {
     const char *network;     /* HostConfig.NetworkMode; NULL or "" = engine default */
     const char *const *env;  /* NULL-terminated "K=V" list, may be NULL */
     bool no_healthcheck;     /* Healthcheck {"Test":["NONE"]} (benchmarks) */
+    /* Added for backup helpers; zero keeps the instance container's behaviour. */
+    const char *role;      /* label io.instctl.role (e.g. LC_ROLE_HELPER); NULL or "" = none */
+    bool volume_read_only; /* mount the volume read-only */
+    bool volume_no_copy;   /* VolumeOptions.NoCopy: an empty volume gets nothing from the image */
 } lc_container_spec;
 
 typedef struct lc_engine lc_engine;
@@ -162,6 +169,43 @@ lc_err engine_put_file(lc_engine *e, const char *id, const char *dir, const char
  */
 lc_err engine_get_file(lc_engine *e, const char *id, const char *path, char **data, size_t *len,
                        lc_diag *d);
+
+/*
+ * Streaming callbacks. A sink receives len bytes of a body (len > 0) and
+ * returns false to stop the transfer (it keeps its own reason, e.g. errno).
+ * A source fills up to cap bytes of buf and returns how many (0 only at the
+ * end), or LC_SOURCE_ERROR to stop the transfer.
+ */
+typedef bool (*lc_sink_fn)(void *arg, const void *data, size_t len);
+typedef size_t (*lc_source_fn)(void *arg, void *buf, size_t cap);
+#define LC_SOURCE_ERROR ((size_t)-1)
+
+/*
+ * engine_archive_get: GET /containers/{id}/archive?path=path (works on a
+ * created, never started container; volumes are mounted for it) and hands
+ * the tar body to sink chunk by chunk, never holding it in memory. No total
+ * time limit; aborted when nothing arrives for 2 minutes. A sink returning
+ * false stops it: LC_EFAILED ("...: transfer stopped by the caller"; the
+ * sink knows why). Errors as above (404: no such container or path).
+ */
+lc_err engine_archive_get(lc_engine *e, const char *id, const char *path, lc_sink_fn sink,
+                          void *arg, lc_diag *d);
+
+/*
+ * engine_archive_put: PUT /containers/{id}/archive?path=path with a tar of
+ * exactly size_bytes bytes read from source (Content-Type
+ * application/x-tar, known length, streamed). path is an existing
+ * directory; entries are extracted with their own uid/gid and modes. A
+ * source returning LC_SOURCE_ERROR stops it: LC_EFAILED.
+ */
+lc_err engine_archive_put(lc_engine *e, const char *id, const char *path, lc_source_fn source,
+                          void *arg, long long size_bytes, lc_diag *d);
+
+/*
+ * engine_container_rename: POST /containers/{id}/rename?name=new_name.
+ * LC_ENOTFOUND when no such container, LC_EDOCKER when the name is in use.
+ */
+lc_err engine_container_rename(lc_engine *e, const char *id, const char *new_name, lc_diag *d);
 
 /* ---- pure parsing, engine_json.c (no I/O) ---- */
 

@@ -190,6 +190,32 @@ static lc_err act_unsuspend(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_a
     return finish(o, in, INSTANCE_SUSPENDED, ctx, "unsuspend", LC_OK, d);
 }
 
+static lc_err act_maintenance(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                              lc_diag *d)
+{
+    (void)res;
+    InstanceStatus from = in->status;
+    in->status = INSTANCE_MAINTENANCE;
+    return finish(o, in, from, ctx, "maintenance", LC_OK, d);
+}
+
+/* end-maintenance: running when the container runs, else stopped (the engine decides). */
+static lc_err act_end_maintenance(lc_ops *o, lc_instance *in, const act_ctx *ctx,
+                                  lc_action_result *res, lc_diag *d)
+{
+    lc_observation obs = {.state = CONTAINER_MISSING};
+    lc_err e = LC_OK;
+    if (in->container_id[0] != '\0')
+        e = engine_container_inspect(o->engine, in->container_id, &obs, d);
+    if (e != LC_OK) {
+        store_lease_release(o->store, in->id, NULL);
+        return e;
+    }
+    in->status = obs.state == CONTAINER_RUNNING ? INSTANCE_RUNNING : INSTANCE_STOPPED;
+    snprintf(res->note, sizeof res->note, "container %s", container_state_name(obs.state));
+    return finish(o, in, INSTANCE_MAINTENANCE, ctx, "end-maintenance", LC_OK, d);
+}
+
 typedef lc_err (*action_fn)(lc_ops *, lc_instance *, const act_ctx *, lc_action_result *,
                             lc_diag *);
 
@@ -197,8 +223,14 @@ static const struct {
     const char *name;
     action_fn run;
 } handlers[] = {
-    {"start", act_start},         {"stop", act_stop},       {"restart", act_restart},
-    {"terminate", act_terminate}, {"suspend", act_suspend}, {"unsuspend", act_unsuspend},
+    {"start", act_start},
+    {"stop", act_stop},
+    {"restart", act_restart},
+    {"terminate", act_terminate},
+    {"suspend", act_suspend},
+    {"unsuspend", act_unsuspend},
+    {"maintenance", act_maintenance},
+    {"end-maintenance", act_end_maintenance},
 };
 
 /*
@@ -217,7 +249,8 @@ static bool nothing_to_do(const lc_action *a, const lc_instance *in, bool billin
         snprintf(res->note, sizeof res->note, "no %s hold to clear; still suspended by the %s hold",
                  side, billing ? "operator" : "billing");
     else if (lc_action_check(a, in->status) == ACTION_ALREADY)
-        snprintf(res->note, sizeof res->note, "already %s", instance_status_name(in->status));
+        snprintf(res->note, sizeof res->note, "already %s%s",
+                 in->status == INSTANCE_MAINTENANCE ? "in " : "", instance_status_name(in->status));
     else
         return false;
     res->already = true;

@@ -65,9 +65,8 @@ lc_container_state container_state_parse(const char *docker_state)
 
 /*
  * The action table. Only actions this build implements are listed; the
- * others of DESIGN §2 (backup, restore, update, maintenance) arrive with
- * their code. suspend on suspended adds a hold; with the same hold already
- * set it is a no-op, decided with the holds in ops_action.c.
+ * others of DESIGN §2 (backup, restore, update) arrive with their code. suspend on suspended adds a
+ * hold; with the same hold already set it is a no-op, decided with the holds in ops_action.c.
  */
 const lc_action lc_actions[] = {
     {.name = "start",
@@ -98,6 +97,18 @@ const lc_action lc_actions[] = {
      .summary = "clear the operator hold; with no hold left, back to running or stopped",
      .args = "",
      .allowed_from = ST(SUSPENDED),
+     .already = -1,
+     .target = -1},
+    {.name = "maintenance",
+     .summary = "put the instance in maintenance (reconcile leaves it alone)",
+     .args = "",
+     .allowed_from = ST(RUNNING) | ST(STOPPED),
+     .already = INSTANCE_MAINTENANCE,
+     .target = INSTANCE_MAINTENANCE},
+    {.name = "end-maintenance",
+     .summary = "end maintenance: running if the container runs, else stopped",
+     .args = "",
+     .allowed_from = ST(MAINTENANCE),
      .already = -1,
      .target = -1},
     {.name = "terminate",

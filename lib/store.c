@@ -55,6 +55,15 @@ static const char *const migrations[] = {
     "  outcome TEXT NOT NULL CHECK (outcome IN ('applied','noop','stale','ignored')),"
     "  detail TEXT, received_at INTEGER NOT NULL);"
     "CREATE INDEX billing_events_instance ON billing_events(instance_id, outcome, created);",
+
+    /* 3: backups (DESIGN §6) and terminate's pending final backup */
+    "CREATE TABLE backups ("
+    "  id TEXT PRIMARY KEY, instance_id TEXT NOT NULL REFERENCES instances(id),"
+    "  path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+    "  parts TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('manual','pre-update','final')),"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX backups_instance ON backups(instance_id, created_at);"
+    "ALTER TABLE instances ADD COLUMN final_backup_pending INTEGER NOT NULL DEFAULT 0;",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -96,6 +105,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                   " volume_name = ?5, image = ?6, odoo_version = ?7, hold_billing = ?8,"
                   " hold_operator = ?9, suspended_from = ?10, previous_status = ?11,"
                   " error_message = ?12, op_step = ?13, op_deadline = ?14, updated_at = ?15,"
+                  " final_backup_pending = ?19,"
                   " version = version + 1"
                   " WHERE id = ?1 AND lease_pid = ?16 AND lease_start = ?17 AND lease_boot = ?18",
     [STMT_LIVE_NAME] = "SELECT id FROM instances WHERE name = ?1 AND status <> 'terminated'",
@@ -112,6 +122,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
                           " WHERE instance_id = ?1 AND outcome = 'applied'",
     [STMT_BILLING_ADD] = "INSERT INTO billing_events (id, type, instance_id, created, outcome,"
                          " detail, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_BACKUP_ADD] = "INSERT INTO backups (id, instance_id, path, size, sha256, parts, kind,"
+                        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STMT_BACKUP_LIST] =
+        "SELECT id, instance_id, path, size, sha256, kind, created_at"
+        " FROM backups WHERE instance_id = ?1 ORDER BY created_at DESC, rowid DESC",
+    [STMT_BACKUP_GET] = "SELECT id, instance_id, path, size, sha256, kind, created_at FROM backups"
+                        " WHERE instance_id = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
+    [STMT_BACKUP_DELETE] = "DELETE FROM backups WHERE id = ?1",
     [STMT_OBSERVE] = "UPDATE instances SET obs_state = ?2, obs_exit_code = ?3, obs_health = ?4,"
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"

@@ -15,7 +15,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 2
+#define LC_SCHEMA_VERSION 3
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -49,6 +49,7 @@ typedef struct lc_instance {
     lc_obs_memory obs;  /* observation columns (never the status) */
     time_t obs_started_at;
     time_t created_at, updated_at;
+    bool final_backup_pending; /* terminated, volume and database kept until a final backup */
 } lc_instance;
 
 typedef struct lc_history {
@@ -186,6 +187,34 @@ lc_err store_billing_last_applied(lc_store *s, const char *instance_id, time_t *
 
 /* store_billing_record: stores an event that changes nothing (noop, stale, ignored). */
 lc_err store_billing_record(lc_store *s, const lc_billing_record *ev, lc_diag *d);
+
+/* One row of the backups table. */
+typedef struct lc_backup_row {
+    char id[37];
+    char instance_id[37];
+    char path[4096];
+    long long size;  /* bytes */
+    char sha256[65]; /* of the whole file */
+    char kind[16];   /* manual | pre-update | final */
+    time_t created_at;
+} lc_backup_row;
+
+/* store_backup_add: records a written backup (row->id is generated when empty). */
+lc_err store_backup_add(lc_store *s, lc_backup_row *row, const char *parts_json, lc_diag *d);
+
+/* store_backup_list: the instance's backups, newest first; *out malloc'd (free()). */
+lc_err store_backup_list(lc_store *s, const char *instance_id, lc_backup_row **out, size_t *n,
+                         lc_diag *d);
+
+/*
+ * store_backup_get: the backup with this id (or unique id prefix) of the
+ * instance; LC_ENOTFOUND when none.
+ */
+lc_err store_backup_get(lc_store *s, const char *instance_id, const char *id, lc_backup_row *out,
+                        lc_diag *d);
+
+/* store_backup_delete: forgets one backup row (the caller removed the file). */
+lc_err store_backup_delete(lc_store *s, const char *id, lc_diag *d);
 
 /* store_history: the row's history, oldest first; *out malloc'd (free()). */
 lc_err store_history(lc_store *s, const char *id, lc_history **out, size_t *n, lc_diag *d);

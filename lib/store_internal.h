@@ -30,6 +30,10 @@ typedef enum stmt_id {
     STMT_BILLING_SEEN,
     STMT_BILLING_LAST,
     STMT_BILLING_ADD,
+    STMT_BACKUP_ADD,
+    STMT_BACKUP_LIST,
+    STMT_BACKUP_GET,
+    STMT_BACKUP_DELETE,
     STMT_OBSERVE,
     STMT_COUNT
 } stmt_id;
@@ -49,7 +53,7 @@ struct lc_store {
     "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
     "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "         \
-    "created_at, updated_at"
+    "created_at, updated_at, final_backup_pending"
 
 /* STORE_ERR: LC_ESTORE with SQLite's message and where it happened. */
 #define STORE_ERR(s, d, what)                                                                      \

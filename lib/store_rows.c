@@ -60,6 +60,7 @@ void read_instance(sqlite3_stmt *st, lc_instance *o)
     o->obs_started_at = (time_t)sqlite3_column_int64(st, 31);
     o->created_at = (time_t)sqlite3_column_int64(st, 32);
     o->updated_at = (time_t)sqlite3_column_int64(st, 33);
+    o->final_backup_pending = sqlite3_column_int(st, 34) != 0;
 }
 
 int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)

@@ -37,6 +37,7 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
         sqlite3_bind_int64(st, 14, (sqlite3_int64)in->op_deadline);
     sqlite3_bind_int64(st, 15, (sqlite3_int64)time(NULL));
     bind_holder(st, 16, &s->self);
+    sqlite3_bind_int(st, 19, in->final_backup_pending);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

@@ -1,4 +1,7 @@
-/* Minimal ustar writer and reader for the Engine's archive endpoint; see tar.h. */
+/*
+ * Minimal ustar writer and reader for the Engine's archive endpoint and the
+ * backup file's outer archive; see tar.h.
+ */
 #include "tar.h"
 
 #include <stdio.h>
@@ -160,4 +163,62 @@ int tar_first_file(const unsigned char *ar, size_t arlen, const unsigned char **
             return -1;
     }
     return -1;
+}
+
+/* The size field: octal when it fits 11 digits, else GNU base-256 (0x80, big-endian). */
+static void put_size(unsigned char *field, unsigned long long v)
+{
+    if (put_octal(field, 12, v))
+        return;
+    field[0] = 0x80;
+    for (int i = 11; i >= 1; i--, v >>= 8)
+        field[i] = (unsigned char)(v & 0xff);
+}
+
+bool tar_header(unsigned char *h, const char *path, char type, unsigned mode, unsigned uid,
+                unsigned gid, unsigned long long size, time_t mtime)
+{
+    memset(h, 0, BLOCK);
+    while (*path == '/')
+        path++;
+    if (path[0] == '\0' || !put_path(h, path) || !put_octal(h + OFF_MODE, 8, mode & 07777) ||
+        !put_octal(h + OFF_UID, 8, uid) || !put_octal(h + OFF_GID, 8, gid) ||
+        !put_octal(h + OFF_MTIME, 12, mtime > 0 ? (unsigned long long)mtime : 0))
+        return false;
+    put_size(h + OFF_SIZE, size);
+    h[OFF_TYPE] = (unsigned char)type;
+    memcpy(h + OFF_MAGIC, "ustar", 6);
+    memcpy(h + OFF_VERSION, "00", 2);
+    char sum[8];
+    snprintf(sum, sizeof sum, "%06lo", checksum(h));
+    memcpy(h + OFF_CHKSUM, sum, 7);
+    h[OFF_CHKSUM + 7] = ' ';
+    return true;
+}
+
+int tar_parse_header(const unsigned char *h, tar_entry *out)
+{
+    unsigned long long sum, size;
+    memset(out, 0, sizeof *out);
+    if (zero_block(h))
+        return 0;
+    if (!get_num(h + OFF_CHKSUM, 8, &sum) || sum != checksum(h) ||
+        !get_num(h + OFF_SIZE, 12, &size))
+        return -1;
+    size_t plen = strnlen((const char *)h + OFF_PREFIX, 155);
+    size_t nlen = strnlen((const char *)h, 100);
+    bool ustar = memcmp(h + OFF_MAGIC, "ustar", 5) == 0;
+    if (ustar && plen > 0)
+        snprintf(out->name, sizeof out->name, "%.*s/%.*s", (int)plen,
+                 (const char *)h + OFF_PREFIX, (int)nlen, (const char *)h);
+    else
+        snprintf(out->name, sizeof out->name, "%.*s", (int)nlen, (const char *)h);
+    out->type = (char)h[OFF_TYPE];
+    out->size = size;
+    return 1;
+}
+
+unsigned long long tar_padded(unsigned long long n)
+{
+    return (n + BLOCK - 1) / BLOCK * BLOCK;
 }

@@ -45,7 +45,7 @@ extern const cmd_entry *const commands[];
 
 extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cmd_stats, cmd_start,
     cmd_stop, cmd_restart, cmd_terminate, cmd_suspend, cmd_unsuspend, cmd_action, cmd_help,
-    cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion;
+    cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion, cmd_maintenance;
 
 /* fail: prints "instctl: <detail>" to stderr and returns the exit status for e. */
 int fail(cli *c, lc_err e);
@@ -61,6 +61,9 @@ cJSON *instance_json(const lc_instance *in);
 /* print_json: prints and frees j; returns 0. */
 int print_json(cJSON *j);
 void format_age(time_t t, time_t now, char *buf, size_t len);
+
+/* report_action: prints an action's outcome (text, --json, or nothing with -q). */
+void report_action(cli *c, const lc_instance *in, const lc_action_result *res);
 
 /* The text of a command's --help. */
 void print_cmd_help(FILE *f, const cmd_entry *cmd);

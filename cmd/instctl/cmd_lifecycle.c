@@ -34,7 +34,7 @@ const cmd_entry cmd_action = {
     .run = run_action,
 };
 
-static void report(cli *c, const lc_instance *in, const lc_action_result *res)
+void report_action(cli *c, const lc_instance *in, const lc_action_result *res)
 {
     if (c->json) {
         cJSON *j = instance_json(in);
@@ -73,7 +73,7 @@ static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, 
     lc_action_result res;
     lc_err e = ops_run_action(&c->ops, argv[optind], a, &opt, &in, &res, &c->diag);
     if (e == LC_OK)
-        report(c, &in, &res);
+        report_action(c, &in, &res);
     else if (e == LC_EFAILED && res.note[0] && !c->quiet)
         fprintf(stderr, "instctl: %s: %s\n", in.name, res.note);
     return e == LC_OK ? 0 : fail(c, e);
