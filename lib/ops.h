@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "backup.h"
 #include "billing.h"
 #include "config.h"
 #include "engine.h"
@@ -22,6 +23,8 @@ typedef struct lc_ops {
     int wait_seconds; /* how long to wait for another holder's lease; 0 = fail at once (exit 5) */
     void (*progress)(void *arg, const char *step); /* called as each step begins; may be NULL */
     void *progress_arg;
+    lc_progress_fn transfer; /* bytes moved by backup and restore; may be NULL */
+    void *transfer_arg;
 } lc_ops;
 
 typedef struct lc_create_request {
@@ -48,7 +51,12 @@ lc_err ops_create(lc_ops *o, const lc_create_request *req, lc_instance *out, lc_
 
 /* ops_action options. */
 typedef struct lc_action_options {
-    const char *reason; /* --reason, recorded in the history detail */
+    const char *reason;       /* --reason, recorded in the history detail */
+    const char *backup_id;    /* restore: --backup (id or prefix); NULL = the newest */
+    const char *odoo_version; /* update: --odoo-version */
+    const char *image;        /* update: --image; NULL = the current repository, new tag */
+    bool major;               /* update: --major allows another major version */
+    bool no_final_backup;     /* terminate: --no-final-backup */
 } lc_action_options;
 
 /* What an action did besides its status. */

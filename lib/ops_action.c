@@ -305,6 +305,7 @@ lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_a
     if (e != LC_OK)
         return e;
     char detail[600];
-    act_ctx ctx = {.cause = "action", .detail = detail_for(a, opt, detail, sizeof detail)};
+    act_ctx ctx = {
+        .cause = "action", .detail = detail_for(a, opt, detail, sizeof detail), .opt = opt};
     return ops_locked_action(o, a->name, out, &ctx, res, d);
 }

@@ -36,10 +36,11 @@ void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *ob
 
 /* Who asked for an action, and what to record with it. */
 typedef struct act_ctx {
-    const char *cause;           /* action | billing */
-    const char *detail;          /* history detail */
-    const lc_billing_record *ev; /* stored with the change, or NULL */
-    bool billing;                /* the billing side (its hold) rather than the operator's */
+    const char *cause;            /* action | billing */
+    const char *detail;           /* history detail */
+    const lc_billing_record *ev;  /* stored with the change, or NULL */
+    bool billing;                 /* the billing side (its hold) rather than the operator's */
+    const lc_action_options *opt; /* the command's options, may be NULL */
 } act_ctx;
 
 /*
