@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <stdio.h>
@@ -81,7 +82,8 @@ static lc_err fill(const cJSON *root, lc_billing_event *ev, lc_diag *d)
         return lc_fail(d, LC_EINPUT, "billing event: missing or bad \"id\"");
     if (!cJSON_IsString(type) || strlen(type->valuestring) >= sizeof ev->type)
         return lc_fail(d, LC_EINPUT, "billing event %s: missing or bad \"type\"", id->valuestring);
-    if (created != NULL && (!cJSON_IsNumber(created) || created->valuedouble < 0))
+    if (created != NULL &&
+        (!cJSON_IsNumber(created) || created->valuedouble < 0 || created->valuedouble > 1e11))
         return lc_fail(d, LC_EINPUT, "billing event %s: \"created\" is not a Unix time",
                        id->valuestring);
     const char *instance = instance_of(root);
@@ -132,26 +134,40 @@ void billing_sign(const unsigned char *secret, size_t secret_len, time_t t, cons
     OPENSSL_cleanse(mac, sizeof mac);
 }
 
-/* Parses "t=...,v1=...,v1=..."; returns the number of v1 values kept (at most max). */
-static int split_header(const char *header, long long *t, char v1[][65], int max)
+/*
+ * Parses "t=...,v1=...,v1=..." and compares every v1 (any number of them)
+ * with the signature expected for body; *t is -1 when absent or malformed.
+ */
+static bool any_v1_matches(const char *header, const char *body, size_t len,
+                           const unsigned char *secret, size_t secret_len, long long *t, int *nv1)
 {
-    int n = 0;
+    char expect[65] = "";
+    int match = 0;
     *t = -1;
-    char *copy = strdup(header), *save = NULL;
-    for (char *part = copy != NULL ? strtok_r(copy, ",", &save) : NULL; part != NULL;
-         part = strtok_r(NULL, ",", &save)) {
-        while (*part == ' ')
-            part++;
-        char *end;
-        if (strncmp(part, "t=", 2) == 0) {
-            long long v = strtoll(part + 2, &end, 10);
-            *t = *end == '\0' && end != part + 2 ? v : -1;
-        } else if (strncmp(part, "v1=", 3) == 0 && n < max && strlen(part + 3) == 64) {
-            snprintf(v1[n++], 65, "%s", part + 3);
+    *nv1 = 0;
+    const char *p = header;
+    for (int pass = 0; pass < 2; pass++, p = header) {
+        while (p != NULL && *p != '\0') {
+            while (*p == ' ' || *p == ',')
+                p++;
+            size_t n = strcspn(p, ",");
+            char *end;
+            if (pass == 0 && strncmp(p, "t=", 2) == 0) {
+                long long v = strtoll(p + 2, &end, 10);
+                *t = end == p + n && end != p + 2 ? v : -1;
+            } else if (pass == 1 && strncmp(p, "v1=", 3) == 0 && n == 67) {
+                (*nv1)++;
+                match |= CRYPTO_memcmp(expect, p + 3, 64) == 0;
+            }
+            p += n;
         }
+        if (pass == 0 && *t >= 0)
+            billing_sign(secret, secret_len, (time_t)*t, body, len, expect);
+        if (pass == 0 && *t < 0)
+            break;
     }
-    free(copy);
-    return n;
+    OPENSSL_cleanse(expect, sizeof expect);
+    return match != 0;
 }
 
 lc_err billing_verify(const char *header, const char *body, size_t len, const unsigned char *secret,
@@ -162,19 +178,14 @@ lc_err billing_verify(const char *header, const char *body, size_t len, const un
                        "billing event: signature required (webhook secret "
                        "configured) but none given");
     long long t;
-    char v1[8][65], expect[65];
-    int n = split_header(header, &t, v1, 8);
-    if (t < 0 || n == 0)
+    int nv1;
+    bool match = any_v1_matches(header, body, len, secret, secret_len, &t, &nv1);
+    if (t < 0 || nv1 == 0)
         return lc_fail(d, LC_EINPUT,
                        "billing event: malformed signature header (want t=...,v1=...)");
     if (llabs((long long)now - t) > tolerance_s)
         return lc_fail(d, LC_EINPUT,
                        "billing event: signature timestamp %lld is outside the %ld s tolerance", t,
                        tolerance_s);
-    billing_sign(secret, secret_len, (time_t)t, body, len, expect);
-    int match = 0;
-    for (int i = 0; i < n; i++)
-        match |= CRYPTO_memcmp(expect, v1[i], 64) == 0;
-    OPENSSL_cleanse(expect, sizeof expect);
     return match ? LC_OK : lc_fail(d, LC_EINPUT, "billing event: signature does not match");
 }

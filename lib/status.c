@@ -218,12 +218,19 @@ lc_err lc_validate_email(const char *email, lc_diag *d)
 lc_err lc_validate_version(const char *version, lc_diag *d)
 {
     unsigned major, minor;
-    char tail;
+    int used = 0;
     size_t len = version != NULL ? strlen(version) : 0;
-    if (len == 0 || len > 16 || !all_chars(version, ".") ||
-        sscanf(version, "%u.%u%c", &major, &minor, &tail) != 2)
+    bool ok = len > 0 && len < 17 && isdigit((unsigned char)version[0]) &&
+              sscanf(version, "%u.%u%n", &major, &minor, &used) == 2 &&
+              isdigit((unsigned char)strchr(version, '.')[1]) &&
+              isdigit((unsigned char)version[used - 1]);
+    const char *tail = ok ? version + used : "";
+    if (ok && *tail != '\0')
+        ok = tail[0] == '-' && tail[1] != '\0' && all_chars(tail + 1, "._-");
+    if (!ok)
         return lc_fail(d, LC_EUSAGE,
-                       "invalid Odoo version \"%.40s\": expected MAJOR.MINOR, e.g. 17.0",
+                       "invalid Odoo version \"%.40s\": expected MAJOR.MINOR, e.g. 17.0, "
+                       "optionally with a build suffix (17.0-20261101)",
                        version != NULL ? version : "");
     return LC_OK;
 }

@@ -380,7 +380,7 @@ static const vcase version_cases[] = {
     {"17.", false, 0, 0},    {".0", false, 0, 0},     {"17.a", false, 0, 0},
     {"17,0", false, 0, 0},   {"17..0", false, 0, 0},  {" 17.0", false, 0, 0},
     {"17.0 ", false, 0, 0},  {"17.0\n", false, 0, 0}, {"-1.0", false, 0, 0},
-    {"+17.0", false, 0, 0},  {"17.-0", false, 0, 0},  {"17.0-20261101", false, 0, 0},
+    {"+17.0", false, 0, 0},  {"17.-0", false, 0, 0},  {"17.0-20261101", true, 0, 0},
     {"latest", false, 0, 0}, {NULL, false, 40, '1'},
 };
 
