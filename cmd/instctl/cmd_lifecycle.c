@@ -10,25 +10,33 @@
 static int run_named(cli *c, int argc, char **argv);
 static int run_action(cli *c, int argc, char **argv);
 
-#define ACTION_CMD(var, word, text)                                                                \
+/* An action's command: its usage names the options it accepts. */
+#define ACTION_CMD(var, word, args, text)                                                          \
     const cmd_entry var = {                                                                        \
         .name = word,                                                                              \
-        .usage = "ID|NAME [--reason TEXT]",                                                        \
+        .usage = "ID|NAME " args,                                                                  \
         .summary = text,                                                                           \
         .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,                                              \
         .run = run_named,                                                                          \
     }
 
-ACTION_CMD(cmd_start, "start", "start an instance (recreating a vanished container)");
-ACTION_CMD(cmd_stop, "stop", "stop an instance");
-ACTION_CMD(cmd_restart, "restart", "restart an instance");
-ACTION_CMD(cmd_terminate, "terminate", "terminate an instance for good; the row stays for audit");
-ACTION_CMD(cmd_suspend, "suspend", "suspend an instance (operator hold) and stop its container");
-ACTION_CMD(cmd_unsuspend, "unsuspend", "clear the operator hold; resumes when no hold is left");
+/* clang-format off */
+ACTION_CMD(cmd_start, "start", "[--reason TEXT]",
+           "start an instance (recreating a vanished container)");
+ACTION_CMD(cmd_stop, "stop", "[--reason TEXT]", "stop an instance");
+ACTION_CMD(cmd_restart, "restart", "[--reason TEXT]", "restart an instance");
+ACTION_CMD(cmd_terminate, "terminate", "[--reason TEXT] [--no-final-backup]",
+           "terminate an instance for good (final backup first); the row stays for audit");
+ACTION_CMD(cmd_suspend, "suspend", "[--reason TEXT]",
+           "suspend an instance (operator hold) and stop its container");
+ACTION_CMD(cmd_unsuspend, "unsuspend", "[--reason TEXT]",
+           "clear the operator hold; resumes when no hold is left");
+/* clang-format on */
 
 const cmd_entry cmd_action = {
     .name = "action",
-    .usage = "ID|NAME ACTION [--reason TEXT]",
+    .usage = "ID|NAME ACTION [--reason TEXT] [--backup BACKUP_ID] [--odoo-version V]\n"
+             "              [--image IMG] [--major] [--no-final-backup]",
     .summary = "run the named action with the same arguments",
     .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
     .run = run_action,
@@ -53,22 +61,69 @@ void report_action(cli *c, const lc_instance *in, const lc_action_result *res)
     }
 }
 
-/* Parses "ID|NAME [--reason TEXT]" for cmd and runs action a. */
-static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, char **argv)
+/* Every option an action takes; a command accepts those its usage names. */
+static const struct option action_opts[] = {{"reason", required_argument, NULL, 'r'},
+                                            {"backup", required_argument, NULL, 'b'},
+                                            {"odoo-version", required_argument, NULL, 'v'},
+                                            {"image", required_argument, NULL, 'i'},
+                                            {"major", no_argument, NULL, 'M'},
+                                            {"no-final-backup", no_argument, NULL, 'F'},
+                                            {0}};
+
+static bool takes(const cmd_entry *cmd, int ch)
 {
-    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'}, {0}};
-    lc_action_options opt = {0};
+    for (const struct option *o = action_opts; o->name != NULL; o++) {
+        char flag[40];
+        snprintf(flag, sizeof flag, "--%s", o->name);
+        if (o->val == ch)
+            return strstr(cmd->usage, flag) != NULL;
+    }
+    return false;
+}
+
+static int parse_action_opts(const cmd_entry *cmd, int argc, char **argv, lc_action_options *opt)
+{
     int ch;
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (ch != 'r')
-            return usage_error(cmd, "bad option");
-        opt.reason = optarg;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "", action_opts, NULL)) != -1) {
+        if (ch == '?' || !takes(cmd, ch))
+            return usage_error(cmd, "%s does not take option \"%s\"", cmd->name,
+                               argv[optind - 1]);
+        switch (ch) {
+        case 'r':
+            opt->reason = optarg;
+            break;
+        case 'b':
+            opt->backup_id = optarg;
+            break;
+        case 'v':
+            opt->odoo_version = optarg;
+            break;
+        case 'i':
+            opt->image = optarg;
+            break;
+        case 'M':
+            opt->major = true;
+            break;
+        default:
+            opt->no_final_backup = true;
+            break;
+        }
     }
     if (optind >= argc)
         return usage_error(cmd, "missing instance");
     if (optind + 1 < argc)
         return usage_error(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
+    return 0;
+}
+
+/* Parses "ID|NAME [OPTIONS]" for cmd and runs action a. */
+static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, char **argv)
+{
+    lc_action_options opt = {0};
+    if (parse_action_opts(cmd, argc, argv, &opt))
+        return 2;
     lc_instance in;
     lc_action_result res;
     lc_err e = ops_run_action(&c->ops, argv[optind], a, &opt, &in, &res, &c->diag);
@@ -96,5 +151,7 @@ static int run_action(cli *c, int argc, char **argv)
     char *ref = argv[1];
     argv[1] = argv[0];
     argv[2] = ref;
-    return run_with(c, cmd_find(a->name), a, argc - 1, argv + 1);
+    const cmd_entry *cmd = cmd_find(a->name);
+    bool own = cmd != NULL && strncmp(cmd->usage, "ID|NAME [", 9) == 0;
+    return run_with(c, own ? cmd : &cmd_action, a, argc - 1, argv + 1);
 }
