@@ -94,4 +94,27 @@ lc_err backup_restore_database(const char *path, const lc_backup_target *t, lc_d
 /* pg_drop_database: `dropdb --if-exists` of database; LC_OK when pg->host is "". */
 lc_err pg_drop_database(const lc_pg *pg, const char *database, lc_diag *d);
 
+/* ---- added with the implementation ---- */
+
+/*
+ * backup_parse_manifest: the manifest.json text (len bytes) into out's
+ * instance, created_at, nparts and parts (other fields untouched). Format
+ * must be 1; instance a string of 1..36 characters; created_at RFC 3339;
+ * parts 1..LC_BACKUP_MAX_PARTS objects with a unique name (not
+ * "manifest.json"), an integral size >= 0 and a 64-digit lowercase hex
+ * sha256; a "volume.tar" part is required. LC_EINPUT ("manifest: ...")
+ * otherwise.
+ */
+lc_err backup_parse_manifest(const char *json, size_t len, lc_backup_info *out, lc_diag *d);
+
+/*
+ * backup_manifest_json: the manifest of info (format 1, instance,
+ * created_at, parts) as compact JSON, malloc'd (free()); NULL when out of
+ * memory.
+ */
+char *backup_manifest_json(const lc_backup_info *info);
+
+/* backup_find_part: the part called name in info, or NULL. Points into info. */
+const lc_backup_part *backup_find_part(const lc_backup_info *info, const char *name);
+
 #endif

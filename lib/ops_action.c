@@ -116,6 +116,7 @@ static lc_err act_stop(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action
     if (e == LC_OK) {
         in->status = INSTANCE_STOPPED;
         in->error_message[0] = '\0';
+        ops_observe_now(o, in);
     }
     return finish(o, in, from, ctx, "stop", e, d);
 }
@@ -137,6 +138,7 @@ static lc_err act_terminate(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_a
         e = LC_OK;
     if (e == LC_OK)
         e = engine_volume_remove(o->engine, in->volume_name, d);
+    ops_observe_now(o, in);
     store_lease_release(o->store, in->id, NULL);
     if (e != LC_OK)
         snprintf(res->note, sizeof res->note, "terminated; removal failed, reconcile will retry");

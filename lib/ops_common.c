@@ -18,12 +18,19 @@ void ops_step(lc_ops *o, lc_instance *in, const char *step)
         o->progress(o->progress_arg, step);
 }
 
+static double monotonic_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 lc_err ops_take_lease(lc_ops *o, const char *id, lc_instance *fresh, lc_diag *d)
 {
-    time_t give_up = time(NULL) + o->wait_seconds;
+    double give_up = monotonic_s() + o->wait_seconds;
     for (;;) {
         lc_err e = store_lease_take(o->store, id, o->cfg->lease_seconds, fresh, d);
-        if (e != LC_EBUSY || time(NULL) >= give_up)
+        if (e != LC_EBUSY || monotonic_s() >= give_up)
             return e;
         usleep(200 * 1000);
     }
@@ -141,12 +148,19 @@ static bool is_up(const lc_observation *obs)
 lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observation *obs,
                         lc_diag *d)
 {
+    int first_restarts = -1;
     for (int polls = 0;; polls++) {
         lc_err e = engine_container_inspect(o->engine, in->container_id, obs, d);
         if (e != LC_OK)
             return e;
         if (is_up(obs))
             return LC_OK;
+        if (first_restarts < 0)
+            first_restarts = obs->restart_count;
+        if (obs->restart_count - first_restarts >= 2)
+            return lc_fail(d, LC_EFAILED,
+                           "container %s keeps restarting (exit code %d, restarted %d times)",
+                           in->container_name, obs->exit_code, obs->restart_count);
         if (obs->state == CONTAINER_EXITED || obs->state == CONTAINER_DEAD ||
             obs->state == CONTAINER_MISSING)
             return lc_fail(d, LC_EFAILED, "container %s %s (exit code %d)%s%s", in->container_name,
@@ -176,4 +190,22 @@ void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *ob
     };
     snprintf(m.health, sizeof m.health, "%s", obs->health);
     store_observe(o->store, in->id, &m, obs->started_at, NULL);
+}
+
+void ops_observe_now(lc_ops *o, const lc_instance *in)
+{
+    lc_observation obs = {.state = CONTAINER_MISSING};
+    lc_diag ignore;
+    if (in->container_id[0] != '\0' &&
+        engine_container_inspect(o->engine, in->container_id, &obs, &ignore) != LC_OK)
+        return;
+    lc_obs_memory m = in->obs;
+    time_t now = time(NULL);
+    if (m.state != obs.state)
+        m.first_seen = now;
+    m.state = obs.state;
+    m.exit_code = obs.exit_code;
+    m.observed_at = now;
+    snprintf(m.health, sizeof m.health, "%s", obs.health);
+    store_observe(o->store, in->id, &m, obs.started_at, NULL);
 }

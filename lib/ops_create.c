@@ -196,6 +196,8 @@ static lc_err detach_rest(lc_ops *o, lc_instance *in, const lc_create_request *r
         int null = open("/dev/null", O_RDWR);
         for (int fd = 0; null >= 0 && fd <= 2; fd++)
             dup2(null, fd);
+        close_range(3, (unsigned)ready[1] - 1, 0);
+        close_range((unsigned)ready[1] + 1, ~0U, 0);
         o->progress = NULL;
         _exit(finish_detached(o, in, r, &parent, ready[1], d));
     }

@@ -34,6 +34,9 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
 /* ops_record_start: stores the observation baseline after an instctl start (crash-loop window). */
 void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs);
 
+/* ops_observe_now: inspects the row's container and stores it as the last observation. */
+void ops_observe_now(lc_ops *o, const lc_instance *in);
+
 /* Who asked for an action, and what to record with it. */
 typedef struct act_ctx {
     const char *cause;            /* action | billing */

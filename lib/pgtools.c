@@ -1,0 +1,272 @@
+/*
+ * pg_dump / pg_restore / dropdb as child processes (fork + execvpe, no
+ * shell), the password in a temporary PGPASSFILE; see pgtools.h.
+ */
+#include "pgtools.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define STDERR_KEEP 8192
+#define EXEC_FAILED "instctl: exec failed"
+
+/* The first line of the password file (without its line end) into buf. */
+static lc_err read_password(const char *file, char *buf, size_t cap, lc_diag *d)
+{
+    FILE *f = fopen(file, "r");
+    if (f == NULL)
+        return lc_fail(d, LC_EFAILED, "database password file %s: %s", file, strerror(errno));
+    buf[0] = '\0';
+    bool ok = fgets(buf, (int)cap, f) != NULL || !ferror(f);
+    fclose(f);
+    if (!ok)
+        return lc_fail(d, LC_EFAILED, "database password file %s: read error", file);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return LC_OK;
+}
+
+/* Writes s with ':' and '\' escaped as a .pgpass field; false on a write error. */
+static bool put_field(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((*s == ':' || *s == '\\') ? fputc('\\', f) == EOF || fputc(*s, f) == EOF
+                                      : fputc(*s, f) == EOF)
+            return false;
+    return true;
+}
+
+/* A new 0600 PGPASSFILE under $TMPDIR (or /tmp) for pg; its path into path. */
+static lc_err make_passfile(const lc_pg *pg, char *path, size_t cap, lc_diag *d)
+{
+    char password[1024], port[16];
+    lc_err err = read_password(pg->password_file, password, sizeof password, d);
+    if (err != LC_OK)
+        return err;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, cap, "%s/instctl-pgpass-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    int fd = mkstemp(path); /* mode 0600 */
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        int saved = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        explicit_bzero(password, sizeof password);
+        return lc_fail(d, LC_EFAILED, "temporary password file %s: %s", path, strerror(saved));
+    }
+    snprintf(port, sizeof port, "%d", pg->port);
+    bool ok = put_field(f, pg->host) && fputc(':', f) != EOF && put_field(f, port) &&
+              fputs(":*:", f) != EOF && put_field(f, pg->user) && fputc(':', f) != EOF &&
+              put_field(f, password) && fputc('\n', f) != EOF;
+    explicit_bzero(password, sizeof password);
+    if (fclose(f) != 0 || !ok) {
+        unlink(path);
+        return lc_fail(d, LC_EFAILED, "temporary password file %s: write error", path);
+    }
+    return LC_OK;
+}
+
+static bool env_is(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/*
+ * The child's environment: ours without PGPASSFILE/PGPASSWORD when a
+ * passfile is given, plus PGPASSFILE and a default PGCONNECT_TIMEOUT.
+ * Strings are borrowed (passfile_env must outlive it); NULL when out of memory.
+ */
+static char **child_env(const char *passfile_env)
+{
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **env = calloc(n + 3, sizeof *env);
+    if (env == NULL)
+        return NULL;
+    size_t k = 0;
+    bool timeout = false;
+    for (size_t i = 0; i < n; i++) {
+        if (passfile_env != NULL &&
+            (env_is(environ[i], "PGPASSFILE") || env_is(environ[i], "PGPASSWORD")))
+            continue;
+        timeout = timeout || env_is(environ[i], "PGCONNECT_TIMEOUT");
+        env[k++] = environ[i];
+    }
+    if (passfile_env != NULL)
+        env[k++] = (char *)passfile_env;
+    if (!timeout)
+        env[k++] = "PGCONNECT_TIMEOUT=10";
+    return env;
+}
+
+/* In the child: stdin/stdout to /dev/null, stderr to errfd, then exec. Never returns. */
+static void exec_child(const char *const *argv, char **env, int errfd)
+{
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+    }
+    dup2(errfd, 2);
+    execvpe(argv[0], (char *const *)argv, env);
+    static const char msg[] = "\n" EXEC_FAILED "\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(127);
+}
+
+/* Reads fd to its end, keeping the last STDERR_KEEP - 1 bytes in buf (NUL-terminated). */
+static void read_tail(int fd, char *buf)
+{
+    size_t len = 0;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        if (len + (size_t)n >= STDERR_KEEP) {
+            size_t drop = len + (size_t)n - (STDERR_KEEP - 1);
+            drop = drop > len ? len : drop;
+            memmove(buf, buf + drop, len - drop);
+            len -= drop;
+        }
+        size_t take = (size_t)n > STDERR_KEEP - 1 ? STDERR_KEEP - 1 : (size_t)n;
+        memcpy(buf + len, chunk + (size_t)n - take, take);
+        len += take;
+    }
+    buf[len] = '\0';
+}
+
+/* The last non-empty line of text (trimmed in place). */
+static const char *last_line(char *text)
+{
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    char *nl = strrchr(text, '\n');
+    return nl != NULL ? nl + 1 : text;
+}
+
+/* The tool's outcome from its wait status and stderr. */
+static lc_err outcome(const char *tool, int status, char *errtext, lc_diag *d)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return LC_OK;
+    const char *line = last_line(errtext);
+    if (WIFSIGNALED(status))
+        return lc_fail(d, LC_EFAILED, "%s killed by signal %d%s%s", tool, WTERMSIG(status),
+                       line[0] != '\0' ? ": " : "", line);
+    if (WEXITSTATUS(status) == 127 && strcmp(line, EXEC_FAILED) == 0)
+        return lc_fail(d, LC_EFAILED, "%s: cannot run it (install postgresql-client)", tool);
+    return lc_fail(d, LC_EFAILED, "%s exited with status %d%s%s", tool, WEXITSTATUS(status),
+                   line[0] != '\0' ? ": " : "", line);
+}
+
+/* Forks, execs argv with env, captures stderr and waits. */
+static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return lc_fail(d, LC_EFAILED, "%s: pipe: %s", argv[0], strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return lc_fail(d, LC_EFAILED, "%s: fork: %s", argv[0], strerror(errno));
+    }
+    if (pid == 0)
+        exec_child(argv, env, p[1]);
+    close(p[1]);
+    char *errtext = malloc(STDERR_KEEP);
+    if (errtext != NULL)
+        read_tail(p[0], errtext);
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    lc_err err = errtext != NULL ? outcome(argv[0], status, errtext, d)
+                                 : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
+    free(errtext);
+    return err;
+}
+
+lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
+{
+    char passfile[4096] = "", passenv[4200];
+    bool with_pass = pg->password_file != NULL && pg->password_file[0] != '\0';
+    if (with_pass) {
+        lc_err err = make_passfile(pg, passfile, sizeof passfile, d);
+        if (err != LC_OK)
+            return lc_prefix(d, err, "%s", argv[0]);
+        snprintf(passenv, sizeof passenv, "PGPASSFILE=%s", passfile);
+    }
+    char **env = child_env(with_pass ? passenv : NULL);
+    lc_err err = env != NULL ? spawn(argv, env, d)
+                             : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
+    free(env);
+    if (with_pass)
+        unlink(passfile);
+    return err;
+}
+
+/* Checks the server parameters and the database name; fills port. */
+static lc_err check_args(const lc_pg *pg, const char *database, char port[16], lc_diag *d)
+{
+    if (pg->host == NULL || pg->host[0] == '\0' || pg->user == NULL || pg->user[0] == '\0')
+        return lc_fail(d, LC_EUSAGE, "database server: no host or user");
+    if (pg->port < 1 || pg->port > 65535)
+        return lc_fail(d, LC_EUSAGE, "database server: port %d out of range", pg->port);
+    if (database == NULL || database[0] == '\0' || database[0] == '-' ||
+        strchr(database, '=') != NULL)
+        return lc_fail(d, LC_EUSAGE, "database name \"%s\" refused", database ? database : "");
+    snprintf(port, 16, "%d", pg->port);
+    return LC_OK;
+}
+
+lc_err pg_dump_to(const lc_pg *pg, const char *database, const char *file, lc_diag *d)
+{
+    char port[16];
+    lc_err err = check_args(pg, database, port, d);
+    if (err != LC_OK)
+        return err;
+    const char *argv[] = {"pg_dump", "-Fc", "-w", "-h", pg->host, "-p", port, "-U", pg->user,
+                          "-d",      database, "-f", file, NULL};
+    return pg_run_tool(pg, argv, d);
+}
+
+lc_err pg_restore_from(const lc_pg *pg, const char *database, const char *file, lc_diag *d)
+{
+    char port[16];
+    lc_err err = check_args(pg, database, port, d);
+    if (err != LC_OK)
+        return err;
+    const char *argv[] = {"pg_restore", "--clean", "--if-exists", "--no-owner", "-w", "-h",
+                          pg->host,     "-p",      port,          "-U",         pg->user,
+                          "-d",         database,  file,          NULL};
+    return pg_run_tool(pg, argv, d);
+}
+
+lc_err pg_drop_database(const lc_pg *pg, const char *database, lc_diag *d)
+{
+    char port[16];
+    if (pg->host == NULL || pg->host[0] == '\0')
+        return LC_OK;
+    lc_err err = check_args(pg, database, port, d);
+    if (err != LC_OK)
+        return err;
+    const char *argv[] = {"dropdb", "--if-exists", "-w", "-h",     pg->host, "-p",
+                          port,     "-U",          pg->user, database, NULL};
+    return pg_run_tool(pg, argv, d);
+}
