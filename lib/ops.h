@@ -102,6 +102,20 @@ const char *lc_billing_outcome_name(lc_billing_outcome o);
 lc_err ops_billing_event(lc_ops *o, const lc_billing_event *ev, lc_billing_outcome *outcome,
                          char *detail, size_t len, lc_instance *out, lc_diag *d);
 
+/*
+ * ops_prune_backups: under the instance's lease, removes all but the newest
+ * `keep` backups (files and rows) of the instance named ref; keep 0 keeps
+ * all. *removed counts them. LC_EFAILED when a file cannot be removed.
+ */
+lc_err ops_prune_backups(lc_ops *o, const char *ref, int keep, size_t *removed, lc_diag *d);
+
+/*
+ * ops_retry_termination: for a terminated row whose final backup is
+ * pending (reconcile's retry): takes the lease, backs up, then drops the
+ * volume and the database. LC_EBUSY when the lease is held.
+ */
+lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d);
+
 /* lc_container_name_for: "odoo_<database>_<first 8 of id>". */
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len);
 

@@ -121,27 +121,31 @@ static lc_err act_stop(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action
     return finish(o, in, from, ctx, "stop", e, d);
 }
 
-/* terminate: the status is written first; removal failures are left to reconcile. */
+/*
+ * terminate: the status is written first (a business decision), with the
+ * final backup marked pending until it is taken; the volume and the
+ * database go only after it succeeded. Failures are left to reconcile.
+ */
 static lc_err act_terminate(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
                             lc_diag *d)
 {
     InstanceStatus from = in->status;
+    bool backup = ctx->opt == NULL || !ctx->opt->no_final_backup;
     in->status = INSTANCE_TERMINATED;
     in->op_step[0] = '\0';
     in->op_deadline = 0;
+    in->final_backup_pending = backup;
     lc_err e = store_save_event(o->store, in, from, ctx->cause, ctx->detail, false, ctx->ev, d);
     if (e != LC_OK)
         return e;
-    if (in->container_id[0] != '\0')
-        e = engine_container_remove(o->engine, in->container_id, true, d);
-    if (e == LC_ENOTFOUND)
-        e = LC_OK;
-    if (e == LC_OK)
-        e = engine_volume_remove(o->engine, in->volume_name, d);
+    e = ops_finish_termination(o, in, backup, d);
     ops_observe_now(o, in);
-    store_lease_release(o->store, in->id, NULL);
+    lc_diag sd;
+    store_save(o->store, in, INSTANCE_TERMINATED, ctx->cause, ctx->detail, true, &sd);
     if (e != LC_OK)
-        snprintf(res->note, sizeof res->note, "terminated; removal failed, reconcile will retry");
+        snprintf(res->note, sizeof res->note, "%s",
+                 in->final_backup_pending ? "final backup pending; reconcile retries it"
+                                          : "removal failed; reconcile retries it");
     return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "terminate %s (status written)", in->name);
 }
 
@@ -233,6 +237,9 @@ static const struct {
     {"unsuspend", act_unsuspend},
     {"maintenance", act_maintenance},
     {"end-maintenance", act_end_maintenance},
+    {"backup", ops_act_backup},
+    {"restore", ops_act_restore},
+    {"update", ops_act_update},
 };
 
 /*

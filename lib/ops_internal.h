@@ -57,4 +57,35 @@ lc_err ops_locked_action(lc_ops *o, const char *name, lc_instance *in, const act
 /* ops_not_allowed: LC_ENOTALLOWED naming the status and the allowed actions. */
 lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d);
 
+/* ops_target: what backup_write/restore need for instance in. */
+void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t);
+
+/* ops_backup_now: writes a backup of kind (manual | pre-update | final) and records it in *row. */
+lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_backup_row *row,
+                      lc_diag *d);
+
+/*
+ * ops_restore_into_new_volume: fills the next volume generation from the
+ * backup at path, restores its database dump, replaces the container by one
+ * (not started) on the new volume, then removes the old volume. in's
+ * volume_name and container_id follow; in->op_step names the step reached.
+ */
+lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path, lc_diag *d);
+
+/*
+ * ops_finish_termination: for a terminated row: removes the container, then
+ * (when final_backup) takes the final backup and only after it succeeded
+ * drops the volume and the database. Sets in->final_backup_pending and
+ * in->error_message accordingly; the caller saves the row.
+ */
+lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_diag *d);
+
+/* The data actions (ops_backup.c, ops_update.c), dispatched by ops_locked_action. */
+lc_err ops_act_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                      lc_diag *d);
+lc_err ops_act_restore(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                       lc_diag *d);
+lc_err ops_act_update(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
+                      lc_diag *d);
+
 #endif

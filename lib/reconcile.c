@@ -5,6 +5,8 @@
  */
 #include "reconcile.h"
 
+#include "ops.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +323,32 @@ static void extras(pass *p)
     }
 }
 
+/* Terminated rows whose final backup is pending: back up, then drop volume and database. */
+static void retry_terminations(pass *p)
+{
+    lc_ops ops = {.store = p->s, .engine = p->e, .cfg = p->cfg};
+    for (size_t i = 0; i < p->nrows; i++) {
+        const lc_instance *in = &p->rows[i];
+        if (in->status != INSTANCE_TERMINATED || !in->final_backup_pending)
+            continue;
+        lc_decision *dc = add_decision(p, DECISION_INSTANCE, in, in->container_name);
+        lc_diag d = {{0}};
+        bool ok = !p->opt->dry_run && !p->opt->no_enforce &&
+                  ops_retry_termination(&ops, in->id, &d) == LC_OK;
+        if (ok)
+            p->r->enforced++;
+        else if (d.msg[0] != '\0')
+            p->r->skipped++;
+        if (dc == NULL)
+            continue;
+        dc->verdict = VERDICT_ENFORCE;
+        dc->applied = ok;
+        snprintf(dc->reason, sizeof dc->reason, "final backup pending%s%s",
+                 ok ? ": taken, volume and database dropped" : d.msg[0] ? ": retry failed: " : "",
+                 ok ? "" : d.msg);
+    }
+}
+
 static long elapsed_ms(const struct timespec *t0)
 {
     struct timespec t1;
@@ -353,6 +381,7 @@ static lc_err run_pass(pass *p, lc_diag *d)
     }
     enforce_all(p);
     extras(p);
+    retry_terminations(p);
     return p->r->skipped > 0 ? LC_EPARTIAL : LC_OK;
 }
 

@@ -64,8 +64,7 @@ lc_container_state container_state_parse(const char *docker_state)
 #define ST(s) (1u << INSTANCE_##s)
 
 /*
- * The action table. Only actions this build implements are listed; the
- * others of DESIGN §2 (backup, restore, update) arrive with their code. suspend on suspended adds a
+ * The action table of DESIGN §2. suspend on suspended adds a
  * hold; with the same hold already set it is a no-op, decided with the holds in ops_action.c.
  */
 const lc_action lc_actions[] = {
@@ -97,6 +96,24 @@ const lc_action lc_actions[] = {
      .summary = "clear the operator hold; with no hold left, back to running or stopped",
      .args = "",
      .allowed_from = ST(SUSPENDED),
+     .already = -1,
+     .target = -1},
+    {.name = "backup",
+     .summary = "back up the data volume and the database; the status stays",
+     .args = "",
+     .allowed_from = ST(RUNNING) | ST(STOPPED) | ST(MAINTENANCE),
+     .already = -1,
+     .target = -1},
+    {.name = "restore",
+     .summary = "restore a backup (default the newest) into a new volume; ends stopped",
+     .args = "[--backup BACKUP_ID]",
+     .allowed_from = ST(STOPPED) | ST(MAINTENANCE) | ST(ERROR),
+     .already = -1,
+     .target = INSTANCE_STOPPED},
+    {.name = "update",
+     .summary = "move to a new image, with a backup first and a rollback on failure",
+     .args = "--odoo-version V [--image IMG] [--major]",
+     .allowed_from = ST(RUNNING) | ST(STOPPED),
      .already = -1,
      .target = -1},
     {.name = "maintenance",

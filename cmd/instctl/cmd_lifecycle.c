@@ -31,6 +31,12 @@ ACTION_CMD(cmd_suspend, "suspend", "[--reason TEXT]",
            "suspend an instance (operator hold) and stop its container");
 ACTION_CMD(cmd_unsuspend, "unsuspend", "[--reason TEXT]",
            "clear the operator hold; resumes when no hold is left");
+ACTION_CMD(cmd_backup, "backup", "[--reason TEXT]",
+           "back up the data volume and the database; the status stays");
+ACTION_CMD(cmd_restore, "restore", "[--backup BACKUP_ID] [--reason TEXT]",
+           "restore a backup (default the newest) into a new volume; ends stopped");
+ACTION_CMD(cmd_update, "update", "--odoo-version V [--image IMG] [--major] [--reason TEXT]",
+           "move to a new image: backup first, rollback on failure");
 /* clang-format on */
 
 const cmd_entry cmd_action = {
@@ -88,8 +94,7 @@ static int parse_action_opts(const cmd_entry *cmd, int argc, char **argv, lc_act
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "", action_opts, NULL)) != -1) {
         if (ch == '?' || !takes(cmd, ch))
-            return usage_error(cmd, "%s does not take option \"%s\"", cmd->name,
-                               argv[optind - 1]);
+            return usage_error(cmd, "%s does not take option \"%s\"", cmd->name, argv[optind - 1]);
         switch (ch) {
         case 'r':
             opt->reason = optarg;
