@@ -66,6 +66,16 @@ void format_age(time_t t, time_t now, char *buf, size_t len);
 /* report_action: prints an action's outcome (text, --json, or nothing with -q). */
 void report_action(cli *c, const lc_instance *in, const lc_action_result *res);
 
+/*
+ * Progress on a terminal: progress_step (arg: the command's name) prints a
+ * step per line, progress_bytes rewrites one line with bytes moved,
+ * progress_end finishes that line. Set up by the dispatcher only when
+ * stderr is a terminal and neither -q nor --json was given.
+ */
+void progress_step(void *arg, const char *step);
+void progress_bytes(void *arg, const char *what, long long done, long long total);
+void progress_end(void);
+
 /* The text of a command's --help. */
 void print_cmd_help(FILE *f, const cmd_entry *cmd);
 

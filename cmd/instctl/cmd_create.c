@@ -64,12 +64,6 @@ static lc_err read_password(const char *file, char *buf, size_t len, lc_diag *d)
     return e;
 }
 
-static void progress(void *arg, const char *step)
-{
-    const char *name = arg;
-    fprintf(stderr, "create %s: %s\n", name, step);
-}
-
 static int parse(int argc, char **argv, lc_create_request *r, const char **pwfile)
 {
     static const struct option opts[] = {{"database", required_argument, NULL, 'd'},
@@ -130,10 +124,8 @@ static int run_create(cli *c, int argc, char **argv)
     if (e != LC_OK)
         return fail(c, e);
     r.admin_password = password;
-    if (!c->quiet && !c->json && isatty(2)) {
-        c->ops.progress = progress;
+    if (c->ops.progress != NULL)
         c->ops.progress_arg = (void *)r.name;
-    }
     lc_instance in;
     e = ops_create(&c->ops, &r, &in, &c->diag);
     explicit_bzero(password, sizeof password);

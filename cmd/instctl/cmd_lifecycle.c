@@ -50,6 +50,7 @@ const cmd_entry cmd_action = {
 
 void report_action(cli *c, const lc_instance *in, const lc_action_result *res)
 {
+    progress_end();
     if (c->json) {
         cJSON *j = instance_json(in);
         cJSON_AddBoolToObject(j, "already", res->already);

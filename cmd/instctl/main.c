@@ -137,6 +137,11 @@ static lc_err setup(cli *c, const cmd_entry *cmd)
         e = engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &c->engine, &c->diag);
     c->ops = (lc_ops){
         .store = c->store, .engine = c->engine, .cfg = &c->cfg, .wait_seconds = c->wait_seconds};
+    if (!c->quiet && !c->json && isatty(2)) {
+        c->ops.progress = progress_step;
+        c->ops.progress_arg = (void *)cmd->name;
+        c->ops.transfer = progress_bytes;
+    }
     return e;
 }
 
@@ -175,6 +180,7 @@ int main(int argc, char **argv)
     if (e == LC_OK)
         e = setup(&c, cmd);
     int rc = e == LC_OK ? cmd->run(&c, argc - 1, argv + 1) : fail(&c, e);
+    progress_end();
     engine_close(c.engine);
     store_close(c.store);
     return rc;

@@ -115,3 +115,30 @@ void format_age(time_t t, time_t now, char *buf, size_t len)
     else
         snprintf(buf, len, "%ldd ago", s / 86400);
 }
+
+/* Progress on a terminal (stderr): steps one per line, bytes on one rewritten line. */
+static bool mid_line;
+
+void progress_step(void *arg, const char *step)
+{
+    fprintf(stderr, "%s%s: %s\n", mid_line ? "\n" : "", (const char *)arg, step);
+    mid_line = false;
+}
+
+void progress_bytes(void *arg, const char *what, long long done, long long total)
+{
+    (void)arg;
+    if (total > 0)
+        fprintf(stderr, "\r  %s: %.1f / %.1f MiB", what, (double)done / 1048576.0,
+                (double)total / 1048576.0);
+    else
+        fprintf(stderr, "\r  %s: %.1f MiB", what, (double)done / 1048576.0);
+    mid_line = true;
+}
+
+void progress_end(void)
+{
+    if (mid_line)
+        fputc('\n', stderr);
+    mid_line = false;
+}
