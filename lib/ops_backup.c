@@ -65,8 +65,7 @@ lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_bac
     ops_target(o, in, &t);
     lc_err e = make_dirs(o->cfg->backup_dir, d);
     if (e == LC_OK)
-        e = backup_write(o->engine, &t, o->cfg->backup_dir, o->transfer, o->transfer_arg, &info,
-                         d);
+        e = backup_write(o->engine, &t, o->cfg->backup_dir, o->transfer, o->transfer_arg, &info, d);
     if (e != LC_OK)
         return e;
     char parts[1024];

@@ -344,7 +344,9 @@ static void retry_terminations(pass *p)
         dc->verdict = VERDICT_ENFORCE;
         dc->applied = ok;
         snprintf(dc->reason, sizeof dc->reason, "final backup pending%s%s",
-                 ok ? ": taken, volume and database dropped" : d.msg[0] ? ": retry failed: " : "",
+                 ok         ? ": taken, volume and database dropped"
+                 : d.msg[0] ? ": retry failed: "
+                            : "",
                  ok ? "" : d.msg);
     }
 }
