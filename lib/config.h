@@ -6,6 +6,7 @@
 #ifndef LC_CONFIG_H
 #define LC_CONFIG_H
 
+#include "derive.h"
 #include "lc.h"
 
 #define LC_DEFAULT_CONFIG "/etc/instctl/instctl.conf"
@@ -32,6 +33,8 @@ typedef struct lc_config {
     char backup_dir[4096];          /* backup_dir: <dir>/<instance id>/<UTC time>.tar */
     int backup_keep;                /* backup_keep: backups kept per instance by --prune, 0 = all */
     char cron_file[4096];           /* cron_file: where doctor looks for the reconcile entry */
+    lc_derive_limits limits;        /* crash_loop_restarts, crash_loop_window, removing_grace,
+                                       error_recovery (reconcile's rules; seconds) */
 } lc_config;
 
 /* config_defaults: fills *c with the built-in defaults. */

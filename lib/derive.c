@@ -12,6 +12,19 @@
  */
 #include "derive.h"
 
+#include <stddef.h>
+
+/* A limit from in->limits, or its default when unset. */
+static long limit(const lc_derive_in *in, size_t offset, long fallback)
+{
+    if (in->limits == NULL)
+        return fallback;
+    int v = *(const int *)(const void *)((const char *)in->limits + offset);
+    return v > 0 ? v : fallback;
+}
+
+#define LIMIT(in, field, fallback) limit((in), offsetof(lc_derive_limits, field), (fallback))
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,7 +89,8 @@ static lc_obs_memory remember(const lc_derive_in *in)
         return m;
     m.restart_count = o->restart_count;
     if (p->restart_window_start == 0 ||
-        in->now - p->restart_window_start > LC_CRASH_LOOP_WINDOW_S ||
+        in->now - p->restart_window_start >
+            LIMIT(in, crash_loop_window_s, LC_CRASH_LOOP_WINDOW_S) ||
         o->restart_count < p->restart_count) {
         m.restart_window_start = in->now;
         m.restart_base = o->restart_count;
@@ -159,7 +173,7 @@ static void note_missing(const lc_derive_in *in, lc_derive_out *out)
 static bool stuck_removing(const lc_derive_in *in, lc_derive_out *out)
 {
     if (in->obs->state != CONTAINER_REMOVING ||
-        in->now - out->next.first_seen <= LC_REMOVING_GRACE_S)
+        in->now - out->next.first_seen <= LIMIT(in, removing_grace_s, LC_REMOVING_GRACE_S))
         return false;
     to_error(out, "container %s stuck in removing", cname(in));
     return true;
@@ -168,7 +182,8 @@ static bool stuck_removing(const lc_derive_in *in, lc_derive_out *out)
 static bool crash_loop(const lc_derive_in *in, column c, lc_derive_out *out)
 {
     int rise = in->obs->restart_count - out->next.restart_base;
-    if (c == COL_MISSING || c == COL_UNKNOWN || rise < LC_CRASH_LOOP_RESTARTS)
+    if (c == COL_MISSING || c == COL_UNKNOWN ||
+        rise < LIMIT(in, crash_loop_restarts, LC_CRASH_LOOP_RESTARTS))
         return false;
     to_error(out, "crash loop: restarted %d times in %lld s", rise,
              (long long)(in->now - out->next.restart_window_start));
@@ -231,9 +246,9 @@ static void row_error(const lc_derive_in *in, column c, lc_derive_out *out)
     if (c != COL_RUNNING)
         return;
     time_t up = in->obs->started_at ? in->now - in->obs->started_at : 0;
-    if (up < LC_ERROR_RECOVERY_UP_S) {
-        fmt(out->reason, sizeof out->reason, "container up %lld s, recovery after %d s",
-            (long long)up, LC_ERROR_RECOVERY_UP_S);
+    if (up < LIMIT(in, error_recovery_up_s, LC_ERROR_RECOVERY_UP_S)) {
+        fmt(out->reason, sizeof out->reason, "container up %lld s, recovery after %ld s",
+            (long long)up, LIMIT(in, error_recovery_up_s, LC_ERROR_RECOVERY_UP_S));
         return;
     }
     change(out, INSTANCE_RUNNING);

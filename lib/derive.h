@@ -32,6 +32,14 @@ typedef struct lc_obs_memory {
     time_t observed_at;          /* when this observation was made */
 } lc_obs_memory;
 
+/* The limits of the rules around the table (seconds, restarts); 0 = the default above. */
+typedef struct lc_derive_limits {
+    int crash_loop_restarts;
+    int crash_loop_window_s;
+    int removing_grace_s;
+    int error_recovery_up_s;
+} lc_derive_limits;
+
 typedef struct lc_derive_in {
     InstanceStatus status;
     InstanceStatus previous_status; /* for updating: the status to go back to */
@@ -44,6 +52,7 @@ typedef struct lc_derive_in {
     const lc_observation *obs;  /* now; obs->state == CONTAINER_MISSING when gone */
     lc_obs_memory prev;         /* the row's observation columns */
     time_t now;
+    const lc_derive_limits *limits; /* NULL = the defaults */
 } lc_derive_in;
 
 typedef enum lc_verdict {

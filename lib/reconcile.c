@@ -118,6 +118,7 @@ static void derive_row(pass *p, const lc_instance *in, pending *pd)
         .obs = &pd->obs,
         .prev = in->obs,
         .now = p->now,
+        .limits = &p->cfg->limits,
     };
     derive_instance_status_from_docker(&di, &pd->out);
 }
