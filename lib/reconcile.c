@@ -32,6 +32,7 @@ typedef struct pass {
     lc_container_summary *cs;
     size_t ncs;
     pending *pend;
+    size_t *by_id; /* row indexes sorted by id */
     time_t now;
 } pass;
 
@@ -276,13 +277,33 @@ static void enforce_all(pass *p)
     }
 }
 
+static int by_row_id(const void *a, const void *b, void *arg)
+{
+    const lc_instance *rows = arg;
+    return strcmp(rows[*(const size_t *)a].id, rows[*(const size_t *)b].id);
+}
+
+/* The row index with this id (bsearch over p->by_id), or -1. */
+static long row_index(const pass *p, const char *id)
+{
+    size_t lo = 0, hi = p->nrows;
+    while (id[0] != '\0' && lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(p->rows[p->by_id[mid]].id, id);
+        if (c == 0)
+            return (long)p->by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
 static const lc_instance *row_by_id(const pass *p, const char *id)
 {
-    for (size_t i = 0; id[0] != '\0' && i < p->nrows; i++) {
-        if (strcmp(p->rows[i].id, id) == 0)
-            return &p->rows[i];
-    }
-    return NULL;
+    long i = row_index(p, id);
+    return i >= 0 ? &p->rows[i] : NULL;
 }
 
 static bool is_rows_container(const pass *p, const lc_container_summary *c)
@@ -309,18 +330,23 @@ static void extras(pass *p)
             continue;
         }
         p->r->extras++;
-        bool busy = in->status == INSTANCE_CREATING || in->status == INSTANCE_UPDATING ||
-                    lc_lease_live(in, p->now);
+        const pending *pd = &p->pend[row_index(p, c->instance)];
+        InstanceStatus now = pd->applied ? pd->out.status : in->status;
+        bool busy =
+            now == INSTANCE_CREATING || now == INSTANCE_UPDATING || lc_lease_live(in, p->now);
         char why[256] = "";
         bool ok = !busy && !p->opt->dry_run && !p->opt->no_enforce &&
-                  enforce_one(p, in, c->id, ENFORCE_REMOVE, in->status, why, sizeof why);
+                  enforce_one(p, in, c->id, ENFORCE_REMOVE, now, why, sizeof why);
+        if (why[0] != '\0')
+            p->r->skipped++;
         if (dc == NULL)
             continue;
         dc->enforce = ENFORCE_REMOVE;
         dc->verdict = VERDICT_ENFORCE;
         dc->applied = ok;
-        snprintf(dc->reason, sizeof dc->reason, "extra container %s%s%s",
-                 busy ? "(operation in flight, kept)" : "", why[0] ? ": " : "", why);
+        dc->status = dc->to = now;
+        snprintf(dc->reason, sizeof dc->reason, "extra container%s%s%s",
+                 busy ? " (operation in flight, kept)" : "", why[0] ? ": " : "", why);
     }
 }
 
@@ -369,8 +395,12 @@ static lc_err run_pass(pass *p, lc_diag *d)
         return e == LC_ENOMEM ? e : LC_EENGINE;
     qsort(p->cs, p->ncs, sizeof *p->cs, by_id);
     p->pend = calloc(p->nrows ? p->nrows : 1, sizeof *p->pend);
-    if (p->pend == NULL)
+    p->by_id = calloc(p->nrows ? p->nrows : 1, sizeof *p->by_id);
+    if (p->pend == NULL || p->by_id == NULL)
         return lc_fail(d, LC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->nrows; i++)
+        p->by_id[i] = i;
+    qsort_r(p->by_id, p->nrows, sizeof *p->by_id, by_row_id, p->rows);
     p->now = time(NULL);
     break_dead_leases(p);
     for (size_t i = 0; i < p->nrows; i++)
@@ -405,6 +435,7 @@ lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
     free(p.rows);
     free(p.cs);
     free(p.pend);
+    free(p.by_id);
     return err;
 }
 
