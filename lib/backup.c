@@ -149,8 +149,7 @@ lc_err backup_parse_manifest(const char *json, size_t len, lc_backup_info *out, 
         ;
     else if (!cJSON_IsArray(parts) || cJSON_GetArraySize(parts) < 1 ||
              cJSON_GetArraySize(parts) > LC_BACKUP_MAX_PARTS)
-        err = lc_fail(d, LC_EINPUT, "manifest: parts must list 1 to %d parts",
-                      LC_BACKUP_MAX_PARTS);
+        err = lc_fail(d, LC_EINPUT, "manifest: parts must list 1 to %d parts", LC_BACKUP_MAX_PARTS);
     const cJSON *o;
     cJSON_ArrayForEach(o, parts)
     {
@@ -247,8 +246,8 @@ static lc_err scan_entry(scanner *s, const tar_entry *te, lc_diag *d)
         return lc_fail(d, LC_EINPUT, "%s: corrupt backup: %s is not the last part", s->path,
                        PART_MANIFEST);
     if (te->type != '0' && te->type != '\0')
-        return lc_fail(d, LC_EINPUT, "%s: corrupt backup: %s at byte %lld is not a file",
-                       s->path, te->name, at);
+        return lc_fail(d, LC_EINPUT, "%s: corrupt backup: %s at byte %lld is not a file", s->path,
+                       te->name, at);
     bool manifest = strcmp(te->name, PART_MANIFEST) == 0;
     if (manifest && te->size > MANIFEST_MAX)
         return lc_fail(d, LC_EINPUT, "%s: corrupt backup: %s too large", s->path, PART_MANIFEST);
@@ -305,8 +304,7 @@ static lc_err scan_walk(scanner *s, lc_diag *d)
         if (h == 0)
             return s->manifest != NULL
                        ? scan_end(s, d)
-                       : lc_fail(d, LC_EINPUT, "%s: corrupt backup: no %s", s->path,
-                                 PART_MANIFEST);
+                       : lc_fail(d, LC_EINPUT, "%s: corrupt backup: no %s", s->path, PART_MANIFEST);
         if ((err = scan_entry(s, &te, d)) != LC_OK)
             return err;
     }
@@ -547,8 +545,8 @@ static lc_err helper_create(lc_engine *e, const lc_backup_target *t, const char 
         unsigned v = (unsigned)getpid() ^ (unsigned)time(NULL);
         memcpy(r, &v, sizeof r);
     }
-    snprintf(name, sizeof name, "instctl_helper_%.8s_%02x%02x%02x%02x", t->instance_id, r[0],
-             r[1], r[2], r[3]);
+    snprintf(name, sizeof name, "instctl_helper_%.8s_%02x%02x%02x%02x", t->instance_id, r[0], r[1],
+             r[2], r[3]);
     lc_container_spec s = {.name = name,
                            .image = t->image,
                            .volume = volume,
@@ -596,8 +594,7 @@ static lc_err volume_part(lc_engine *e, const lc_backup_target *t, writer *w, lc
 }
 
 /* Copies the file src into the archive as part name. */
-static lc_err copy_in(writer *w, const char *src, const char *name, lc_backup_part *p,
-                      lc_diag *d)
+static lc_err copy_in(writer *w, const char *src, const char *name, lc_backup_part *p, lc_diag *d)
 {
     struct stat st;
     int fd = open(src, O_RDONLY | O_CLOEXEC);
@@ -663,8 +660,8 @@ static bool has_pg(const lc_pg *pg)
 }
 
 /* volume.tar, database.dump (with a database server), manifest.json, end blocks, fsync. */
-static lc_err write_parts(lc_engine *e, const lc_backup_target *t, writer *w,
-                          lc_backup_info *info, lc_diag *d)
+static lc_err write_parts(lc_engine *e, const lc_backup_target *t, writer *w, lc_backup_info *info,
+                          lc_diag *d)
 {
     lc_err err = volume_part(e, t, w, &info->parts[0], d);
     if (err != LC_OK)
@@ -910,8 +907,7 @@ static lc_err fill_volume(lc_engine *e, const scanner *s, const found_part *f,
 }
 
 lc_err backup_restore_volume(lc_engine *e, const char *path, const lc_backup_target *t,
-                             const char *new_volume, lc_progress_fn progress, void *arg,
-                             lc_diag *d)
+                             const char *new_volume, lc_progress_fn progress, void *arg, lc_diag *d)
 {
     lc_backup_info info;
     scanner s;

@@ -19,15 +19,15 @@
 #define LC_BACKUP_MAX_PARTS 4
 
 typedef struct lc_backup_part {
-    char name[64];    /* "volume.tar", "database.dump" */
-    long long size;   /* bytes */
-    char sha256[65];  /* lowercase hex */
+    char name[64];   /* "volume.tar", "database.dump" */
+    long long size;  /* bytes */
+    char sha256[65]; /* lowercase hex */
 } lc_backup_part;
 
 typedef struct lc_backup_info {
-    char path[4096];  /* the final .tar */
-    long long size;   /* bytes of the whole file */
-    char sha256[65];  /* of the whole file */
+    char path[4096]; /* the final .tar */
+    long long size;  /* bytes of the whole file */
+    char sha256[65]; /* of the whole file */
     time_t created_at;
     int nparts;
     lc_backup_part parts[LC_BACKUP_MAX_PARTS];

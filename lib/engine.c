@@ -206,8 +206,7 @@ static void set_method(CURL *c, const request *rq, stream *st)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 }
 
-static void set_options(lc_engine *e, const request *rq, const char *url, char *errbuf,
-                        stream *st)
+static void set_options(lc_engine *e, const request *rq, const char *url, char *errbuf, stream *st)
 {
     CURL *c = e->curl;
     response *rs = st->rs;
@@ -217,8 +216,8 @@ static void set_options(lc_engine *e, const request *rq, const char *url, char *
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT,
-                     rq->timeout_s > 0 ? rq->timeout_s : rq->timeout_s < 0 ? 0L : REQUEST_TIMEOUT_S);
+    long timeout = rq->timeout_s > 0 ? rq->timeout_s : REQUEST_TIMEOUT_S;
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, rq->timeout_s < 0 ? 0L : timeout);
     if (rq->low_speed) {
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);

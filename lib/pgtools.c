@@ -149,12 +149,26 @@ static void read_tail(int fd, char *buf)
     buf[len] = '\0';
 }
 
-/* The last non-empty line of text (trimmed in place). */
-static const char *last_line(char *text)
+/*
+ * The line to report: the last one starting with "<tool>: " (libpq adds
+ * hints such as 'password retrieved from file ...' after the error), else
+ * the last non-empty line. Trims text in place.
+ */
+static const char *last_line(const char *tool, char *text)
 {
-    size_t n = strlen(text);
+    size_t n = strlen(text), tlen = strlen(tool);
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
         text[--n] = '\0';
+    for (char *end = text + n; end > text;) {
+        char *start = end;
+        while (start > text && start[-1] != '\n')
+            start--;
+        if (strncmp(start, tool, tlen) == 0 && start[tlen] == ':' && start[tlen + 1] == ' ') {
+            start[strcspn(start, "\n")] = '\0';
+            return start;
+        }
+        end = start > text ? start - 1 : text;
+    }
     char *nl = strrchr(text, '\n');
     return nl != NULL ? nl + 1 : text;
 }
@@ -164,7 +178,7 @@ static lc_err outcome(const char *tool, int status, char *errtext, lc_diag *d)
 {
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return LC_OK;
-    const char *line = last_line(errtext);
+    const char *line = last_line(tool, errtext);
     if (WIFSIGNALED(status))
         return lc_fail(d, LC_EFAILED, "%s killed by signal %d%s%s", tool, WTERMSIG(status),
                        line[0] != '\0' ? ": " : "", line);
@@ -194,10 +208,16 @@ static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
         read_tail(p[0], errtext);
     close(p[0]);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    pid_t w;
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    lc_err err = errtext != NULL ? outcome(argv[0], status, errtext, d)
-                                 : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
+    lc_err err;
+    if (w != pid) /* e.g. SIGCHLD ignored by the caller: the exit status is lost */
+        err = lc_fail(d, LC_EFAILED, "%s: wait: %s", argv[0], strerror(errno));
+    else if (errtext == NULL)
+        err = lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
+    else
+        err = outcome(argv[0], status, errtext, d);
     free(errtext);
     return err;
 }
@@ -213,8 +233,8 @@ lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
         snprintf(passenv, sizeof passenv, "PGPASSFILE=%s", passfile);
     }
     char **env = child_env(with_pass ? passenv : NULL);
-    lc_err err = env != NULL ? spawn(argv, env, d)
-                             : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
+    lc_err err =
+        env != NULL ? spawn(argv, env, d) : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
     free(env);
     if (with_pass)
         unlink(passfile);
@@ -241,8 +261,8 @@ lc_err pg_dump_to(const lc_pg *pg, const char *database, const char *file, lc_di
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"pg_dump", "-Fc", "-w", "-h", pg->host, "-p", port, "-U", pg->user,
-                          "-d",      database, "-f", file, NULL};
+    const char *argv[] = {"pg_dump", "-Fc",    "-w", "-h",     pg->host, "-p", port,
+                          "-U",      pg->user, "-d", database, "-f",     file, NULL};
     return pg_run_tool(pg, argv, d);
 }
 
@@ -252,9 +272,9 @@ lc_err pg_restore_from(const lc_pg *pg, const char *database, const char *file, 
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"pg_restore", "--clean", "--if-exists", "--no-owner", "-w", "-h",
-                          pg->host,     "-p",      port,          "-U",         pg->user,
-                          "-d",         database,  file,          NULL};
+    const char *argv[] = {"pg_restore", "--clean", "--if-exists", "--no-owner", "-w",
+                          "-h",         pg->host,  "-p",          port,         "-U",
+                          pg->user,     "-d",      database,      file,         NULL};
     return pg_run_tool(pg, argv, d);
 }
 
@@ -266,7 +286,7 @@ lc_err pg_drop_database(const lc_pg *pg, const char *database, lc_diag *d)
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"dropdb", "--if-exists", "-w", "-h",     pg->host, "-p",
+    const char *argv[] = {"dropdb", "--if-exists", "-w",     "-h",     pg->host, "-p",
                           port,     "-U",          pg->user, database, NULL};
     return pg_run_tool(pg, argv, d);
 }

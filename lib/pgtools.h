@@ -6,7 +6,8 @@
  * "host:port:*:user:password", removed afterwards) in the child's
  * environment only. Every tool gets -w (never prompt) and PGCONNECT_TIMEOUT
  * 10 unless the environment sets one. On failure d names the tool, its exit
- * status and the last line it wrote on stderr.
+ * status and the last line it wrote on stderr (the last one starting with
+ * "<tool>: " when there is one: libpq appends hints after the error).
  * pg_drop_database is declared in backup.h.
  */
 #ifndef LC_PGTOOLS_H
@@ -34,7 +35,7 @@ lc_err pg_restore_from(const lc_pg *pg, const char *database, const char *file, 
  * pg_run_tool: runs argv (argv[0] looked up in PATH, NULL-terminated) with
  * pg's password, if any, in a temporary PGPASSFILE; stdin and stdout are
  * /dev/null, stderr is captured. LC_OK on exit status 0, else LC_EFAILED:
- * "<tool> exited with status N: <last stderr line>", "<tool> killed by
+ * "<tool> exited with status N: <last stderr line, as above>", "<tool> killed by
  * signal N", or "<tool>: not found (install postgresql-client)".
  */
 lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d);

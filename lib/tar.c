@@ -209,8 +209,8 @@ int tar_parse_header(const unsigned char *h, tar_entry *out)
     size_t nlen = strnlen((const char *)h, 100);
     bool ustar = memcmp(h + OFF_MAGIC, "ustar", 5) == 0;
     if (ustar && plen > 0)
-        snprintf(out->name, sizeof out->name, "%.*s/%.*s", (int)plen,
-                 (const char *)h + OFF_PREFIX, (int)nlen, (const char *)h);
+        snprintf(out->name, sizeof out->name, "%.*s/%.*s", (int)plen, (const char *)h + OFF_PREFIX,
+                 (int)nlen, (const char *)h);
     else
         snprintf(out->name, sizeof out->name, "%.*s", (int)nlen, (const char *)h);
     out->type = (char)h[OFF_TYPE];

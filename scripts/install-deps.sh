@@ -9,6 +9,7 @@ packages="
     gcc make pkg-config
     libsqlite3-dev libcjson-dev libcurl4-openssl-dev libssl-dev
     check libsubunit-dev
+    postgresql postgresql-client
     docker.io busybox-static
     clang-format cppcheck valgrind
     jq sqlite3 groff-base man-db util-linux curl ca-certificates bsdutils

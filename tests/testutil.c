@@ -365,8 +365,9 @@ char *tu_pg_query(const tu_pg *pg, const char *db, const char *sql)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", pg->port);
-    const char *argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", "-h", pg->dir,
-                          "-p", port, "-U", "postgres", "-d", db, "-c", sql, NULL};
+    const char *argv[] = {"psql",  "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", "-h",
+                          pg->dir, "-p", port, "-U", "postgres",        "-d",  db,
+                          "-c",    sql,  NULL};
     tu_run r = run_argv(NULL, (char *const *)argv);
     if (r.status != 0) {
         fprintf(stderr, "tu_pg_query %s: exit %d: %s", sql, r.status, r.err);
