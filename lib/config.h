@@ -16,7 +16,7 @@ typedef struct lc_config {
     char db[4096];               /* db: SQLite database path */
     char docker_host[4096];      /* docker_host: unix:///path, "" = DOCKER_HOST or default */
     char image_template[256];    /* image_template: "{version}" replaced, default odoo:{version} */
-    char default_version[17];    /* default_odoo_version: 17.0 */
+    char default_version[33];    /* default_odoo_version: 17.0 */
     char pull_policy[16];        /* pull_policy: missing | never */
     char network[128];           /* network: container network, "" = engine default */
     char data_path[256];         /* data_path: volume mount point, /var/lib/odoo */

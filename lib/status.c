@@ -237,7 +237,7 @@ lc_err lc_validate_version(const char *version, lc_diag *d)
     unsigned major, minor;
     int used = 0;
     size_t len = version != NULL ? strlen(version) : 0;
-    bool ok = len > 0 && len < 17 && isdigit((unsigned char)version[0]) &&
+    bool ok = len > 0 && len <= 32 && isdigit((unsigned char)version[0]) &&
               sscanf(version, "%u.%u%n", &major, &minor, &used) == 2 &&
               isdigit((unsigned char)strchr(version, '.')[1]) &&
               isdigit((unsigned char)version[used - 1]);

@@ -87,7 +87,8 @@ size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t b
  *  - email: one '@', non-empty local part and a dotted domain, 3..254 chars,
  *    no spaces or control characters.
  *  - version: MAJOR.MINOR, digits, e.g. "17.0", optionally with a build
- *    suffix of lower-case letters, digits, '.', '_', '-' ("17.0-20261101").
+ *    suffix of lower-case letters, digits, '.', '_', '-' ("17.0-20261101");
+ *    at most 32 characters.
  *  - image: non-empty, no whitespace, at most 255 chars.
  */
 lc_err lc_validate_name(const char *name, lc_diag *d);

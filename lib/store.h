@@ -31,7 +31,7 @@ typedef struct lc_instance {
     char name[64];
     char admin_email[256];
     char database_name[64];
-    char odoo_version[17];
+    char odoo_version[33];
     char image[256];
     char container_id[65]; /* "" before the container exists */
     char container_name[160];
