@@ -28,13 +28,6 @@ void config_defaults(lc_config *c)
                                    .crash_loop_window_s = LC_CRASH_LOOP_WINDOW_S,
                                    .removing_grace_s = LC_REMOVING_GRACE_S,
                                    .error_recovery_up_s = LC_ERROR_RECOVERY_UP_S};
-    snprintf(c->backup_dir, sizeof c->backup_dir, "/var/lib/instctl/backups");
-    c->backup_keep = 7;
-    snprintf(c->cron_file, sizeof c->cron_file, "/etc/cron.d/instctl");
-    c->limits = (lc_derive_limits){.crash_loop_restarts = LC_CRASH_LOOP_RESTARTS,
-                                   .crash_loop_window_s = LC_CRASH_LOOP_WINDOW_S,
-                                   .removing_grace_s = LC_REMOVING_GRACE_S,
-                                   .error_recovery_up_s = LC_ERROR_RECOVERY_UP_S};
 }
 
 typedef enum { KEY_TEXT, KEY_INT, KEY_POLICY } key_kind;
@@ -73,13 +66,6 @@ static const key_def keys[] = {
     INT("lease_seconds", lease_seconds),
     TEXT("webhook_secret_file", webhook_secret_file),
     INT("webhook_tolerance", webhook_tolerance),
-    TEXT("backup_dir", backup_dir),
-    INT("backup_keep", backup_keep),
-    TEXT("cron_file", cron_file),
-    INT("crash_loop_restarts", limits.crash_loop_restarts),
-    INT("crash_loop_window", limits.crash_loop_window_s),
-    INT("removing_grace", limits.removing_grace_s),
-    INT("error_recovery", limits.error_recovery_up_s),
     TEXT("backup_dir", backup_dir),
     INT("backup_keep", backup_keep),
     TEXT("cron_file", cron_file),

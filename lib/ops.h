@@ -91,8 +91,10 @@ const char *lc_billing_outcome_name(lc_billing_outcome o);
 /*
  * ops_billing_event: applies one parsed, already authenticated billing
  * event (DESIGN §4): payment failed sets the billing hold, paid clears it,
- * cancelled terminates. The event id is stored in the same transaction as
- * the change, or alone for a no-op, stale or ignored event. Not stored when
+ * cancelled terminates. The instance is found by its exact id only (never
+ * a name or prefix: a wrong metadata value must not hit another instance).
+ * Stale: older than the newest event applied or found already in effect. The event id is stored in
+ * the same transaction as the change, or alone for a no-op, stale or ignored event. Not stored when
  * the result is an error: LC_ENOTFOUND (unknown instance), LC_EBUSY
  * (creating, updating or a live lease: the sender should retry),
  * LC_EENGINE (engine unreachable before anything was done). LC_EFAILED when

@@ -316,5 +316,9 @@ lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_a
     char detail[600];
     act_ctx ctx = {
         .cause = "action", .detail = detail_for(a, opt, detail, sizeof detail), .opt = opt};
-    return ops_locked_action(o, a->name, out, &ctx, res, d);
+    e = ops_locked_action(o, a->name, out, &ctx, res, d);
+    lc_instance now;
+    if (store_get(o->store, out->id, &now, NULL) == LC_OK)
+        *out = now;
+    return e;
 }

@@ -133,13 +133,14 @@ lc_err ops_billing_event(lc_ops *o, const lc_billing_event *ev, lc_billing_outco
                  ev->instance[0] ? "event type not acted on" : "no instance id in the event");
         return record(o, ev, ev->instance[0] ? ev->instance : NULL, BILLING_OUT_IGNORED, detail, d);
     }
-    e = store_resolve(o->store, ev->instance, out, d);
+    e = store_get(o->store, ev->instance, out, d);
     bool is_stale = false;
     if (e == LC_OK)
         e = stale(o, ev, out, &is_stale, d);
     if (e != LC_OK)
         return e;
-    const char *why = is_stale ? "older than the last event applied" : noop_reason(ev, out);
+    const char *why =
+        is_stale ? "older than the last event applied or already in effect" : noop_reason(ev, out);
     if (why != NULL) {
         *outcome = is_stale ? BILLING_OUT_STALE : BILLING_OUT_NOOP;
         snprintf(detail, len, "%s", why);

@@ -234,5 +234,9 @@ lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_di
     }
     if (e == LC_OK)
         e = steps_after_start(o, out, r, d);
-    return finish(o, out, e, d);
+    e = finish(o, out, e, d);
+    lc_instance now;
+    if (store_get(o->store, out->id, &now, NULL) == LC_OK)
+        *out = now;
+    return e;
 }

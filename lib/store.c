@@ -119,7 +119,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " WHERE id = ?1 AND version = ?2 AND (lease_pid IS NULL OR lease_deadline < ?5)",
     [STMT_BILLING_SEEN] = "SELECT outcome FROM billing_events WHERE id = ?1",
     [STMT_BILLING_LAST] = "SELECT max(created) FROM billing_events"
-                          " WHERE instance_id = ?1 AND outcome = 'applied'",
+                          " WHERE instance_id = ?1 AND outcome IN ('applied', 'noop')",
     [STMT_BILLING_ADD] = "INSERT INTO billing_events (id, type, instance_id, created, outcome,"
                          " detail, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_BACKUP_ADD] = "INSERT INTO backups (id, instance_id, path, size, sha256, parts, kind,"

@@ -181,7 +181,11 @@ lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from,
 /* store_billing_seen: *outcome gets the stored outcome of event id ("" when never seen). */
 lc_err store_billing_seen(lc_store *s, const char *id, char *outcome, size_t len, lc_diag *d);
 
-/* store_billing_last_applied: the newest `created` of events applied to the instance, 0 if none. */
+/*
+ * store_billing_last_applied: the newest `created` of the events applied to
+ * the instance or found already in effect (noop), 0 if none: a paid event
+ * that found no hold still makes an older payment failure stale.
+ */
 lc_err store_billing_last_applied(lc_store *s, const char *instance_id, time_t *created,
                                   lc_diag *d);
 

@@ -20,6 +20,7 @@ enum {
     NEEDS_STORE = 1 << 0,  /* open (and create or migrate) the database */
     NEEDS_ENGINE = 1 << 1, /* an Engine API client (connects lazily) */
     WRITES = 1 << 2,       /* changes state; listed as such in help */
+    ANY_CONFIG = 1 << 3,   /* runs on the defaults when the configuration is unusable */
 };
 
 typedef struct cli {

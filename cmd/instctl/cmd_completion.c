@@ -15,7 +15,7 @@ const cmd_entry cmd_completion = {
     .name = "completion",
     .usage = "bash|names",
     .summary = "print the bash completion script, or the instance names it completes",
-    .flags = 0,
+    .flags = ANY_CONFIG,
     .run = run_completion,
 };
 

@@ -20,7 +20,7 @@ const cmd_entry cmd_help = {
     .name = "help",
     .usage = "[COMMAND]",
     .summary = "show a command's manual page, or its usage when man is absent",
-    .flags = 0,
+    .flags = ANY_CONFIG,
     .run = run_help,
 };
 

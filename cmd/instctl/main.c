@@ -106,6 +106,11 @@ static int extract_globals(int argc, char **argv, globals *g)
     return out;
 }
 
+static bool has_value(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
 static lc_err configure(cli *c, const globals *g)
 {
     config_defaults(&c->cfg);
@@ -124,7 +129,7 @@ static lc_err configure(cli *c, const globals *g)
     c->json = g->json;
     c->quiet = g->quiet;
     c->wait_seconds = g->wait > 0 ? g->wait : 0;
-    c->color = !g->no_color && !g->json && getenv("NO_COLOR") == NULL && isatty(1);
+    c->color = !g->no_color && !g->json && !has_value(getenv("NO_COLOR")) && isatty(1);
     return LC_OK;
 }
 
@@ -177,6 +182,10 @@ int main(int argc, char **argv)
         return 0;
     }
     lc_err e = configure(&c, &g);
+    if (e != LC_OK && (cmd->flags & ANY_CONFIG)) {
+        config_defaults(&c.cfg);
+        e = LC_OK;
+    }
     if (e == LC_OK)
         e = setup(&c, cmd);
     int rc = e == LC_OK ? cmd->run(&c, argc - 1, argv + 1) : fail(&c, e);
