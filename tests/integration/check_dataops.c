@@ -1,0 +1,1358 @@
+/*
+ * Integration tests of the data operations (DESIGN §2 backup, restore,
+ * update, maintenance, terminate; §6 Backups): the real instctl binary
+ * ($INSTCTL_BIN) against the real Docker engine with the stand-in Odoo
+ * image, and, where a database is involved, a real PostgreSQL server.
+ *
+ * Every case is its own TCase with its own temporary directory, config
+ * file, store (uuid from `instctl init -q`) and unique names, since the
+ * engine is shared. The environment is made by an unchecked fixture (in the
+ * runner process) and cleaned by label io.instctl.store=<uuid>, together
+ * with the PostgreSQL server, both in a checked teardown and in the
+ * unchecked one: Check skips checked teardowns when a forked test fails.
+ *
+ * PostgreSQL: initdb is slow (seconds to tens of seconds on a loaded
+ * machine), so the first case needing a server runs tu_pg_start once, stops
+ * that server and keeps its data directory (role and password included) as
+ * a template; every case then starts its own server from a copy of it, on
+ * its own loopback port, in its own temporary directory. The test creates
+ * the instance's database itself (standing in for Odoo's own create; the
+ * stand-in image does not touch PostgreSQL), owned by the role instctl
+ * connects as, with a table t holding one row.
+ *
+ * Files in the volume are read with `docker cp` through the instance's
+ * container (it works on stopped and never-started containers and keeps
+ * owners in the tar headers). DATAOPS_TRACE=1 prints every command run
+ * and how long it took.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "testutil.h"
+
+#define DATA "/var/lib/odoo"
+#define IMAGE17 "instctl/odoo-standin:17.0"
+#define IMAGE18 "instctl/odoo-standin:18.0"
+
+/* ---- the per-case environment ---- */
+
+typedef struct dop_env {
+    bool ready;
+    char dir[256];     /* temporary directory: config, database, backups */
+    char conf[320];    /* DIR/instctl.conf */
+    char db[320];      /* DIR/instctl.db */
+    char backups[320]; /* DIR/backups (backup_dir) */
+    char adminpw[320]; /* DIR/admin.pw, the admin password file for create */
+    char uuid[64];     /* store uuid, label io.instctl.store */
+    char tag[16];      /* 8 random hex digits making names unique on the shared engine */
+    char setup_error[512];
+    tu_pg pg;
+} dop_env;
+
+static dop_env E;
+
+static void random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[32];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(b, 1, nbytes, f) != nbytes) {
+        for (size_t i = 0; i < nbytes; i++)
+            b[i] = (unsigned char)(rand() ^ getpid());
+    }
+    if (f != NULL)
+        fclose(f);
+    for (size_t i = 0; i < nbytes; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+    out[2 * nbytes] = '\0';
+}
+
+static char *trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* With DATAOPS_TRACE set, each command and its duration go to stderr. */
+static void trace(const char *what, const char *cmd, double t0)
+{
+    if (getenv("DATAOPS_TRACE") != NULL)
+        fprintf(stderr, "[dataops %6.2fs] %s %.200s\n", now_s() - t0, what, cmd);
+}
+
+/* Runs a formatted shell command; returns its trimmed stdout (malloc'd), *status its exit. */
+static char *shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *shf(int *status, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    double t0 = now_s();
+    tu_run r = tu_sh(cmd);
+    trace("sh", cmd, t0);
+    if (status != NULL)
+        *status = r.status;
+    char *out = r.out;
+    free(r.err);
+    return trim(out);
+}
+
+/* Runs a formatted shell command that must succeed; returns its trimmed stdout. */
+static char *sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sh_ok(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    double t0 = now_s();
+    tu_run r = tu_sh(cmd);
+    trace("sh", cmd, t0);
+    ck_assert_msg(r.status == 0, "%s: exit %d\nstdout: %s\nstderr: %s", cmd, r.status, r.out,
+                  r.err);
+    free(r.err);
+    return trim(r.out);
+}
+
+/* ---- a PostgreSQL server per case, from a template made once ---- */
+
+static tu_pg pg_tmpl;
+static pid_t pg_tmpl_owner;
+static bool pg_tmpl_tried, pg_tmpl_ok;
+
+/* atexit in the runner process (forked test processes inherit it: they leave it alone). */
+static void pg_template_remove(void)
+{
+    if (getpid() == pg_tmpl_owner)
+        tu_pg_stop(&pg_tmpl);
+}
+
+/* The template data directory: a cluster with the password role, server stopped. */
+static bool pg_template(char *why, size_t len)
+{
+    if (pg_tmpl_tried) {
+        if (!pg_tmpl_ok)
+            snprintf(why, len, "the PostgreSQL template could not be made (see stderr)");
+        return pg_tmpl_ok;
+    }
+    pg_tmpl_tried = true;
+    pg_tmpl_owner = getpid();
+    if (!tu_pg_start(&pg_tmpl)) {
+        snprintf(why, len, "tu_pg_start failed (PostgreSQL installed? scripts/install-deps.sh)");
+        return false;
+    }
+    atexit(pg_template_remove);
+    int st;
+    char *o = shf(&st, "cd / && runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop",
+                  pg_tmpl.bin, pg_tmpl.dir);
+    free(o);
+    pg_tmpl.running = st != 0;
+    pg_tmpl_ok = st == 0;
+    if (!pg_tmpl_ok)
+        snprintf(why, len, "stopping the template server failed");
+    return pg_tmpl_ok;
+}
+
+/* A TCP port on 127.0.0.1 free right now, 0 when none. */
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Starts a server from a copy of the template in a new temporary directory. */
+static bool pg_start_copy(tu_pg *pg, char *why, size_t len)
+{
+    memset(pg, 0, sizeof *pg);
+    if (!pg_template(why, len))
+        return false;
+    struct passwd *pw = getpwnam("postgres");
+    snprintf(pg->bin, sizeof pg->bin, "%s", pg_tmpl.bin);
+    snprintf(pg->user, sizeof pg->user, "%s", pg_tmpl.user);
+    struct stat sb;
+    bool shm = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0;
+    snprintf(pg->dir, sizeof pg->dir, "%s/instctl-pg-XXXXXX", shm ? "/dev/shm" : "/tmp");
+    if (pw == NULL || mkdtemp(pg->dir) == NULL || chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 ||
+        (pg->port = free_port()) == 0) {
+        snprintf(why, len, "PostgreSQL directory or port: %s", strerror(errno));
+        pg->dir[0] = '\0';
+        return false;
+    }
+    snprintf(pg->password_file, sizeof pg->password_file, "%s/password", pg->dir);
+    int st;
+    char *o = shf(&st,
+                  "cp -a %s/data %s/data && cp %s %s && chmod 600 %s && cd / && "
+                  "runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/log -w -t 60 "
+                  "-o '-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off' start >/dev/null",
+                  pg_tmpl.dir, pg->dir, pg_tmpl.password_file, pg->password_file, pg->password_file,
+                  pg->bin, pg->dir, pg->dir, pg->port, pg->dir);
+    free(o);
+    char pid[256];
+    snprintf(pid, sizeof pid, "%s/data/postmaster.pid", pg->dir);
+    pg->running = access(pid, F_OK) == 0;
+    if (st != 0) {
+        snprintf(why, len, "starting PostgreSQL from the template failed (exit %d)", st);
+        tu_pg_stop(pg);
+        return false;
+    }
+    return true;
+}
+
+/* Stops this case's server if it still runs (the other fixture may have) and removes it. */
+static void pg_cleanup(void)
+{
+    if (E.pg.dir[0] == '\0')
+        return;
+    char pid[256];
+    snprintf(pid, sizeof pid, "%s/data/postmaster.pid", E.pg.dir);
+    if (access(pid, F_OK) != 0)
+        E.pg.running = false;
+    tu_pg_stop(&E.pg);
+}
+
+/* ---- fixtures ---- */
+
+/* Removes every container and volume of this store, and the read-only mount of the backups. */
+static void env_cleanup_docker(void)
+{
+    if (E.uuid[0] != '\0')
+        free(shf(NULL,
+                 "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
+                 ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
+                 "xargs -r docker volume rm -f >/dev/null 2>&1; true",
+                 E.uuid, E.uuid));
+    if (E.backups[0] != '\0')
+        free(shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
+}
+
+static void env_setup(bool with_pg, int keep)
+{
+    memset(&E, 0, sizeof E);
+    random_hex(E.tag, 4);
+    char *dir = tu_tmpdir("dataops");
+    if (dir == NULL) {
+        snprintf(E.setup_error, sizeof E.setup_error, "mkdtemp: %s", strerror(errno));
+        return;
+    }
+    snprintf(E.dir, sizeof E.dir, "%s", dir);
+    free(dir);
+    snprintf(E.conf, sizeof E.conf, "%s/instctl.conf", E.dir);
+    snprintf(E.db, sizeof E.db, "%s/instctl.db", E.dir);
+    snprintf(E.backups, sizeof E.backups, "%s/backups", E.dir);
+    snprintf(E.adminpw, sizeof E.adminpw, "%s/admin.pw", E.dir);
+    if (with_pg && !pg_start_copy(&E.pg, E.setup_error, sizeof E.setup_error))
+        return;
+    char text[2048], pgconf[1024] = "", keepconf[64] = "";
+    if (with_pg)
+        snprintf(pgconf, sizeof pgconf,
+                 "db_host = 127.0.0.1\ndb_port = %d\ndb_user = %s\ndb_password_file = %s\n",
+                 E.pg.port, E.pg.user, E.pg.password_file);
+    if (keep >= 0)
+        snprintf(keepconf, sizeof keepconf, "backup_keep = %d\n", keep);
+    snprintf(text, sizeof text,
+             "db = %s\nimage_template = instctl/odoo-standin:{version}\ncreate_timeout = 60\n"
+             "backup_dir = %s\n%s%s",
+             E.db, E.backups, pgconf, keepconf);
+    char pw[32] = "pw";
+    random_hex(pw + 2, 12);
+    if (!tu_write_file(E.conf, text) || !tu_write_file(E.adminpw, pw)) {
+        snprintf(E.setup_error, sizeof E.setup_error, "cannot write %s", E.conf);
+        return;
+    }
+    const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
+    tu_run r = tu_instctl(NULL, argv);
+    trim(r.out);
+    if (r.status != 0 || strlen(r.out) != 36)
+        snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
+                 r.status, r.out, r.err);
+    else
+        snprintf(E.uuid, sizeof E.uuid, "%s", r.out);
+    E.ready = r.status == 0 && E.uuid[0] != '\0';
+    tu_run_free(&r);
+}
+
+static void setup_plain(void)
+{
+    env_setup(false, -1);
+}
+
+static void setup_pg(void)
+{
+    env_setup(true, -1);
+}
+
+static void setup_keep2(void)
+{
+    env_setup(false, 2);
+}
+
+static void env_teardown(void)
+{
+    env_cleanup_docker();
+    pg_cleanup();
+    if (E.dir[0] == '/')
+        free(shf(NULL, "rm -rf '%s'", E.dir));
+}
+
+/* Checked fixture: runs in the test's process; the teardown only when the test passed. */
+static void checked_setup(void)
+{
+    ck_assert_msg(E.ready, "test environment: %s", E.setup_error);
+}
+
+static void checked_teardown(void)
+{
+    env_cleanup_docker();
+    pg_cleanup();
+}
+
+/* ---- running instctl ---- */
+
+static tu_run ic_va(const char *first, va_list ap)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "--config";
+    argv[n++] = E.conf;
+    for (const char *a = first; a != NULL && n < 63; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    argv[n] = NULL;
+    double t0 = now_s();
+    tu_run r = tu_instctl(NULL, argv);
+    trace("instctl", argv[2], t0);
+    return r;
+}
+
+/* instctl --config CONF args... */
+static tu_run ic(const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    tu_run r = ic_va(first, ap);
+    va_end(ap);
+    return r;
+}
+
+#define IC(...) ic(__VA_ARGS__, (const char *)NULL)
+
+/* Runs instctl and asserts its exit status. */
+#define IC_EXPECT(want, ...)                                                                       \
+    do {                                                                                           \
+        tu_run r_ = IC(__VA_ARGS__);                                                               \
+        ck_assert_msg(r_.status == (want), "instctl %s: exit %d, want %d\nstdout: %s\nstderr: %s", \
+                      #__VA_ARGS__, r_.status, (want), r_.out, r_.err);                            \
+        tu_run_free(&r_);                                                                          \
+    } while (0)
+
+/* ---- the store's view ---- */
+
+static char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sqlf(const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    return tu_sql(E.db, sql);
+}
+
+/* A column of the live row named name (else the newest row of that name). */
+static char *field(const char *name, const char *col)
+{
+    return sqlf("SELECT %s FROM instances WHERE name = '%s'"
+                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                col, name);
+}
+
+#define ASSERT_FIELD(name, col, want)                                                              \
+    do {                                                                                           \
+        char *v_ = field(name, col);                                                               \
+        ck_assert_msg(strcmp(v_, want) == 0, "%s of %s is \"%s\", want \"%s\"", col, name, v_,     \
+                      want);                                                                       \
+        free(v_);                                                                                  \
+    } while (0)
+
+static long history_rows(const char *id)
+{
+    char *v = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'", id);
+    long n = strtol(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+/*
+ * What an action that changes nothing must leave alone: status, image,
+ * version, container, volume, message, history length (as one string).
+ */
+static char *row_state(const char *name)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT status, image, odoo_version, ifnull(container_id, ''), volume_name,"
+             " ifnull(error_message, ''), ifnull(op_step, ''), ifnull(lease_pid, 'no lease'),"
+             " (SELECT count(*) FROM status_events e WHERE e.instance_id = i.id),"
+             " (SELECT count(*) FROM backups b WHERE b.instance_id = i.id)"
+             " FROM instances i WHERE name = '%s'",
+             name);
+    return tu_sql_rows(E.db, sql);
+}
+
+/* No instance of the store is left holding a lease. */
+#define ASSERT_NO_LEASE()                                                                          \
+    do {                                                                                           \
+        char *l_ = tu_sql(E.db, "SELECT count(*) FROM instances WHERE lease_pid IS NOT NULL");     \
+        ck_assert_msg(strcmp(l_, "0") == 0, "%s instance(s) left with a lease", l_);               \
+        free(l_);                                                                                  \
+    } while (0)
+
+/* ---- Docker's view ---- */
+
+/* Docker's State.Status of a container, or "missing". */
+static char *docker_state(const char *container)
+{
+    int st;
+    char *s = shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
+    if (st != 0) {
+        free(s);
+        return strdup("missing");
+    }
+    return s;
+}
+
+#define ASSERT_DOCKER_STATE(container, want)                                                       \
+    do {                                                                                           \
+        char *ds_ = docker_state(container);                                                       \
+        ck_assert_msg(strcmp(ds_, want) == 0, "container %s: Docker says \"%s\", want %s",         \
+                      container, ds_, want);                                                       \
+        free(ds_);                                                                                 \
+    } while (0)
+
+static char *docker_field(const char *container, const char *tmpl)
+{
+    return shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
+}
+
+static bool volume_exists(const char *volume)
+{
+    int st;
+    free(shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
+    return st == 0;
+}
+
+/* How many containers (or volumes, when volumes) are labelled for this store and instance id. */
+static long labelled_for(const char *id, bool volumes)
+{
+    char *o = shf(NULL,
+                  "docker %s -q --filter label=io.instctl.store=%s "
+                  "--filter label=io.instctl.instance=%s | wc -l",
+                  volumes ? "volume ls" : "ps -a", E.uuid, id);
+    long n = strtol(o, NULL, 10);
+    free(o);
+    return n;
+}
+
+/* Waits until Docker reports the container healthy; false after timeout_s. */
+static bool wait_healthy(const char *container, double timeout_s)
+{
+    double until = now_s() + timeout_s;
+    for (;;) {
+        char *h = docker_field(container, "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
+        bool ok = strcmp(h, "healthy") == 0;
+        free(h);
+        if (ok)
+            return true;
+        if (now_s() > until)
+            return false;
+        usleep(250 * 1000);
+    }
+}
+
+/* ---- instances and their data ---- */
+
+static void names(const char *suffix, char *name, size_t nlen, char *db, size_t dlen)
+{
+    snprintf(name, nlen, "dop-%s-%s", E.tag, suffix);
+    snprintf(db, dlen, "dop_%s_%s", E.tag, suffix);
+}
+
+/* Creates name/db (default version 17.0), asserts it runs; its container name into container. */
+static void create_running(const char *name, const char *db, char *container, size_t clen)
+{
+    char email[128];
+    snprintf(email, sizeof email, "admin+%s@example.com", name);
+    tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
+                  E.adminpw);
+    ck_assert_msg(r.status == 0, "create %s: exit %d\nstdout: %s\nstderr: %s", name, r.status,
+                  r.out, r.err);
+    tu_run_free(&r);
+    ASSERT_FIELD(name, "status", "running");
+    char *cn = field(name, "container_name");
+    snprintf(container, clen, "%s", cn);
+    free(cn);
+    ck_assert_str_ne(container, "");
+    ASSERT_DOCKER_STATE(container, "running");
+}
+
+/* Writes text (no quotes) into DATA/file inside the running container, as its user (101). */
+static void put_file(const char *container, const char *file, const char *text)
+{
+    free(sh_ok("docker exec '%s' sh -c 'echo %s > " DATA "/%s'", container, text, file));
+}
+
+/*
+ * A file's content under DATA through the instance's container (running or
+ * not: `docker cp` reads the mounted volume), "MISSING" when it is absent.
+ */
+static char *data_cat(const char *container, const char *file)
+{
+    return sh_ok("docker cp '%s:" DATA
+                 "/%s' - 2>/dev/null | tar -xOf - 2>/dev/null || echo MISSING",
+                 container, file);
+}
+
+/* Every entry under DATA in the container as `tar -tv --numeric-owner` lines. */
+static char *data_listing(const char *container)
+{
+    return sh_ok("docker cp '%s:" DATA "' - | tar -tvf - --numeric-owner", container);
+}
+
+/* ---- the instance's PostgreSQL database ---- */
+
+/* Creates db owned by the role instctl uses, with table t holding (1, value). */
+static void pg_make_db(const char *db, const char *value)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s OWNER %s", db, E.pg.user);
+    char *o = tu_pg_query(&E.pg, "postgres", sql);
+    ck_assert_msg(o != NULL, "psql: %s failed", sql);
+    free(o);
+    snprintf(sql, sizeof sql,
+             "SET ROLE %s; CREATE TABLE t (k integer PRIMARY KEY, v text NOT NULL);"
+             " INSERT INTO t VALUES (1, '%s')",
+             E.pg.user, value);
+    o = tu_pg_query(&E.pg, db, sql);
+    ck_assert_msg(o != NULL, "psql: %s failed", sql);
+    free(o);
+}
+
+static void pg_set(const char *db, const char *value)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE t SET v = '%s' WHERE k = 1", value);
+    char *o = tu_pg_query(&E.pg, db, sql);
+    ck_assert_msg(o != NULL, "psql: %s failed", sql);
+    free(o);
+}
+
+/* The row's value (and how many rows t has, which must be 1). */
+static char *pg_value(const char *db)
+{
+    char *n = tu_pg_query(&E.pg, db, "SELECT count(*) FROM t");
+    ck_assert_msg(n != NULL, "psql: cannot read table t of %s", db);
+    ck_assert_msg(strcmp(n, "1") == 0, "table t of %s has %s rows, want 1", db, n);
+    free(n);
+    char *v = tu_pg_query(&E.pg, db, "SELECT v FROM t WHERE k = 1");
+    ck_assert_msg(v != NULL, "psql: cannot read the row of %s", db);
+    return v;
+}
+
+#define ASSERT_PG_VALUE(db, want)                                                                  \
+    do {                                                                                           \
+        char *pv_ = pg_value(db);                                                                  \
+        ck_assert_msg(strcmp(pv_, want) == 0, "database %s: row is \"%s\", want \"%s\"", db, pv_,  \
+                      want);                                                                       \
+        free(pv_);                                                                                 \
+    } while (0)
+
+static bool pg_db_exists(const char *db)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_database WHERE datname = '%s'", db);
+    char *o = tu_pg_query(&E.pg, "postgres", sql);
+    ck_assert_msg(o != NULL, "psql: %s failed", sql);
+    bool yes = strcmp(o, "1") == 0;
+    free(o);
+    return yes;
+}
+
+/* ---- backups ---- */
+
+/* `instctl backups NAME --json`, asserted to succeed and to be an array. */
+static cJSON *backups_json(const char *name)
+{
+    tu_run r = IC("backups", name, "--json");
+    ck_assert_msg(r.status == 0, "backups %s --json: exit %d: %s%s", name, r.status, r.out, r.err);
+    cJSON *j = cJSON_Parse(r.out);
+    ck_assert_msg(cJSON_IsArray(j), "backups --json is not an array: %s", r.out);
+    tu_run_free(&r);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    ck_assert_msg(cJSON_IsString(v), "key \"%s\" is missing or not a string", key);
+    return v->valuestring;
+}
+
+static bool matches(const char *s, const char *re)
+{
+    regex_t rx;
+    ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+    bool ok = regexec(&rx, s, 0, NULL, 0) == 0;
+    regfree(&rx);
+    return ok;
+}
+
+static char *sha256_of(const char *path)
+{
+    return sh_ok("sha256sum '%s' | cut -c1-64", path);
+}
+
+/*
+ * Checks one element of `backups --json`: the documented keys (id, path,
+ * size, sha256, created_at) with sane values, the kind, a file under
+ * backup_dir/<instance id>/ whose size and sha256sum are the recorded ones,
+ * and which backup_verify accepts (holding a database dump when with_dump).
+ */
+static void check_backup(const cJSON *b, const char *instance_id, const char *kind, bool with_dump)
+{
+    const char *id = jstr(b, "id"), *path = jstr(b, "path"), *sha = jstr(b, "sha256");
+    const char *at = jstr(b, "created_at");
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(b, "size");
+    ck_assert_msg(cJSON_IsNumber(size), "size is not a number");
+    ck_assert_msg(strlen(id) >= 8, "backup id \"%s\"", id);
+    ck_assert_msg(matches(sha, "^[0-9a-f]{64}$"), "sha256 \"%s\"", sha);
+    ck_assert_msg(matches(at, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"),
+                  "created_at \"%s\" is not RFC 3339 UTC", at);
+    ck_assert_str_eq(jstr(b, "kind"), kind);
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s/%s/", E.backups, instance_id);
+    ck_assert_msg(strncmp(path, prefix, strlen(prefix)) == 0, "backup path %s is not under %s",
+                  path, prefix);
+    struct stat sb;
+    ck_assert_msg(stat(path, &sb) == 0, "backup file %s: %s", path, strerror(errno));
+    ck_assert_msg((double)sb.st_size == size->valuedouble, "backup %s is %lld bytes, recorded %.0f",
+                  path, (long long)sb.st_size, size->valuedouble);
+    char *actual = sha256_of(path);
+    ck_assert_msg(strcmp(actual, sha) == 0, "sha256sum of %s is %s, recorded %s", path, actual,
+                  sha);
+    free(actual);
+    lc_backup_info info;
+    lc_diag d = {""};
+    ck_assert_msg(backup_verify(path, &info, &d) == LC_OK, "backup_verify %s: %s", path, d.msg);
+    ck_assert_str_eq(info.sha256, sha);
+    ck_assert_str_eq(info.instance, instance_id);
+    ck_assert_msg(backup_find_part(&info, "volume.tar") != NULL, "%s has no volume.tar", path);
+    if (with_dump)
+        ck_assert_msg(backup_find_part(&info, "database.dump") != NULL, "%s has no database.dump",
+                      path);
+}
+
+/* Where the content of the part called name starts in the tar at path; *size its size. */
+static long long tar_part_offset(const char *path, const char *name, long long *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    unsigned char h[512];
+    long long off = 0, found = -1;
+    while (fseeko(f, off, SEEK_SET) == 0 && fread(h, 1, sizeof h, f) == sizeof h && h[0] != 0) {
+        char entry[101], octal[13];
+        memcpy(entry, h, 100);
+        entry[100] = '\0';
+        memcpy(octal, h + 124, 12);
+        octal[12] = '\0';
+        long long n = strtoll(octal, NULL, 8);
+        if (strcmp(entry, name) == 0 && (h[156] == '0' || h[156] == '\0')) {
+            found = off + 512;
+            *size = n;
+            break;
+        }
+        off += 512 + (n + 511) / 512 * 512;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Flips every bit of one byte at offset of the file at path. */
+static void flip_byte(const char *path, long long offset)
+{
+    FILE *f = fopen(path, "r+b");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    ck_assert(fseeko(f, offset, SEEK_SET) == 0);
+    int c = fgetc(f);
+    ck_assert(c != EOF);
+    ck_assert(fseeko(f, offset, SEEK_SET) == 0);
+    ck_assert(fputc(c ^ 0xff, f) != EOF);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* How many *.tar files are under backup_dir/<id>/. */
+static long tar_files(const char *id)
+{
+    char *o = shf(NULL, "ls '%s/%s' 2>/dev/null | grep -c '\\.tar$'", E.backups, id);
+    long n = strtol(o, NULL, 10);
+    free(o);
+    return n;
+}
+
+/* ---- cases ---- */
+
+/*
+ * backup, change the file and the row (and add a file), stop, restore: the
+ * volume is a new generation holding exactly the old files (owned by 101),
+ * the row has its old value, the status is stopped; the recorded SHA-256 is
+ * the file's; `backups --json` has the documented keys.
+ */
+START_TEST(test_backup_restore_roundtrip)
+{
+    char name[64], db[64], container[160], before[64], after[64];
+    names("rt", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    snprintf(before, sizeof before, "before-%s", E.tag);
+    snprintf(after, sizeof after, "after-%s", E.tag);
+    pg_make_db(db, before);
+    put_file(container, "f", before);
+
+    IC_EXPECT(0, "backup", name);
+    ASSERT_FIELD(name, "status", "running");
+    ASSERT_DOCKER_STATE(container, "running");
+    cJSON *list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    check_backup(cJSON_GetArrayItem(list, 0), id, "manual", true);
+    char backup_id[64];
+    snprintf(backup_id, sizeof backup_id, "%s", jstr(cJSON_GetArrayItem(list, 0), "id"));
+    cJSON_Delete(list);
+
+    put_file(container, "f", after);
+    put_file(container, "added", "new-file");
+    pg_set(db, after);
+    char *changed = data_cat(container, "f");
+    ck_assert_str_eq(changed, after);
+    free(changed);
+    ASSERT_PG_VALUE(db, after);
+
+    IC_EXPECT(0, "stop", name);
+    ASSERT_FIELD(name, "status", "stopped");
+    char *old_volume = field(name, "volume_name");
+    char *old_cid = field(name, "container_id");
+
+    IC_EXPECT(0, "restore", name);
+
+    /* the store: stopped, a new volume generation, a new container */
+    ASSERT_FIELD(name, "status", "stopped");
+    ASSERT_FIELD(name, "ifnull(error_message, '')", "");
+    ASSERT_FIELD(name, "ifnull(op_step, '')", "");
+    char *volume = field(name, "volume_name");
+    char *cid = field(name, "container_id");
+    ck_assert_msg(strcmp(volume, old_volume) != 0, "restore kept the volume %s", volume);
+    tu_run r = IC("show", name, "--json");
+    ck_assert_int_eq(r.status, 0);
+    cJSON *show = cJSON_Parse(r.out);
+    ck_assert_msg(show != NULL, "show --json: %s", r.out);
+    ck_assert_str_eq(jstr(show, "status"), "stopped");
+    cJSON_Delete(show);
+    tu_run_free(&r);
+
+    /* Docker: the old volume and container are gone, the new container does not run */
+    ck_assert_msg(!volume_exists(old_volume), "old volume %s still exists", old_volume);
+    ck_assert_msg(volume_exists(volume), "new volume %s does not exist", volume);
+    ASSERT_DOCKER_STATE(old_cid, "missing");
+    char *state = docker_state(cid);
+    ck_assert_msg(strcmp(state, "created") == 0 || strcmp(state, "exited") == 0,
+                  "restored container is %s", state);
+    free(state);
+    char *mounts = docker_field(cid, "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}");
+    char want_mount[256];
+    snprintf(want_mount, sizeof want_mount, "%s:" DATA, volume);
+    ck_assert_msg(strstr(mounts, want_mount) != NULL, "container mounts \"%s\", want %s", mounts,
+                  want_mount);
+    free(mounts);
+    ck_assert_int_eq(labelled_for(id, false), 1);
+    ck_assert_int_eq(labelled_for(id, true), 1);
+
+    /* the data: the old file content, the added file gone, everything owned by 101 */
+    char *f = data_cat(cid, "f");
+    ck_assert_msg(strcmp(f, before) == 0, "restored f is \"%s\", want \"%s\"", f, before);
+    free(f);
+    char *listing = data_listing(cid);
+    bool has_f = false, has_added = false;
+    int entries = 0;
+    for (char *line = strtok(listing, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char mode[16], owner[32], entry[256];
+        ck_assert_msg(sscanf(line, "%15s %31s %*s %*s %*s %255s", mode, owner, entry) == 3,
+                      "tar listing line: %s", line);
+        ck_assert_msg(strcmp(owner, "101/101") == 0, "not owned by 101:101: %s", line);
+        has_f |= strcmp(entry, "odoo/f") == 0;
+        has_added |= strcmp(entry, "odoo/added") == 0;
+        entries++;
+    }
+    free(listing);
+    ck_assert_msg(has_f && entries >= 2, "f is not in the restored volume");
+    ck_assert_msg(!has_added, "the file added after the backup is back");
+    ASSERT_PG_VALUE(db, before);
+
+    /* and the instance runs on it */
+    IC_EXPECT(0, "start", name);
+    ASSERT_FIELD(name, "status", "running");
+    ASSERT_DOCKER_STATE(cid, "running");
+    f = data_cat(cid, "f");
+    ck_assert_str_eq(f, before);
+    free(f);
+
+    /* the backup is still listed, untouched */
+    list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    ck_assert_str_eq(jstr(cJSON_GetArrayItem(list, 0), "id"), backup_id);
+    check_backup(cJSON_GetArrayItem(list, 0), id, "manual", true);
+    cJSON_Delete(list);
+    free(volume);
+    free(cid);
+    free(old_volume);
+    free(old_cid);
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * One byte flipped in the middle of the volume part: restore is refused
+ * (exit 7) and changes nothing: container, volume, database row, status.
+ */
+START_TEST(test_restore_corrupt_refused)
+{
+    char name[64], db[64], container[160], before[64], after[64];
+    names("cor", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    snprintf(before, sizeof before, "before-%s", E.tag);
+    snprintf(after, sizeof after, "after-%s", E.tag);
+    pg_make_db(db, before);
+    put_file(container, "f", before);
+    IC_EXPECT(0, "backup", name);
+    cJSON *list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", jstr(cJSON_GetArrayItem(list, 0), "path"));
+    cJSON_Delete(list);
+
+    /* changes a restore would undo */
+    put_file(container, "f", after);
+    pg_set(db, after);
+    IC_EXPECT(0, "stop", name);
+
+    long long size = 0, off = tar_part_offset(path, "volume.tar", &size);
+    ck_assert_msg(off > 0 && size > 0, "no volume.tar part in %s", path);
+    char *sha_before = sha256_of(path);
+    flip_byte(path, off + size / 2);
+    char *sha_after = sha256_of(path);
+    ck_assert_str_ne(sha_before, sha_after);
+    free(sha_before);
+    free(sha_after);
+
+    char *row = row_state(name);
+    char *volume = field(name, "volume_name");
+    char *cid = field(name, "container_id");
+    tu_run r = IC("restore", name);
+    ck_assert_msg(r.status == 7, "restore of a corrupt backup: exit %d, want 7\n%s%s", r.status,
+                  r.out, r.err);
+    ck_assert_msg(strstr(r.err, "corrupt") != NULL || strstr(r.err, "checksum") != NULL,
+                  "the refusal does not say why: %s", r.err);
+    tu_run_free(&r);
+
+    char *row2 = row_state(name);
+    ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
+    ASSERT_FIELD(name, "status", "stopped");
+    ASSERT_FIELD(name, "ifnull(op_step, '')", "");
+    ASSERT_DOCKER_STATE(cid, "exited");
+    ck_assert_msg(volume_exists(volume), "volume %s is gone", volume);
+    ck_assert_int_eq(labelled_for(id, true), 1);
+    ck_assert_int_eq(labelled_for(id, false), 1);
+    char *f = data_cat(cid, "f");
+    ck_assert_msg(strcmp(f, after) == 0, "f is \"%s\", want the unrestored \"%s\"", f, after);
+    free(f);
+    ASSERT_PG_VALUE(db, after);
+    free(row);
+    free(row2);
+    free(volume);
+    free(cid);
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * restore refused: while running (exit 3, naming the status), and, once
+ * stopped, with a backup id that does not exist (exit 4); nothing changes.
+ */
+START_TEST(test_restore_refused)
+{
+    char name[64], db[64], container[160];
+    names("ref", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    IC_EXPECT(0, "backup", name);
+
+    char *row = row_state(name);
+    tu_run r = IC("restore", name);
+    ck_assert_msg(r.status == 3, "restore while running: exit %d, want 3\n%s%s", r.status, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.err, "running") != NULL, "the refusal does not name the status: %s",
+                  r.err);
+    tu_run_free(&r);
+    char *row2 = row_state(name);
+    ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
+    free(row);
+    free(row2);
+    ASSERT_DOCKER_STATE(container, "running");
+
+    IC_EXPECT(0, "stop", name);
+    row = row_state(name);
+    r = IC("restore", name, "--backup", "ffffffff-0000-4000-8000-00000000dead");
+    ck_assert_msg(r.status == 4, "restore --backup <unknown>: exit %d, want 4\n%s%s", r.status,
+                  r.out, r.err);
+    tu_run_free(&r);
+    row2 = row_state(name);
+    ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
+    free(row);
+    free(row2);
+    ASSERT_DOCKER_STATE(container, "exited");
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * update 17.0 -> 18.0: refused without --major (nothing changes, no
+ * backup); with it the data (file and row) is kept, the instance runs on
+ * the 18.0 image and only the new container is left.
+ */
+START_TEST(test_update_major)
+{
+    char name[64], db[64], container[160], value[64];
+    names("upd", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    snprintf(value, sizeof value, "kept-%s", E.tag);
+    pg_make_db(db, value);
+    put_file(container, "f", value);
+    ASSERT_FIELD(name, "odoo_version", "17.0");
+    char *old_cid = field(name, "container_id");
+    char *image = docker_field(old_cid, "{{.Config.Image}}");
+    ck_assert_str_eq(image, IMAGE17);
+    free(image);
+
+    /* without --major */
+    char *row = row_state(name);
+    tu_run r = IC("update", name, "--odoo-version", "18.0");
+    ck_assert_msg(r.status == 2 || r.status == 3,
+                  "update to another major without --major: exit %d, want 2 or 3\n%s%s", r.status,
+                  r.out, r.err);
+    ck_assert_msg(strstr(r.err, "--major") != NULL, "the refusal does not mention --major: %s",
+                  r.err);
+    tu_run_free(&r);
+    char *row2 = row_state(name);
+    ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
+    free(row);
+    free(row2);
+    ASSERT_DOCKER_STATE(old_cid, "running");
+    ck_assert_int_eq(tar_files(id), 0);
+
+    /* with --major */
+    long hist = history_rows(id);
+    IC_EXPECT(0, "update", name, "--odoo-version", "18.0", "--major");
+    ASSERT_FIELD(name, "status", "running");
+    ASSERT_FIELD(name, "odoo_version", "18.0");
+    ASSERT_FIELD(name, "image", IMAGE18);
+    ASSERT_FIELD(name, "ifnull(error_message, '')", "");
+    ASSERT_FIELD(name, "ifnull(op_step, '')", "");
+    char *cid = field(name, "container_id");
+    char *cname = field(name, "container_name");
+    ck_assert_str_ne(cid, old_cid);
+    ASSERT_DOCKER_STATE(cid, "running");
+    image = docker_field(cid, "{{.Config.Image}}");
+    ck_assert_msg(strcmp(image, IMAGE18) == 0, "the new container runs %s, want " IMAGE18, image);
+    free(image);
+    char *dname = docker_field(cid, "{{.Name}}");
+    ck_assert_msg(strcmp(dname + (dname[0] == '/'), cname) == 0, "container named %s, row says %s",
+                  dname, cname);
+    free(dname);
+    ASSERT_DOCKER_STATE(old_cid, "missing");
+    ck_assert_int_eq(labelled_for(id, false), 1);
+    /* history: running -> updating -> running */
+    char *hrows = tu_sql_rows(E.db, "SELECT ifnull(from_status, '-') || '>' || to_status"
+                                    " FROM status_events ORDER BY id");
+    ck_assert_msg(history_rows(id) == hist + 2, "update wrote %ld history rows, want 2:\n%s",
+                  history_rows(id) - hist, hrows);
+    ck_assert_msg(strstr(hrows, "running>updating\nupdating>running\n") != NULL, "history:\n%s",
+                  hrows);
+    free(hrows);
+
+    /* the data */
+    char *f = data_cat(cid, "f");
+    ck_assert_msg(strcmp(f, value) == 0, "after the update f is \"%s\", want \"%s\"", f, value);
+    free(f);
+    ASSERT_PG_VALUE(db, value);
+
+    /* the pre-update backup */
+    cJSON *list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    check_backup(cJSON_GetArrayItem(list, 0), id, "pre-update", true);
+    cJSON_Delete(list);
+    free(cid);
+    free(cname);
+    free(old_cid);
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * update to a tag the engine does not have (and cannot pull): exit 1, back
+ * to running with an error_message, the old container serving (same id,
+ * running, healthy), version, image and data unchanged.
+ */
+static void update_missing_tag(const char *suffix, const char *version)
+{
+    char name[64], db[64], container[160], value[64];
+    names(suffix, name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    snprintf(value, sizeof value, "kept-%s", E.tag);
+    pg_make_db(db, value);
+    put_file(container, "f", value);
+    char *cid = field(name, "container_id");
+    char *volume = field(name, "volume_name");
+    long hist = history_rows(id);
+
+    tu_run r = IC("update", name, "--odoo-version", version);
+    ck_assert_msg(r.status == 1, "update to %s: exit %d, want 1\nstdout: %s\nstderr: %s", version,
+                  r.status, r.out, r.err);
+    tu_run_free(&r);
+
+    ASSERT_FIELD(name, "status", "running");
+    ASSERT_FIELD(name, "odoo_version", "17.0");
+    ASSERT_FIELD(name, "image", IMAGE17);
+    ASSERT_FIELD(name, "container_id", cid);
+    ASSERT_FIELD(name, "ifnull(op_step, '')", "");
+    char *msg = field(name, "ifnull(error_message, '')");
+    ck_assert_msg(strstr(msg, version) != NULL, "error_message \"%s\" does not name %s", msg,
+                  version);
+    free(msg);
+    ck_assert_msg(history_rows(id) == hist + 2, "update wrote %ld history rows, want 2",
+                  history_rows(id) - hist);
+    ASSERT_DOCKER_STATE(cid, "running");
+    ck_assert_msg(wait_healthy(cid, 20), "the old container is not healthy");
+    char *image = docker_field(cid, "{{.Config.Image}}");
+    ck_assert_str_eq(image, IMAGE17);
+    free(image);
+    char *dname = docker_field(cid, "{{.Name}}");
+    ck_assert_msg(strcmp(dname + (dname[0] == '/'), container) == 0,
+                  "the old container is named %s, want %s", dname, container);
+    free(dname);
+    ck_assert_int_eq(labelled_for(id, false), 1);
+    ck_assert_int_eq(labelled_for(id, true), 1);
+    ASSERT_FIELD(name, "volume_name", volume);
+    char *f = data_cat(cid, "f");
+    ck_assert_msg(strcmp(f, value) == 0, "f is \"%s\", want \"%s\"", f, value);
+    free(f);
+    ASSERT_PG_VALUE(db, value);
+    /* the backup taken first */
+    cJSON *list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    check_backup(cJSON_GetArrayItem(list, 0), id, "pre-update", true);
+    cJSON_Delete(list);
+    free(volume);
+    free(cid);
+    free(id);
+}
+
+/* The tag named in the issue, as an operator would type it. */
+START_TEST(test_update_missing_tag)
+{
+    update_missing_tag("tag", "17.0-doesnotexist");
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * maintenance: on twice says "already" (exit 0); while on, reconcile
+ * changes nothing even after `docker stop` and then `docker rm -f` of the
+ * container; off ends stopped, the container missing.
+ */
+START_TEST(test_maintenance)
+{
+    char name[64], db[64], container[160];
+    names("mnt", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    char *cid = field(name, "container_id");
+    char *volume = field(name, "volume_name");
+
+    IC_EXPECT(0, "maintenance", name, "on");
+    ASSERT_FIELD(name, "status", "maintenance");
+    ASSERT_DOCKER_STATE(cid, "running");
+    long hist = history_rows(id);
+    tu_run r = IC("maintenance", name, "on");
+    ck_assert_msg(r.status == 0, "maintenance on twice: exit %d\n%s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "already") != NULL || strstr(r.err, "already") != NULL,
+                  "maintenance on twice does not say \"already\": %s%s", r.out, r.err);
+    tu_run_free(&r);
+    ck_assert_int_eq(history_rows(id), hist);
+
+    /* the container stopped behind instctl's back */
+    free(sh_ok("docker stop -t 5 '%s' >/dev/null", cid));
+    r = IC("reconcile");
+    ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    ASSERT_FIELD(name, "status", "maintenance");
+    ASSERT_FIELD(name, "container_id", cid);
+    ck_assert_int_eq(history_rows(id), hist);
+    ASSERT_DOCKER_STATE(cid, "exited");
+
+    /* and removed */
+    free(sh_ok("docker rm -f '%s' >/dev/null", cid));
+    r = IC("reconcile");
+    ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    ASSERT_FIELD(name, "status", "maintenance");
+    ck_assert_int_eq(history_rows(id), hist);
+    ck_assert_int_eq(labelled_for(id, false), 0);
+    ck_assert_msg(volume_exists(volume), "volume %s is gone", volume);
+
+    IC_EXPECT(0, "maintenance", name, "off");
+    ASSERT_FIELD(name, "status", "stopped");
+    ck_assert_int_eq(history_rows(id), hist + 1);
+    ck_assert_int_eq(labelled_for(id, false), 0);
+    free(volume);
+    free(cid);
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * terminate: a final backup that checks out (kind final, holding the file
+ * and a dump), then container, volume and database gone.
+ */
+START_TEST(test_terminate_final_backup)
+{
+    char name[64], db[64], container[160], value[64];
+    names("term", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    snprintf(value, sizeof value, "final-%s", E.tag);
+    pg_make_db(db, value);
+    put_file(container, "f", value);
+    char *cid = field(name, "container_id");
+    char *volume = field(name, "volume_name");
+
+    IC_EXPECT(0, "terminate", name);
+    ASSERT_FIELD(name, "status", "terminated");
+    ASSERT_FIELD(name, "final_backup_pending", "0");
+    ASSERT_FIELD(name, "ifnull(error_message, '')", "");
+
+    cJSON *list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    const cJSON *b = cJSON_GetArrayItem(list, 0);
+    check_backup(b, id, "final", true);
+    /* the file is in the backup's volume part */
+    char *content = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(b, "path"));
+    ck_assert_msg(strcmp(content, value) == 0, "f in the final backup is \"%s\", want \"%s\"",
+                  content, value);
+    free(content);
+    cJSON_Delete(list);
+
+    ASSERT_DOCKER_STATE(cid, "missing");
+    ck_assert_int_eq(labelled_for(id, false), 0);
+    ck_assert_msg(!volume_exists(volume), "volume %s is still there", volume);
+    ck_assert_int_eq(labelled_for(id, true), 0);
+    ck_assert_msg(!pg_db_exists(db), "database %s is still there", db);
+    free(volume);
+    free(cid);
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * terminate with the backup directory on a read-only mount: terminated,
+ * exit 1, "final backup pending", volume and database kept; once the
+ * directory is writable, reconcile takes the backup and drops both.
+ */
+START_TEST(test_terminate_backup_pending)
+{
+    char name[64], db[64], container[160], value[64];
+    names("pend", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    snprintf(value, sizeof value, "pending-%s", E.tag);
+    pg_make_db(db, value);
+    put_file(container, "f", value);
+    char *volume = field(name, "volume_name");
+
+    ck_assert_int_eq(mkdir(E.backups, 0700), 0);
+    free(sh_ok("mount -t tmpfs -o ro,size=16m tmpfs '%s'", E.backups));
+    int st;
+    free(shf(&st, "touch '%s/probe' 2>/dev/null", E.backups));
+    ck_assert_msg(st != 0, "the read-only mount is writable");
+
+    tu_run r = IC("terminate", name);
+    ck_assert_msg(r.status == 1, "terminate with an unwritable backup_dir: exit %d, want 1\n%s%s",
+                  r.status, r.out, r.err);
+    tu_run_free(&r);
+    ASSERT_FIELD(name, "status", "terminated");
+    ASSERT_FIELD(name, "final_backup_pending", "1");
+    char *msg = field(name, "ifnull(error_message, '')");
+    ck_assert_msg(strstr(msg, "final backup pending") != NULL,
+                  "error_message \"%s\" does not say \"final backup pending\"", msg);
+    free(msg);
+    ck_assert_msg(volume_exists(volume), "volume %s was dropped without a final backup", volume);
+    ck_assert_msg(pg_db_exists(db), "database %s was dropped without a final backup", db);
+    ASSERT_PG_VALUE(db, value);
+    cJSON *list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 0);
+    cJSON_Delete(list);
+
+    /* the directory fixed: reconcile retries */
+    free(sh_ok("mount -o remount,rw '%s'", E.backups));
+    r = IC("reconcile");
+    ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    ASSERT_FIELD(name, "status", "terminated");
+    ASSERT_FIELD(name, "final_backup_pending", "0");
+    ASSERT_FIELD(name, "ifnull(error_message, '')", "");
+    list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    check_backup(cJSON_GetArrayItem(list, 0), id, "final", true);
+    cJSON_Delete(list);
+    ck_assert_msg(!volume_exists(volume), "volume %s is still there", volume);
+    ck_assert_int_eq(labelled_for(id, true), 0);
+    ck_assert_int_eq(labelled_for(id, false), 0);
+    ck_assert_msg(!pg_db_exists(db), "database %s is still there", db);
+
+    /* a second pass has nothing left to do */
+    r = IC("reconcile");
+    ck_assert_msg(r.status == 0, "second reconcile: exit %d\n%s%s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    cJSON_Delete(list);
+    free(volume);
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/* backup_keep = 2, four backups, `backups --prune`: the newest two kept, the others' files gone. */
+START_TEST(test_prune)
+{
+    char name[64], db[64], container[160];
+    names("prn", name, sizeof name, db, sizeof db);
+    create_running(name, db, container, sizeof container);
+    char *id = field(name, "id");
+    char ids[4][64], paths[4][4096];
+    for (int i = 0; i < 4; i++) {
+        IC_EXPECT(0, "backup", name);
+        cJSON *list = backups_json(name);
+        ck_assert_int_eq(cJSON_GetArraySize(list), i + 1);
+        const cJSON *newest = cJSON_GetArrayItem(list, 0);
+        snprintf(ids[i], sizeof ids[i], "%s", jstr(newest, "id"));
+        snprintf(paths[i], sizeof paths[i], "%s", jstr(newest, "path"));
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(strcmp(ids[i], ids[j]) != 0 && strcmp(paths[i], paths[j]) != 0,
+                          "backup %d is not the newest in the list", i + 1);
+        cJSON_Delete(list);
+    }
+    ck_assert_int_eq(tar_files(id), 4);
+
+    tu_run r = IC("backups", name, "--prune", "--json");
+    ck_assert_msg(r.status == 0, "backups --prune: exit %d\n%s%s", r.status, r.out, r.err);
+    cJSON *list = cJSON_Parse(r.out);
+    ck_assert_msg(cJSON_IsArray(list), "backups --prune --json: %s", r.out);
+    tu_run_free(&r);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+    ck_assert_str_eq(jstr(cJSON_GetArrayItem(list, 0), "id"), ids[3]);
+    ck_assert_str_eq(jstr(cJSON_GetArrayItem(list, 1), "id"), ids[2]);
+    cJSON_Delete(list);
+
+    list = backups_json(name);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+    for (int i = 0; i < 2; i++)
+        check_backup(cJSON_GetArrayItem(list, i), id, "manual", false);
+    cJSON_Delete(list);
+    for (int i = 0; i < 4; i++) {
+        bool there = access(paths[i], F_OK) == 0;
+        ck_assert_msg(there == (i >= 2), "backup %d (%s): file %s", i + 1, paths[i],
+                      there ? "still there" : "deleted");
+    }
+    ck_assert_int_eq(tar_files(id), 2);
+
+    /* pruning again removes nothing */
+    IC_EXPECT(0, "backups", name, "--prune");
+    ck_assert_int_eq(tar_files(id), 2);
+    ASSERT_FIELD(name, "status", "running");
+    free(id);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/* ---- the suite ---- */
+
+static void add_case(Suite *s, const char *name, const TTest *test, SFun setup)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, setup, env_teardown);
+    tcase_add_checked_fixture(tc, checked_setup, checked_teardown);
+    tcase_set_timeout(tc, 150);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
+Suite *suite_dataops(void)
+{
+    Suite *s = suite_create("dataops");
+    add_case(s, "backup_restore_roundtrip", test_backup_restore_roundtrip, setup_pg);
+    add_case(s, "restore_corrupt_refused", test_restore_corrupt_refused, setup_pg);
+    add_case(s, "restore_refused", test_restore_refused, setup_plain);
+    add_case(s, "update_major", test_update_major, setup_pg);
+    add_case(s, "update_missing_tag", test_update_missing_tag, setup_pg);
+    add_case(s, "maintenance", test_maintenance, setup_plain);
+    add_case(s, "terminate_final_backup", test_terminate_final_backup, setup_pg);
+    add_case(s, "terminate_backup_pending", test_terminate_backup_pending, setup_pg);
+    add_case(s, "prune", test_prune, setup_keep2);
+    return s;
+}
