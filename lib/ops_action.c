@@ -308,6 +308,8 @@ lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_a
         return LC_OK;
     if (lc_action_check(a, out->status) == ACTION_NOT_ALLOWED)
         return ops_not_allowed(a->name, out, d);
+    if (strcmp(a->name, "update") == 0 && (e = ops_update_check(out, opt, d)) != LC_OK)
+        return e;
     e = engine_ping(o->engine, d);
     if (e == LC_OK)
         e = ops_take_lease(o, out->id, out, d);

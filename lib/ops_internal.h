@@ -80,6 +80,12 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
  */
 lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_diag *d);
 
+/*
+ * ops_update_check: update's arguments (DESIGN §2): a valid version, a valid
+ * image, the same major unless --major. LC_EUSAGE, before any Docker call.
+ */
+lc_err ops_update_check(const lc_instance *in, const lc_action_options *opt, lc_diag *d);
+
 /* The data actions (ops_backup.c, ops_update.c), dispatched by ops_locked_action. */
 lc_err ops_act_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
                       lc_diag *d);

@@ -26,7 +26,7 @@ static long major_of(const char *version)
     return strtol(version, NULL, 10);
 }
 
-static lc_err check_request(const lc_instance *in, const lc_action_options *opt, lc_diag *d)
+lc_err ops_update_check(const lc_instance *in, const lc_action_options *opt, lc_diag *d)
 {
     if (opt == NULL || opt->odoo_version == NULL)
         return lc_fail(d, LC_EUSAGE, "update needs --odoo-version");
@@ -140,7 +140,7 @@ static lc_err conclude(lc_ops *o, lc_instance *in, update_state *u, lc_err e, lc
 lc_err ops_act_update(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
                       lc_diag *d)
 {
-    lc_err e = check_request(in, ctx->opt, d);
+    lc_err e = ops_update_check(in, ctx->opt, d);
     if (e != LC_OK) {
         store_lease_release(o->store, in->id, NULL);
         return e;
