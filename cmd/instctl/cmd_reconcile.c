@@ -154,6 +154,8 @@ static int run_reconcile(cli *c, int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(&cmd_reconcile, "unexpected argument \"%s\"", argv[optind]);
+    static char line_buffer[8192];
+    setvbuf(stderr, line_buffer, _IOLBF, sizeof line_buffer); /* one write per logfmt line */
     int locked = take_lock(c, &fd);
     if (locked <= 0)
         return locked == 0 ? 0 : fail(c, LC_ESTORE);
