@@ -1,5 +1,6 @@
 /* Reading /etc/instctl/instctl.conf: `key = value`, '#' comments. */
 #include "config.h"
+#include "status.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,50 +31,117 @@ void config_defaults(lc_config *c)
                                    .error_recovery_up_s = LC_ERROR_RECOVERY_UP_S};
 }
 
-typedef enum { KEY_TEXT, KEY_INT, KEY_POLICY } key_kind;
+typedef enum {
+    KEY_TEXT,     /* any text, may be empty */
+    KEY_PATH,     /* an absolute path, required */
+    KEY_OPTPATH,  /* an absolute path, or empty for none */
+    KEY_INT,      /* a whole number in [min, max] */
+    KEY_POLICY,   /* missing | never */
+    KEY_VERSION,  /* an Odoo version (lc_validate_version) */
+    KEY_TEMPLATE, /* an image reference holding {version} */
+    KEY_HOST,     /* unix:///path, a bare /path, or empty for the default */
+} key_kind;
 
 typedef struct key_def {
     const char *key;
     key_kind kind;
     size_t offset, size;
+    long min, max;
 } key_def;
 
-#define TEXT(k, f)                                                                                 \
+#define FIELD(k, kind, f)                                                                          \
     {                                                                                              \
-        k, KEY_TEXT, offsetof(lc_config, f), sizeof(((lc_config *)0)->f)                           \
+        k, kind, offsetof(lc_config, f), sizeof(((lc_config *)0)->f), 0, 0                         \
     }
-#define INT(k, f)                                                                                  \
+#define INT(k, f, lo, hi)                                                                          \
     {                                                                                              \
-        k, KEY_INT, offsetof(lc_config, f), 0                                                      \
+        k, KEY_INT, offsetof(lc_config, f), 0, lo, hi                                              \
     }
 
+/* clang-format off */
 static const key_def keys[] = {
-    TEXT("db", db),
-    TEXT("docker_host", docker_host),
-    TEXT("image_template", image_template),
-    TEXT("default_odoo_version", default_version),
-    {"pull_policy", KEY_POLICY, offsetof(lc_config, pull_policy),
-     sizeof(((lc_config *)0)->pull_policy)},
-    TEXT("network", network),
-    TEXT("data_path", data_path),
-    TEXT("db_host", db_host),
-    INT("db_port", db_port),
-    TEXT("db_user", db_user),
-    TEXT("db_password_file", db_password_file),
-    TEXT("master_password_file", master_password_file),
-    INT("create_timeout", create_timeout),
-    INT("stop_timeout", stop_timeout),
-    INT("lease_seconds", lease_seconds),
-    TEXT("webhook_secret_file", webhook_secret_file),
-    INT("webhook_tolerance", webhook_tolerance),
-    TEXT("backup_dir", backup_dir),
-    INT("backup_keep", backup_keep),
-    TEXT("cron_file", cron_file),
-    INT("crash_loop_restarts", limits.crash_loop_restarts),
-    INT("crash_loop_window", limits.crash_loop_window_s),
-    INT("removing_grace", limits.removing_grace_s),
-    INT("error_recovery", limits.error_recovery_up_s),
+    FIELD("db", KEY_PATH, db),
+    FIELD("docker_host", KEY_HOST, docker_host),
+    FIELD("image_template", KEY_TEMPLATE, image_template),
+    FIELD("default_odoo_version", KEY_VERSION, default_version),
+    FIELD("pull_policy", KEY_POLICY, pull_policy),
+    FIELD("network", KEY_TEXT, network),
+    FIELD("data_path", KEY_PATH, data_path),
+    FIELD("db_host", KEY_TEXT, db_host),
+    INT("db_port", db_port, 1, 65535),
+    FIELD("db_user", KEY_TEXT, db_user),
+    FIELD("db_password_file", KEY_OPTPATH, db_password_file),
+    FIELD("master_password_file", KEY_OPTPATH, master_password_file),
+    INT("create_timeout", create_timeout, 1, 86400),
+    INT("stop_timeout", stop_timeout, 0, 3600),
+    INT("lease_seconds", lease_seconds, 10, 86400),
+    FIELD("webhook_secret_file", KEY_OPTPATH, webhook_secret_file),
+    INT("webhook_tolerance", webhook_tolerance, 1, 86400),
+    FIELD("backup_dir", KEY_PATH, backup_dir),
+    INT("backup_keep", backup_keep, 0, 100000),
+    FIELD("cron_file", KEY_PATH, cron_file),
+    INT("crash_loop_restarts", limits.crash_loop_restarts, 1, 1000),
+    INT("crash_loop_window", limits.crash_loop_window_s, 1, 86400),
+    INT("removing_grace", limits.removing_grace_s, 1, 86400),
+    INT("error_recovery", limits.error_recovery_up_s, 1, 86400),
 };
+/* clang-format on */
+
+/* Why value does not fit the key's kind, or NULL when it does. */
+static const char *misfit(const key_def *k, const char *value)
+{
+    switch (k->kind) {
+    case KEY_TEXT:
+    case KEY_INT:
+        return NULL;
+    case KEY_PATH:
+        return value[0] == '/' ? NULL : "expected an absolute path";
+    case KEY_OPTPATH:
+        return value[0] == '\0' || value[0] == '/' ? NULL : "expected an absolute path or nothing";
+    case KEY_POLICY:
+        return strcmp(value, "missing") == 0 || strcmp(value, "never") == 0
+                   ? NULL
+                   : "expected missing or never";
+    case KEY_VERSION:
+        return lc_validate_version(value, NULL) == LC_OK ? NULL : "expected a version like 17.0";
+    case KEY_TEMPLATE:
+        return lc_validate_image(value, NULL) == LC_OK && strstr(value, "{version}") != NULL
+                   ? NULL
+                   : "expected an image reference holding {version}, e.g. odoo:{version}";
+    case KEY_HOST:
+        return value[0] == '\0' || value[0] == '/' || strncmp(value, "unix:///", 8) == 0
+                   ? NULL
+                   : "expected unix:///path/to/docker.sock (only Unix sockets are supported)";
+    }
+    return NULL;
+}
+
+static lc_err set_int(lc_config *c, const key_def *k, const char *value, const char *where,
+                      lc_diag *d)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || *end || end == value || v < k->min || v > k->max)
+        return lc_fail(d, LC_ECONFIG, "%s: %s: expected a whole number %ld..%ld, got \"%s\"", where,
+                       k->key, k->min, k->max, value);
+    *(int *)(void *)((char *)c + k->offset) = (int)v;
+    return LC_OK;
+}
+
+static lc_err set_key(lc_config *c, const key_def *k, const char *value, const char *where,
+                      lc_diag *d)
+{
+    if (k->kind == KEY_INT)
+        return set_int(c, k, value, where, d);
+    const char *why = misfit(k, value);
+    if (why != NULL)
+        return lc_fail(d, LC_ECONFIG, "%s: %s: %s, got \"%s\"", where, k->key, why, value);
+    if (strlen(value) >= k->size)
+        return lc_fail(d, LC_ECONFIG, "%s: %s: value too long", where, k->key);
+    snprintf((char *)c + k->offset, k->size, "%s", value);
+    return LC_OK;
+}
 
 static char *trim(char *s)
 {
@@ -83,29 +151,6 @@ static char *trim(char *s)
     while (end > s && isspace((unsigned char)end[-1]))
         *--end = '\0';
     return s;
-}
-
-static lc_err set_key(lc_config *c, const key_def *k, const char *value, const char *where,
-                      lc_diag *d)
-{
-    char *field = (char *)c + k->offset;
-    if (k->kind == KEY_INT) {
-        char *end;
-        errno = 0;
-        long v = strtol(value, &end, 10);
-        if (errno || *end || end == value || v < 0 || v > 86400)
-            return lc_fail(d, LC_ECONFIG, "%s: %s: expected a whole number 0..86400, got \"%s\"",
-                           where, k->key, value);
-        *(int *)(void *)field = (int)v;
-        return LC_OK;
-    }
-    if (k->kind == KEY_POLICY && strcmp(value, "missing") != 0 && strcmp(value, "never") != 0)
-        return lc_fail(d, LC_ECONFIG, "%s: %s: expected missing or never, got \"%s\"", where,
-                       k->key, value);
-    if (strlen(value) >= k->size)
-        return lc_fail(d, LC_ECONFIG, "%s: %s: value too long", where, k->key);
-    snprintf(field, k->size, "%s", value);
-    return LC_OK;
 }
 
 static lc_err parse_line(lc_config *c, char *line, const char *where, lc_diag *d)

@@ -122,8 +122,16 @@ static lc_err configure(cli *c, const globals *g)
     const char *env_db = getenv("INSTCTL_DB"), *env_host = getenv("DOCKER_HOST");
     const char *db = g->db != NULL ? g->db : env_db;
     const char *host = g->host != NULL ? g->host : env_host;
-    if (db != NULL)
+    if (db != NULL && db[0] == '\0')
+        return lc_fail(&c->diag, LC_ECONFIG, "database path is empty (--db or INSTCTL_DB)");
+    if (db != NULL && db[0] != '/') {
+        char cwd[2048];
+        if (getcwd(cwd, sizeof cwd) == NULL)
+            return lc_fail(&c->diag, LC_ECONFIG, "database path %s: no current directory", db);
+        snprintf(c->cfg.db, sizeof c->cfg.db, "%s/%s", cwd, db);
+    } else if (db != NULL) {
         snprintf(c->cfg.db, sizeof c->cfg.db, "%s", db);
+    }
     if (host != NULL)
         snprintf(c->cfg.docker_host, sizeof c->cfg.docker_host, "%s", host);
     c->json = g->json;
