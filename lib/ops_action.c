@@ -280,8 +280,13 @@ lc_err ops_locked_action(lc_ops *o, const char *name, lc_instance *in, const act
         return ops_not_allowed(name, in, d);
     }
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
-        if (strcmp(handlers[i].name, name) == 0)
-            return handlers[i].run(o, in, ctx, res, d);
+        if (strcmp(handlers[i].name, name) != 0)
+            continue;
+        ops_keepalive k;
+        ops_keepalive_start(o, in->id, &k);
+        lc_err e = handlers[i].run(o, in, ctx, res, d);
+        ops_keepalive_stop(&k);
+        return e;
     }
     store_lease_release(o->store, in->id, NULL);
     return lc_fail(d, LC_EUSAGE, "action %s has no implementation", name);

@@ -106,6 +106,29 @@ static void next_volume(const char *volume, char *out, size_t len)
         snprintf(out, len, "%.*s_g%ld", (int)(g - volume), volume, gen + 1);
 }
 
+/*
+ * The name of an empty next-generation volume: a leftover of an interrupted
+ * restore is removed first (never reused half-filled), or skipped when it
+ * cannot be.
+ */
+static lc_err fresh_volume(lc_ops *o, const lc_instance *in, char *out, size_t len, lc_diag *d)
+{
+    char current[sizeof in->volume_name];
+    snprintf(current, sizeof current, "%s", in->volume_name);
+    for (int tries = 0; tries < 20; tries++) {
+        bool exists = false;
+        next_volume(current, out, len);
+        lc_err e = engine_volume_exists(o->engine, out, &exists, d);
+        if (e != LC_OK)
+            return e;
+        lc_diag ignore;
+        if (!exists || engine_volume_remove(o->engine, out, &ignore) == LC_OK)
+            return LC_OK;
+        snprintf(current, sizeof current, "%s", out);
+    }
+    return lc_fail(d, LC_EFAILED, "no free volume name after %s", in->volume_name);
+}
+
 /* Replaces the instance's container by one on the new volume, not started. */
 static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, lc_diag *d)
 {
@@ -130,10 +153,11 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
 {
     char new_volume[sizeof in->volume_name];
     lc_backup_target t;
-    next_volume(in->volume_name, new_volume, sizeof new_volume);
     ops_target(o, in, &t);
     ops_step(o, in, "volume");
-    lc_err e = engine_volume_create(o->engine, new_volume, store_uuid(o->store), in->id, d);
+    lc_err e = fresh_volume(o, in, new_volume, sizeof new_volume, d);
+    if (e == LC_OK)
+        e = engine_volume_create(o->engine, new_volume, store_uuid(o->store), in->id, d);
     if (e == LC_OK)
         e = backup_restore_volume(o->engine, path, &t, new_volume, o->transfer, o->transfer_arg, d);
     if (e != LC_OK) {
@@ -282,7 +306,10 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
         store_lease_release(o->store, id, NULL);
         return LC_OK;
     }
+    ops_keepalive k;
+    ops_keepalive_start(o, id, &k);
     e = ops_finish_termination(o, &in, true, d);
+    ops_keepalive_stop(&k);
     lc_diag sd;
     lc_err se = store_save(o->store, &in, INSTANCE_TERMINATED, "reconcile", NULL, true, &sd);
     return e != LC_OK ? e : se == LC_OK ? LC_OK : lc_fail(d, se, "%s", sd.msg);

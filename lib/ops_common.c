@@ -6,6 +6,8 @@
 #include "ops_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,4 +210,47 @@ void ops_observe_now(lc_ops *o, const lc_instance *in)
     m.observed_at = now;
     snprintf(m.health, sizeof m.health, "%s", obs.health);
     store_observe(o->store, in->id, &m, obs.started_at, NULL);
+}
+
+/* The keepalive thread: its own SQLite connection, one extension every third of the lease. */
+static void *keepalive_main(void *arg)
+{
+    ops_keepalive *k = arg;
+    lc_store *s = NULL;
+    if (store_open(k->path, &s, NULL) != LC_OK)
+        return NULL;
+    pthread_mutex_lock(&k->mu);
+    while (!k->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += k->seconds / 3 > 0 ? k->seconds / 3 : 1;
+        if (pthread_cond_timedwait(&k->cv, &k->mu, &until) == ETIMEDOUT && !k->stop)
+            store_lease_extend(s, k->id, k->seconds, NULL);
+    }
+    pthread_mutex_unlock(&k->mu);
+    store_close(s);
+    return NULL;
+}
+
+void ops_keepalive_start(lc_ops *o, const char *id, ops_keepalive *k)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->id, sizeof k->id, "%s", id);
+    snprintf(k->path, sizeof k->path, "%s", store_path(o->store));
+    k->seconds = o->cfg->lease_seconds;
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->cv, NULL);
+    k->running = pthread_create(&k->thread, NULL, keepalive_main, k) == 0;
+}
+
+void ops_keepalive_stop(ops_keepalive *k)
+{
+    pthread_mutex_lock(&k->mu);
+    k->stop = true;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    if (k->running)
+        pthread_join(k->thread, NULL);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
 }

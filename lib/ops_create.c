@@ -225,15 +225,21 @@ lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_di
     if (e != LC_OK)
         return e;
     ops_step(o, out, "image");
+    ops_keepalive k;
+    ops_keepalive_start(o, out->id, &k);
     e = steps_until_start(o, out, r->pull_policy != NULL ? r->pull_policy : o->cfg->pull_policy, d);
+    ops_keepalive_stop(&k);
     if (e == LC_OK && r->no_wait) {
         checkpoint(o, out);
         e = detach_rest(o, out, r, d);
         if (e == LC_OK)
             return store_get(o->store, out->id, out, d);
     }
-    if (e == LC_OK)
+    if (e == LC_OK) {
+        ops_keepalive_start(o, out->id, &k);
         e = steps_after_start(o, out, r, d);
+        ops_keepalive_stop(&k);
+    }
     e = finish(o, out, e, d);
     lc_instance now;
     if (store_get(o->store, out->id, &now, NULL) == LC_OK)

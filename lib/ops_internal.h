@@ -2,6 +2,8 @@
 #ifndef LC_OPS_INTERNAL_H
 #define LC_OPS_INTERNAL_H
 
+#include <pthread.h>
+
 #include "ops.h"
 
 #define LC_SECRET_DIR "/run/instctl"
@@ -33,6 +35,24 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
 
 /* ops_record_start: stores the observation baseline after an instctl start (crash-loop window). */
 void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs);
+
+/*
+ * A lease keepalive: a thread with its own SQLite connection extends the
+ * caller's lease on instance id every third of lease_seconds while a long
+ * operation runs (a backup of a large volume, a pg_dump, an image pull).
+ */
+typedef struct ops_keepalive {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, running;
+    char id[37];
+    char path[4096];
+    int seconds;
+} ops_keepalive;
+
+void ops_keepalive_start(lc_ops *o, const char *id, ops_keepalive *k);
+void ops_keepalive_stop(ops_keepalive *k);
 
 /* ops_observe_now: inspects the row's container and stores it as the last observation. */
 void ops_observe_now(lc_ops *o, const lc_instance *in);
