@@ -283,6 +283,14 @@ static void row_busy(const lc_derive_in *in, column c, lc_derive_out *out)
             to_error(out, "timed out");
         return;
     }
+    /*
+     * A create whose process died with a step in flight may not have made
+     * the Odoo database: running would be a status nobody earned.
+     */
+    if (in->status == INSTANCE_CREATING && !in->lease_live && in->op_step && in->op_step[0]) {
+        to_error(out, "create interrupted at step %s", in->op_step);
+        return;
+    }
     if (c != COL_RUNNING)
         return;
     if (o->health[0] && strcmp(o->health, "healthy") != 0) {

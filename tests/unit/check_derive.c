@@ -67,7 +67,8 @@ static void setup(fixture *f, InstanceStatus s, enum kind k)
     f->in.previous_status = INSTANCE_RUNNING;
     f->in.hold_billing = f->in.hold_operator = s == INSTANCE_SUSPENDED;
     f->in.op_deadline = NOW + 300;
-    f->in.op_step = "start";
+    /* a creating row whose operation left no step: the design's promotion case */
+    f->in.op_step = s == INSTANCE_CREATING ? NULL : "start";
     f->in.container_name = "odoo_x";
     f->in.error_message = "boom";
     f->in.obs = &f->obs;
@@ -505,6 +506,7 @@ START_TEST(test_creating_after_deadline)
     setup(&f, INSTANCE_CREATING, K_RUNNING);
     strcpy(f.obs.health, "healthy");
     f.in.op_deadline = NOW;
+    f.in.op_step = "start";
     lc_derive_out *o = run(&f);
     ck_assert_int_eq(o->verdict, VERDICT_CHANGE);
     ck_assert_int_eq(o->status, INSTANCE_ERROR);
@@ -525,6 +527,24 @@ START_TEST(test_creating_after_deadline_no_step)
         lc_derive_out *o = run(&f);
         ck_assert_int_eq(o->status, INSTANCE_ERROR);
         ck_assert_str_eq(o->error_message, "timed out");
+    }
+}
+END_TEST
+
+/* A create whose process died with a step in flight never becomes running by itself. */
+START_TEST(test_creating_interrupted)
+{
+    static const enum kind kinds[] = {K_RUNNING, K_EXITED, K_MISSING};
+    for (size_t i = 0; i < 3; i++) {
+        fixture f;
+        setup(&f, INSTANCE_CREATING, kinds[i]);
+        f.in.op_step = "database";
+        lc_derive_out *o = run(&f);
+        ck_assert_int_eq(o->verdict, VERDICT_CHANGE);
+        ck_assert_int_eq(o->status, INSTANCE_ERROR);
+        ck_assert_str_eq(o->error_message, "create interrupted at step database");
+        f.in.lease_live = true;
+        ck_assert_int_eq(run(&f)->verdict, VERDICT_KEEP);
     }
 }
 END_TEST
@@ -750,6 +770,7 @@ Suite *suite_derive(void)
     tcase_add_test(tc, test_creating_after_deadline);
     tcase_add_test(tc, test_creating_after_deadline_no_step);
     tcase_add_test(tc, test_creating_no_deadline);
+    tcase_add_test(tc, test_creating_interrupted);
     tcase_add_test(tc, test_updating_previous_status);
     tcase_add_test(tc, test_updating_lease_and_deadline);
     tcase_add_test(tc, test_suspended_holds);
