@@ -50,29 +50,62 @@ typedef struct update_state {
 } update_state;
 
 /* Moves the old container aside and starts a new one from the new image on the same volume. */
+/* Records the step in flight on the row as it was (old image), keeping the lease. */
+static void checkpoint(lc_ops *o, lc_instance *in, const update_state *u, const char *step)
+{
+    ops_step(o, in, step);
+    lc_instance row = u->old;
+    row.status = INSTANCE_UPDATING;
+    row.previous_status = u->old.previous_status;
+    row.op_deadline = in->op_deadline;
+    snprintf(row.op_step, sizeof row.op_step, "%s", step);
+    store_save(o->store, &row, INSTANCE_UPDATING, "action", NULL, false, NULL);
+}
+
+/*
+ * Undoes what an interrupted update left: a new container holding the
+ * instance's name is removed, and the old one gets its name back.
+ */
+static lc_err heal(lc_ops *o, const update_state *u, lc_diag *d)
+{
+    lc_observation by_name, old;
+    lc_err e = engine_container_inspect(o->engine, u->old.container_name, &by_name, d);
+    if (e == LC_OK && by_name.state != CONTAINER_MISSING &&
+        strcmp(by_name.id, u->old.container_id) != 0)
+        e = engine_container_remove(o->engine, by_name.id, true, d);
+    if (e == LC_OK)
+        e = engine_container_inspect(o->engine, u->old.container_id, &old, d);
+    if (e == LC_OK && old.state != CONTAINER_MISSING &&
+        strcmp(old.name, u->old.container_name) != 0)
+        e = engine_container_rename(o->engine, u->old.container_id, u->old.container_name, d);
+    return e;
+}
+
 static lc_err swap_in(lc_ops *o, lc_instance *in, update_state *u, lc_diag *d)
 {
     lc_err e = LC_OK;
     lc_observation obs;
     if (u->old.container_id[0] != '\0') {
-        ops_step(o, in, "stop");
-        e = engine_container_stop(o->engine, u->old.container_id, o->cfg->stop_timeout, d);
+        checkpoint(o, in, u, "stop");
+        e = heal(o, u, d);
+        if (e == LC_OK)
+            e = engine_container_stop(o->engine, u->old.container_id, o->cfg->stop_timeout, d);
         if (e == LC_OK)
             e = engine_container_rename(o->engine, u->old.container_id, u->aside_name, d);
         u->renamed = e == LC_OK;
     }
     if (e == LC_OK) {
-        ops_step(o, in, "container");
+        checkpoint(o, in, u, "container");
         in->container_id[0] = '\0';
         e = ops_make_container(o, in, d);
     }
     if (e == LC_OK) {
-        ops_step(o, in, "start");
+        checkpoint(o, in, u, "start");
         e = engine_container_start(o->engine, in->container_id, d);
         u->new_started = e == LC_OK;
     }
     if (e == LC_OK) {
-        ops_step(o, in, "running");
+        checkpoint(o, in, u, "running");
         e = ops_wait_running(o, in, in->op_deadline, &obs, d);
     }
     if (e == LC_OK)
@@ -137,6 +170,25 @@ static lc_err conclude(lc_ops *o, lc_instance *in, update_state *u, lc_err e, lc
     return lc_fail(d, LC_EFAILED, "%s", in->error_message);
 }
 
+/* The image updated to, present locally (pulled when the policy allows), before any backup. */
+static lc_err target_image(lc_ops *o, lc_instance *in, const lc_action_options *opt,
+                           update_state *u, lc_diag *d)
+{
+    if (opt->image != NULL)
+        snprintf(u->target, sizeof u->target, "%s", opt->image);
+    else
+        image_for(u->old.image, opt->odoo_version, u->target, sizeof u->target);
+    ops_step(o, in, "image");
+    bool present = false;
+    lc_err e = engine_image_exists(o->engine, u->target, &present, d);
+    if (e == LC_OK && !present && strcmp(o->cfg->pull_policy, "never") == 0)
+        return lc_fail(d, LC_EFAILED, "image %s is not present and the pull policy is never",
+                       u->target);
+    if (e == LC_OK && !present)
+        e = engine_image_pull(o->engine, u->target, d);
+    return e;
+}
+
 lc_err ops_act_update(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
                       lc_diag *d)
 {
@@ -151,27 +203,19 @@ lc_err ops_act_update(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_
     in->previous_status = (int)in->status;
     in->status = INSTANCE_UPDATING;
     in->op_deadline = time(NULL) + o->cfg->create_timeout;
-    ops_step(o, in, "backup");
+    ops_step(o, in, "image");
     e = store_save(o->store, in, (InstanceStatus)u.old.previous_status, "action", ctx->detail,
                    false, d);
     if (e != LC_OK)
         return e;
-    e = ops_backup_now(o, in, "pre-update", &u.backup, d);
+    e = target_image(o, in, ctx->opt, &u, d);
+    if (e == LC_OK) {
+        checkpoint(o, in, &u, "backup");
+        e = ops_backup_now(o, in, "pre-update", &u.backup, d);
+    }
     if (e == LC_OK) {
         snprintf(in->odoo_version, sizeof in->odoo_version, "%s", ctx->opt->odoo_version);
-        if (ctx->opt->image != NULL)
-            snprintf(in->image, sizeof in->image, "%s", ctx->opt->image);
-        else
-            image_for(u.old.image, ctx->opt->odoo_version, in->image, sizeof in->image);
-        snprintf(u.target, sizeof u.target, "%s", in->image);
-        ops_step(o, in, "image");
-        bool present = false;
-        e = engine_image_exists(o->engine, in->image, &present, d);
-        if (e == LC_OK && !present && strcmp(o->cfg->pull_policy, "never") == 0)
-            e = lc_fail(d, LC_EFAILED, "image %s is not present and the pull policy is never",
-                        in->image);
-        else if (e == LC_OK && !present)
-            e = engine_image_pull(o->engine, in->image, d);
+        snprintf(in->image, sizeof in->image, "%s", u.target);
     }
     if (e == LC_OK)
         e = swap_in(o, in, &u, d);
