@@ -4,9 +4,11 @@
  */
 #include "ops_internal.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +29,28 @@ static lc_err make_dirs(const char *dir, lc_diag *d)
             return LC_OK;
         *p = '/';
     }
+}
+
+/*
+ * Removes what interrupted backups and restores left in the instance's
+ * backup directory (.<time>.tar.tmp, .restore-*.dump). Safe: the caller
+ * holds the instance's lease, so no other backup of it is running.
+ */
+static void clean_stale(const char *dir, const char *instance_id)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, instance_id);
+    DIR *dh = opendir(path);
+    struct dirent *de;
+    while (dh != NULL && (de = readdir(dh)) != NULL) {
+        size_t n = strlen(de->d_name);
+        bool tmp = de->d_name[0] == '.' && n > 8 && strcmp(de->d_name + n - 8, ".tar.tmp") == 0;
+        bool dump = strncmp(de->d_name, ".restore-", 9) == 0;
+        if (tmp || dump)
+            unlinkat(dirfd(dh), de->d_name, 0);
+    }
+    if (dh != NULL)
+        closedir(dh);
 }
 
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t)
@@ -64,6 +88,7 @@ lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_bac
     lc_backup_info info;
     ops_target(o, in, &t);
     lc_err e = make_dirs(o->cfg->backup_dir, d);
+    clean_stale(o->cfg->backup_dir, in->id);
     if (e == LC_OK)
         e = backup_write(o->engine, &t, o->cfg->backup_dir, o->transfer, o->transfer_arg, &info, d);
     if (e != LC_OK)
@@ -278,22 +303,33 @@ static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
 
 lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_diag *d)
 {
-    lc_backup_row row;
-    lc_err e = LC_OK;
-    if (in->container_id[0] != '\0')
+    bool volume = true;
+    lc_err e = engine_volume_exists(o->engine, in->volume_name, &volume, d);
+    if (e == LC_OK && in->container_id[0] != '\0')
         e = engine_container_remove(o->engine, in->container_id, true, d);
     if (e == LC_ENOTFOUND)
         e = LC_OK;
-    lc_err be = final_backup ? ops_backup_now(o, in, "final", &row, d) : LC_OK;
-    if (be == LC_OK)
-        be = drop_data(o, in, d);
-    in->final_backup_pending = final_backup && be != LC_OK;
-    if (be != LC_OK)
+    if (e != LC_OK)
+        return e;
+    if (final_backup && !volume) {
+        /* nothing left to back up; the database is never dropped without a backup */
+        in->final_backup_pending = false;
+        snprintf(in->error_message, sizeof in->error_message,
+                 "no final backup: volume %s was already gone%s", in->volume_name,
+                 o->cfg->db_host[0] ? "; database kept" : "");
+        return LC_OK;
+    }
+    lc_backup_row row;
+    e = final_backup ? ops_backup_now(o, in, "final", &row, d) : LC_OK;
+    if (e == LC_OK)
+        e = drop_data(o, in, d);
+    in->final_backup_pending = final_backup && e != LC_OK;
+    if (e != LC_OK)
         snprintf(in->error_message, sizeof in->error_message,
                  "final backup pending: %s (volume and database kept)", d->msg);
     else
         in->error_message[0] = '\0';
-    return e != LC_OK ? e : be;
+    return e;
 }
 
 lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
