@@ -133,6 +133,11 @@ lc_err ops_billing_event(lc_ops *o, const lc_billing_event *ev, lc_billing_outco
                  ev->instance[0] ? "event type not acted on" : "no instance id in the event");
         return record(o, ev, ev->instance[0] ? ev->instance : NULL, BILLING_OUT_IGNORED, detail, d);
     }
+    if (ev->created == 0 && ev->kind != BILLING_TERMINATE)
+        return lc_fail(d, LC_EINPUT,
+                       "billing event %s: no \"created\" time, so it cannot be ordered against "
+                       "earlier events; refused",
+                       ev->id);
     e = store_get(o->store, ev->instance, out, d);
     bool is_stale = false;
     if (e == LC_OK)

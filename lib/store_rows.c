@@ -132,9 +132,18 @@ lc_err store_resolve(lc_store *s, const char *ref, lc_instance *out, lc_diag *d)
         return LC_ESTORE;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
     e = fetch_one(s, st, ref, out, d);
-    if (e != LC_ENOTFOUND || strlen(ref) < 4 || strspn(ref, "0123456789abcdef-") != strlen(ref))
+    bool hex = strlen(ref) >= 4 && strspn(ref, "0123456789abcdef-") == strlen(ref);
+    if (!hex || (e != LC_OK && e != LC_ENOTFOUND))
         return e;
-    return resolve_prefix(s, ref, out, d);
+    if (e == LC_ENOTFOUND)
+        return resolve_prefix(s, ref, out, d);
+    lc_instance other;
+    if (resolve_prefix(s, ref, &other, NULL) != LC_ENOTFOUND && strcmp(other.id, out->id) != 0)
+        return lc_fail(d, LC_EUSAGE,
+                       "%s is both the name of instance %.8s and a prefix of instance %.8s's id; "
+                       "give the full id",
+                       ref, out->id, other.id);
+    return LC_OK;
 }
 
 lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n, lc_diag *d)
