@@ -339,6 +339,8 @@ static void extras(pass *p)
                   enforce_one(p, in, c->id, ENFORCE_REMOVE, now, why, sizeof why);
         if (why[0] != '\0')
             p->r->skipped++;
+        if (ok)
+            p->r->enforced++;
         if (dc == NULL)
             continue;
         dc->enforce = ENFORCE_REMOVE;

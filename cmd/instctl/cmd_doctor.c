@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/timex.h>
 #include <unistd.h>
@@ -164,7 +165,10 @@ static void check_file(doctor *dr, const char *name, const char *key, const char
     bool ok = fd >= 0 && read(fd, &byte, 1) == 1;
     if (fd >= 0)
         close(fd);
-    if (ok)
+    struct stat st;
+    if (ok && stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+        report(dr, name, CHECK_WARN, "%s readable by group or others (chmod 0400)", path);
+    else if (ok)
         report(dr, name, CHECK_OK, "%s readable", path);
     else
         report(dr, name, CHECK_FAIL, "%s: %s", path, fd < 0 ? strerror(errno) : "empty");

@@ -93,7 +93,9 @@ static int parse_action_opts(const cmd_entry *cmd, int argc, char **argv, lc_act
     int ch;
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "", action_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", action_opts, NULL)) != -1) {
+        if (ch == ':')
+            return usage_error(cmd, "option \"%s\" needs a value", argv[optind - 1]);
         if (ch == '?' || !takes(cmd, ch))
             return usage_error(cmd, "%s does not take option \"%s\"", cmd->name, argv[optind - 1]);
         switch (ch) {
