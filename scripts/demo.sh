@@ -10,6 +10,8 @@ cat >"$dir/instctl.conf" <<CONF
 db = $dir/instctl.db
 image_template = instctl/odoo-standin:{version}
 create_timeout = 120
+backup_dir = $dir/backups
+cron_file = /etc/cron.d/instctl
 CONF
 export INSTCTL_CONFIG="$dir/instctl.conf"
 # the admin password goes through a file (never argv); only Odoo receives it
