@@ -85,6 +85,19 @@ tu_run tu_instctl(const char *input, const char *const *argv)
     return run_argv(input, args);
 }
 
+tu_run tu_instctl_vconf(const char *conf, const char *input, va_list ap)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "--config";
+    argv[n++] = conf;
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 63)
+        argv[n++] = a;
+    argv[n] = NULL;
+    return tu_instctl(input, argv);
+}
+
 tu_run tu_sh(const char *cmd)
 {
     char *args[] = {"sh", "-c", (char *)cmd, NULL};

@@ -6,6 +6,7 @@
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +23,11 @@ typedef struct tu_run {
  * /dev/null). Free with tu_run_free.
  */
 tu_run tu_instctl(const char *input, const char *const *argv);
+/*
+ * tu_instctl_vconf: runs instctl with "--config conf" then the NULL-
+ * terminated string arguments in ap (at most 60), stdin from input.
+ */
+tu_run tu_instctl_vconf(const char *conf, const char *input, va_list ap);
 /* tu_sh: runs `sh -c cmd`, capturing like tu_instctl. */
 tu_run tu_sh(const char *cmd);
 void tu_run_free(tu_run *r);

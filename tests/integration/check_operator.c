@@ -192,24 +192,11 @@ static void checked_teardown(void)
 
 /* ---- running instctl ---- */
 
-static tu_run icv(const char *input, va_list ap)
-{
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = "--config";
-    argv[n++] = E.conf;
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 63)
-        argv[n++] = a;
-    argv[n] = NULL;
-    return tu_instctl(input, argv);
-}
-
 static tu_run ic_in(const char *input, ...)
 {
     va_list ap;
     va_start(ap, input);
-    tu_run r = icv(input, ap);
+    tu_run r = tu_instctl_vconf(E.conf, input, ap);
     va_end(ap);
     return r;
 }
