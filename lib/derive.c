@@ -245,6 +245,13 @@ static void row_error(const lc_derive_in *in, column c, lc_derive_out *out)
     }
     if (c != COL_RUNNING)
         return;
+    if (in->error_from_op) {
+        out->note = true;
+        fmt(out->reason, sizeof out->reason,
+            "container running, but the error was written by a failed operation: an operator "
+            "clears it");
+        return;
+    }
     time_t up = in->obs->started_at ? in->now - in->obs->started_at : 0;
     if (up < LIMIT(in, error_recovery_up_s, LC_ERROR_RECOVERY_UP_S)) {
         fmt(out->reason, sizeof out->reason, "container up %lld s, recovery after %ld s",

@@ -206,6 +206,18 @@ static void set_method(CURL *c, const request *rq, stream *st)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 }
 
+/* A transfer is abandoned at once when SIGINT, SIGTERM or SIGHUP arrived (DESIGN §2). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return lc_interrupt_pending() ? 1 : 0;
+}
+
 static void set_options(lc_engine *e, const request *rq, const char *url, char *errbuf, stream *st)
 {
     CURL *c = e->curl;
@@ -224,6 +236,8 @@ static void set_options(lc_engine *e, const request *rq, const char *url, char *
     }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rq->sink != NULL ? on_stream : on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, rq->sink != NULL ? (void *)st : (void *)&rs->body);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     set_method(c, rq, st);
 }
 
@@ -274,6 +288,8 @@ static lc_err perform(lc_engine *e, const request *rq, response *rs, lc_diag *d)
         return lc_fail(d, LC_ENOMEM, "out of memory reading the engine's answer");
     if (rs->aborted)
         return lc_fail(d, LC_EFAILED, "transfer stopped by the caller");
+    if (rc == CURLE_ABORTED_BY_CALLBACK || (rc != CURLE_OK && lc_interrupt_pending()))
+        return lc_fail(d, LC_EINTR, "Docker request %s %s interrupted", rq->method, rq->path);
     if (rc != CURLE_OK)
         return transport_error(e, rc, errbuf, d);
     curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &rs->status);

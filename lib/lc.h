@@ -7,7 +7,9 @@
 #ifndef LC_H
 #define LC_H
 
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum lc_err {
@@ -24,6 +26,7 @@ typedef enum lc_err {
     LC_ESTORE,      /* SQLite error or unusable database (exit 8) */
     LC_ECONFIG,     /* configuration error (exit 8) */
     LC_ENOMEM,      /* out of memory (exit 1) */
+    LC_EINTR,       /* stopped by SIGINT, SIGTERM or SIGHUP at a safe point (exit 128+signal) */
 } lc_err;
 
 /* Detail of the last error; callers own it, usually on the stack. */
@@ -50,5 +53,21 @@ lc_err lc_fail(lc_diag *d, lc_err code, const char *fmt, ...) __attribute__((for
 /* lc_prefix: prepends "what: " to the detail already in d; returns code. */
 lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Interruptions (DESIGN §2): SIGINT, SIGTERM and SIGHUP stop an action at
+ * its next safe point. lc_interrupt_install sets handlers that only record
+ * the signal in lc_interrupted (0 = none); every long wait in the library
+ * (engine transfers, child processes, polls) checks lc_interrupt_pending()
+ * and returns LC_EINTR, after which the operation is rolled back like one
+ * whose holder died. Child processes run in their own process group and are
+ * killed as a group.
+ */
+extern volatile sig_atomic_t lc_interrupted;
+void lc_interrupt_install(void);
+/* lc_interrupt_pending: true once one of the three signals arrived. */
+bool lc_interrupt_pending(void);
+/* lc_interrupt_clear: forgets a recorded signal (tests, and after a rollback). */
+void lc_interrupt_clear(void);
 
 #endif

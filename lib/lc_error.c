@@ -33,6 +33,8 @@ const char *lc_strerror(lc_err e)
         return "configuration error";
     case LC_ENOMEM:
         return "out of memory";
+    case LC_EINTR:
+        return "interrupted";
     }
     return "unknown error";
 }
@@ -62,6 +64,8 @@ int lc_exit_code(lc_err e)
     case LC_ESTORE:
     case LC_ECONFIG:
         return 8;
+    case LC_EINTR:
+        return 128 + (lc_interrupted > 0 ? (int)lc_interrupted : SIGINT);
     }
     return 1;
 }
@@ -97,4 +101,33 @@ lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)
     d->msg[hl - 2] = ':';
     d->msg[hl - 1] = ' ';
     return code;
+}
+
+volatile sig_atomic_t lc_interrupted = 0;
+
+static void on_interrupt(int sig)
+{
+    lc_interrupted = sig;
+}
+
+void lc_interrupt_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    /* no SA_RESTART: a blocking read or waitpid returns EINTR and the caller checks */
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+bool lc_interrupt_pending(void)
+{
+    return lc_interrupted != 0;
+}
+
+void lc_interrupt_clear(void)
+{
+    lc_interrupted = 0;
 }

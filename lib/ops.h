@@ -66,15 +66,19 @@ typedef struct lc_action_result {
 } lc_action_result;
 
 /*
- * ops_run_action: runs action a on the instance named by ref (id, prefix or
- * name). res->already is set when there was nothing to do (nothing written,
+ * ops_run_action: the lease path (DESIGN §2). Runs action id on the
+ * instance named by ref (id, prefix or name): first finishes or rolls back an
+ * operation whose holder died, then takes the lease (waiting up to
+ * o->wait_seconds), records the operation, runs its handler and writes the
+ * outcome, history and lease release in one transaction at one exit point. res->already is set when there was nothing to do (nothing written,
  * LC_OK). Errors: LC_ENOTFOUND, LC_ENOTALLOWED (d names the status and the
  * allowed actions), LC_EBUSY, LC_EENGINE when the engine does not answer
  * before anything is done (nothing written), LC_EFAILED (status recorded as
  * it ended; suspend and terminate write their status even when Docker then
- * fails, and reconcile enforces it). *out: the row afterwards.
+ * fails, and reconcile enforces it), LC_EINTR (a signal stopped it at a
+ * safe point; rolled back as an interrupted operation). *out: the row afterwards.
  */
-lc_err ops_run_action(lc_ops *o, const char *ref, const lc_action *a, const lc_action_options *opt,
+lc_err ops_run_action(lc_ops *o, const char *ref, lc_action_id id, const lc_action_options *opt,
                       lc_instance *out, lc_action_result *res, lc_diag *d);
 
 typedef enum lc_billing_outcome {
@@ -117,6 +121,15 @@ lc_err ops_prune_backups(lc_ops *o, const char *ref, int keep, size_t *removed, 
  * volume and the database. LC_EBUSY when the lease is held.
  */
 lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d);
+
+/*
+ * ops_recover_if_dead: when row *in records an operation whose holder is
+ * dead (or gone without a lease), takes the lease, recovers it and saves
+ * (history cause `cause`), releasing the lease; *in is the row afterwards.
+ * LC_OK when there was nothing to do. *recovered says whether it did.
+ */
+lc_err ops_recover_if_dead(lc_ops *o, lc_instance *in, const char *cause, bool *recovered,
+                           lc_diag *d);
 
 /* lc_container_name_for: "odoo_<database>_<first 8 of id>". */
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len);

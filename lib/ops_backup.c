@@ -31,28 +31,6 @@ static lc_err make_dirs(const char *dir, lc_diag *d)
     }
 }
 
-/*
- * Removes what interrupted backups and restores left in the instance's
- * backup directory (.<time>.tar.tmp, .restore-*.dump). Safe: the caller
- * holds the instance's lease, so no other backup of it is running.
- */
-static void clean_stale(const char *dir, const char *instance_id)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, instance_id);
-    DIR *dh = opendir(path);
-    struct dirent *de;
-    while (dh != NULL && (de = readdir(dh)) != NULL) {
-        size_t n = strlen(de->d_name);
-        bool tmp = de->d_name[0] == '.' && n > 8 && strcmp(de->d_name + n - 8, ".tar.tmp") == 0;
-        bool dump = strncmp(de->d_name, ".restore-", 9) == 0;
-        if (tmp || dump)
-            unlinkat(dirfd(dh), de->d_name, 0);
-    }
-    if (dh != NULL)
-        closedir(dh);
-}
-
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t)
 {
     const lc_config *c = o->cfg;
@@ -88,7 +66,7 @@ lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_bac
     lc_backup_info info;
     ops_target(o, in, &t);
     lc_err e = make_dirs(o->cfg->backup_dir, d);
-    clean_stale(o->cfg->backup_dir, in->id);
+    ops_clean_temp(o, in->id);
     if (e == LC_OK)
         e = backup_write(o->engine, &t, o->cfg->backup_dir, o->transfer, o->transfer_arg, &info, d);
     if (e != LC_OK)
@@ -105,18 +83,17 @@ lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_bac
     return store_backup_add(o->store, row, parts, d);
 }
 
-lc_err ops_act_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
-                      lc_diag *d)
+ACTION_HANDLER(ops_act_backup)
 {
     (void)ctx;
     lc_backup_row row;
-    lc_err e = ops_backup_now(o, in, "manual", &row, d);
-    store_lease_release(o->store, in->id, NULL);
+    lc_err e = ops_step(o, in, "backup", d);
+    if (e == LC_OK)
+        e = ops_backup_now(o, in, "manual", &row, d);
     if (e == LC_OK)
         snprintf(res->note, sizeof res->note, "backup %.8s, %lld bytes, %s", row.id, row.size,
                  row.path);
-    return e == LC_OK ? LC_OK
-                      : lc_prefix(d, e == LC_EENGINE ? e : LC_EFAILED, "backup %s", in->name);
+    return e;
 }
 
 /* The next generation of a volume name: "x_g3" -> "x_g4" (no suffix -> "_g2"). */
@@ -154,23 +131,43 @@ static lc_err fresh_volume(lc_ops *o, const lc_instance *in, char *out, size_t l
     return lc_fail(d, LC_EFAILED, "no free volume name after %s", in->volume_name);
 }
 
-/* Replaces the instance's container by one on the new volume, not started. */
+/*
+ * Replaces the instance's container by one (not started) on the new volume,
+ * in the order of DESIGN §2: the old container moved aside, the new one
+ * made under the instance's name, the row pointed at both (the switch,
+ * recorded), and only then the old container and volume removed.
+ */
 static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, lc_diag *d)
 {
-    char old_volume[sizeof in->volume_name];
-    snprintf(old_volume, sizeof old_volume, "%s", in->volume_name);
-    lc_err e = LC_OK;
-    if (in->container_id[0] != '\0')
-        e = engine_container_remove(o->engine, in->container_id, true, d);
-    if (e != LC_OK && e != LC_ENOTFOUND)
-        return e;
-    snprintf(in->volume_name, sizeof in->volume_name, "%s", new_volume);
-    in->container_id[0] = '\0';
-    e = ops_make_container(o, in, d);
+    snprintf(in->op.old_container, sizeof in->op.old_container, "%s", in->container_id);
+    snprintf(in->op.old_volume, sizeof in->op.old_volume, "%s", in->volume_name);
+    snprintf(in->op.aside_name, sizeof in->op.aside_name, "%s_pre_restore", in->container_name);
+    lc_err e = ops_step(o, in, "aside", d);
+    if (e == LC_OK && in->container_id[0] != '\0') {
+        e = engine_container_stop(o->engine, in->container_id, o->cfg->stop_timeout, d);
+        if (e == LC_OK || e == LC_ENOTFOUND)
+            e = engine_container_rename(o->engine, in->container_id, in->op.aside_name, d);
+        if (e == LC_ENOTFOUND)
+            e = LC_OK;
+    }
+    lc_instance next = *in;
+    snprintf(next.volume_name, sizeof next.volume_name, "%s", new_volume);
+    next.container_id[0] = '\0';
+    if (e == LC_OK)
+        e = ops_step(o, in, "container", d);
+    if (e == LC_OK)
+        e = ops_make_container(o, &next, d);
     if (e != LC_OK)
         return e;
+    snprintf(in->container_id, sizeof in->container_id, "%s", next.container_id);
+    snprintf(in->volume_name, sizeof in->volume_name, "%s", new_volume);
+    in->op.switched = true;
+    if ((e = ops_step(o, in, "switch", d)) != LC_OK)
+        return e;
     lc_diag ignore;
-    engine_volume_remove(o->engine, old_volume, &ignore);
+    if (in->op.old_container[0] != '\0')
+        engine_container_remove(o->engine, in->op.old_container, true, &ignore);
+    engine_volume_remove(o->engine, in->op.old_volume, &ignore);
     return LC_OK;
 }
 
@@ -179,23 +176,21 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
     char new_volume[sizeof in->volume_name];
     lc_backup_target t;
     ops_target(o, in, &t);
-    ops_step(o, in, "volume");
     lc_err e = fresh_volume(o, in, new_volume, sizeof new_volume, d);
-    if (e == LC_OK)
-        e = engine_volume_create(o->engine, new_volume, store_uuid(o->store), in->id, d);
+    if (e != LC_OK)
+        return e;
+    snprintf(in->op.new_volume, sizeof in->op.new_volume, "%s", new_volume);
+    if ((e = ops_step(o, in, "volume", d)) != LC_OK)
+        return e;
+    e = engine_volume_create(o->engine, new_volume, store_uuid(o->store), in->id, d);
     if (e == LC_OK)
         e = backup_restore_volume(o->engine, path, &t, new_volume, o->transfer, o->transfer_arg, d);
-    if (e != LC_OK) {
-        lc_diag ignore;
-        engine_volume_remove(o->engine, new_volume, &ignore);
-        return e;
-    }
-    ops_step(o, in, "database");
-    e = backup_restore_database(path, &t, d);
-    if (e == LC_OK) {
-        ops_step(o, in, "switch");
+    if (e == LC_OK)
+        e = ops_step(o, in, "database", d);
+    if (e == LC_OK)
+        e = backup_restore_database(path, &t, d);
+    if (e == LC_OK)
         e = switch_volume(o, in, new_volume, d);
-    }
     return e;
 }
 
@@ -227,32 +222,28 @@ static lc_err pick_backup(lc_ops *o, const lc_instance *in, const act_ctx *ctx, 
     return e;
 }
 
-lc_err ops_act_restore(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
-                       lc_diag *d)
+ACTION_HANDLER(ops_act_restore)
 {
     lc_backup_row row;
     lc_err e = pick_backup(o, in, ctx, &row, d);
-    if (e != LC_OK) {
-        store_lease_release(o->store, in->id, NULL);
+    if (e != LC_OK)
         return e;
-    }
-    InstanceStatus from = in->status;
     e = ops_restore_into_new_volume(o, in, row.path, d);
     if (e == LC_OK) {
         in->status = INSTANCE_STOPPED;
         in->error_message[0] = '\0';
         snprintf(res->note, sizeof res->note, "restored backup %.8s of %s", row.id, row.path);
-    } else if (strcmp(in->op_step, "volume") != 0) {
+        return LC_OK;
+    }
+    if (e == LC_EINTR || e == LC_EENGINE || e == LC_ESTORE || e == LC_EBUSY)
+        return e;
+    if (strcmp(in->op_step, "volume") != 0) {
         in->status = INSTANCE_ERROR;
+        in->error_from_op = true;
         snprintf(in->error_message, sizeof in->error_message, "restore failed at step %s: %s",
                  in->op_step, d->msg);
     }
-    in->op_step[0] = '\0';
-    lc_diag sd;
-    lc_err se = store_save_event(o->store, in, from, ctx->cause, ctx->detail, true, NULL, &sd);
-    if (e == LC_OK && se != LC_OK)
-        return lc_fail(d, se, "%s", sd.msg);
-    return e == LC_OK ? LC_OK : lc_prefix(d, LC_EFAILED, "restore %s", in->name);
+    return LC_EFAILED;
 }
 
 /* Removes all but the newest keep backups of in (keep 0 keeps all). */
@@ -301,6 +292,20 @@ static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
     return e;
 }
 
+/* Whether the instance already has its final backup (taken once; a retry redoes only what failed). */
+static bool has_final_backup(lc_ops *o, const lc_instance *in)
+{
+    lc_backup_row *all = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (store_backup_list(o->store, in->id, &all, &n, NULL) == LC_OK) {
+        for (size_t i = 0; i < n && !found; i++)
+            found = strcmp(all[i].kind, "final") == 0 && access(all[i].path, R_OK) == 0;
+    }
+    free(all);
+    return found;
+}
+
 lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_diag *d)
 {
     bool volume = true;
@@ -320,13 +325,18 @@ lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_
         return LC_OK;
     }
     lc_backup_row row;
-    e = final_backup ? ops_backup_now(o, in, "final", &row, d) : LC_OK;
+    if (final_backup && !has_final_backup(o, in))
+        e = ops_backup_now(o, in, "final", &row, d);
     if (e == LC_OK)
         e = drop_data(o, in, d);
-    in->final_backup_pending = final_backup && e != LC_OK;
+    in->final_backup_pending = e != LC_OK;
+    if (e == LC_EINTR)
+        return e;
     if (e != LC_OK)
-        snprintf(in->error_message, sizeof in->error_message,
-                 "final backup pending: %s (volume and database kept)", d->msg);
+        snprintf(in->error_message, sizeof in->error_message, "%s: %s (volume and database kept)",
+                 has_final_backup(o, in) || !final_backup ? "removal pending"
+                                                          : "final backup pending",
+                 d->msg);
     else
         in->error_message[0] = '\0';
     return e;
@@ -342,11 +352,17 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
         store_lease_release(o->store, id, NULL);
         return LC_OK;
     }
+    act_ctx ctx = {.cause = "reconcile", .detail = "final backup and removal", .saved = in.status};
+    in.op = (lc_op_journal){.kind = ACT_TERMINATE, .from = (int)in.status};
+    e = ops_step(o, &in, "remove", d);
     ops_keepalive k;
     ops_keepalive_start(o, id, &k);
-    e = ops_finish_termination(o, &in, true, d);
+    if (e == LC_OK)
+        e = ops_finish_termination(o, &in, true, d);
+    if (e != LC_OK && e != LC_EINTR)
+        in.final_backup_pending = true;
+    lc_diag cd = *d;
+    lc_err ce = ops_conclude(o, &in, &ctx, e == LC_EINTR ? LC_EINTR : LC_OK, &cd);
     ops_keepalive_stop(&k);
-    lc_diag sd;
-    lc_err se = store_save(o->store, &in, INSTANCE_TERMINATED, "reconcile", NULL, true, &sd);
-    return e != LC_OK ? e : se == LC_OK ? LC_OK : lc_fail(d, se, "%s", sd.msg);
+    return e != LC_OK ? e : ce;
 }

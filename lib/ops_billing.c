@@ -25,9 +25,9 @@ const char *lc_billing_outcome_name(lc_billing_outcome o)
     return "ignored";
 }
 
-static const char *action_for(lc_billing_kind k)
+static lc_action_id action_for(lc_billing_kind k)
 {
-    return k == BILLING_HOLD ? "suspend" : k == BILLING_RELEASE ? "unsuspend" : "terminate";
+    return k == BILLING_HOLD ? ACT_SUSPEND : k == BILLING_RELEASE ? ACT_UNSUSPEND : ACT_TERMINATE;
 }
 
 static lc_err record(lc_ops *o, const lc_billing_event *ev, const char *instance,
@@ -81,7 +81,10 @@ static lc_err stale(lc_ops *o, const lc_billing_event *ev, const lc_instance *in
 static lc_err apply(lc_ops *o, const lc_billing_event *ev, lc_instance *in,
                     lc_billing_outcome *outcome, char *detail, size_t len, lc_diag *d)
 {
+    bool recovered = false;
     lc_err e = engine_ping(o->engine, d);
+    if (e == LC_OK)
+        e = ops_recover_if_dead(o, in, "billing", &recovered, d);
     if (e == LC_OK)
         e = store_lease_take(o->store, in->id, o->cfg->lease_seconds, in, d);
     if (e != LC_OK)
@@ -102,12 +105,13 @@ static lc_err apply(lc_ops *o, const lc_billing_event *ev, lc_instance *in,
                            .instance_id = in->id,
                            .created = ev->created,
                            .outcome = "applied",
-                           .detail = action_for(ev->kind)};
+                           .detail = lc_action_id_name(action_for(ev->kind))};
     act_ctx ctx = {.cause = "billing", .detail = hist, .ev = &r, .billing = true};
     lc_action_result res;
-    e = ops_locked_action(o, action_for(ev->kind), in, &ctx, &res, d);
+    e = ops_locked_action(o, lc_action_get(action_for(ev->kind)), in, &ctx, &res, d);
     *outcome = res.already ? BILLING_OUT_NOOP : BILLING_OUT_APPLIED;
-    snprintf(detail, len, "%s%s%s", action_for(ev->kind), res.note[0] ? ": " : "", res.note);
+    snprintf(detail, len, "%s%s%s", lc_action_id_name(action_for(ev->kind)),
+             res.note[0] ? ": " : "", res.note);
     if (e == LC_OK && res.already)
         return record(o, ev, in->id, BILLING_OUT_NOOP, res.note, d);
     return e;

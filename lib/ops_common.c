@@ -1,23 +1,31 @@
 /*
- * Steps shared by the lifecycle actions: the lease with --wait, making a
- * container from a row (create, and start/restart of a vanished one), the
- * secret file, and waiting for a container to run.
+ * Steps shared by the lifecycle actions: recording a step, the lease with
+ * --wait, making a container from a row (create, start of a vanished one,
+ * update, restore), the secret file, waiting for a container to run, and
+ * the lease keepalive.
  */
 #include "ops_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-void ops_step(lc_ops *o, lc_instance *in, const char *step)
+lc_err ops_step(lc_ops *o, lc_instance *in, const char *step, lc_diag *d)
 {
+    if (lc_interrupt_pending())
+        return lc_fail(d, LC_EINTR, "interrupted before step %s", step);
     snprintf(in->op_step, sizeof in->op_step, "%s", step);
-    if (o->progress != NULL)
+    lc_err e = store_journal(o->store, in, d);
+    if (e != LC_OK)
+        return e;
+    if (o->progress != NULL && strcmp(step, "begin") != 0)
         o->progress(o->progress_arg, step);
+    return LC_OK;
 }
 
 static double monotonic_s(void)
@@ -151,7 +159,7 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
                         lc_diag *d)
 {
     int first_restarts = -1;
-    for (int polls = 0;; polls++) {
+    for (;;) {
         lc_err e = engine_container_inspect(o->engine, in->container_id, obs, d);
         if (e != LC_OK)
             return e;
@@ -168,12 +176,13 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
             return lc_fail(d, LC_EFAILED, "container %s %s (exit code %d)%s%s", in->container_name,
                            container_state_name(obs->state), obs->exit_code,
                            obs->error[0] ? ": " : "", obs->error);
+        if (lc_interrupt_pending())
+            return lc_fail(d, LC_EINTR, "interrupted waiting for container %s",
+                           in->container_name);
         if (time(NULL) >= deadline)
             return lc_fail(d, LC_EFAILED, "container %s not %s in time (state %s, health %s)",
                            in->container_name, obs->health[0] ? "healthy" : "running",
                            obs->state_raw, obs->health[0] ? obs->health : "none");
-        if (polls % 20 == 19)
-            store_lease_extend(o->store, in->id, o->cfg->lease_seconds, NULL);
         usleep(250 * 1000);
     }
 }
@@ -240,7 +249,15 @@ void ops_keepalive_start(lc_ops *o, const char *id, ops_keepalive *k)
     k->seconds = o->cfg->lease_seconds;
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
+    /* the thread inherits a mask without the stop signals: they reach the main thread only */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
     k->running = pthread_create(&k->thread, NULL, keepalive_main, k) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void ops_keepalive_stop(ops_keepalive *k)

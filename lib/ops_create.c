@@ -51,6 +51,7 @@ static void new_row(lc_ops *o, const lc_create_request *r, lc_instance *in)
     in->suspended_from = in->previous_status = -1;
     snprintf(in->op_step, sizeof in->op_step, "image");
     in->op_deadline = time(NULL) + o->cfg->create_timeout;
+    in->op = (lc_op_journal){.kind = ACT_CREATE, .from = INSTANCE_CREATING};
 }
 
 static lc_err step_image(lc_ops *o, const lc_instance *in, const char *policy, lc_diag *d)
@@ -65,30 +66,18 @@ static lc_err step_image(lc_ops *o, const lc_instance *in, const char *policy, l
     return engine_image_pull(o->engine, in->image, d);
 }
 
-/* Saves progress (step, container id) without releasing the lease. */
-static void checkpoint(lc_ops *o, lc_instance *in)
-{
-    store_save(o->store, in, in->status, "action", NULL, false, NULL);
-}
-
 static lc_err steps_until_start(lc_ops *o, lc_instance *in, const char *policy, lc_diag *d)
 {
-    lc_err e = step_image(o, in, policy, d);
-    if (e != LC_OK)
-        return e;
-    ops_step(o, in, "volume");
-    checkpoint(o, in);
-    e = engine_volume_create(o->engine, in->volume_name, store_uuid(o->store), in->id, d);
-    if (e != LC_OK)
-        return e;
-    ops_step(o, in, "container");
-    checkpoint(o, in);
-    e = ops_make_container(o, in, d);
-    if (e != LC_OK)
-        return e;
-    ops_step(o, in, "start");
-    checkpoint(o, in);
-    return engine_container_start(o->engine, in->container_id, d);
+    lc_err e = ops_step(o, in, "image", d);
+    if (e == LC_OK)
+        e = step_image(o, in, policy, d);
+    if (e == LC_OK && (e = ops_step(o, in, "volume", d)) == LC_OK)
+        e = engine_volume_create(o->engine, in->volume_name, store_uuid(o->store), in->id, d);
+    if (e == LC_OK && (e = ops_step(o, in, "container", d)) == LC_OK)
+        e = ops_make_container(o, in, d);
+    if (e == LC_OK && (e = ops_step(o, in, "start", d)) == LC_OK)
+        e = engine_container_start(o->engine, in->container_id, d);
+    return e;
 }
 
 static lc_err read_master_password(const lc_config *c, char *buf, size_t len, lc_diag *d)
@@ -110,14 +99,14 @@ static lc_err read_master_password(const lc_config *c, char *buf, size_t len, lc
 static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_request *r, lc_diag *d)
 {
     lc_observation obs;
-    ops_step(o, in, "running");
-    checkpoint(o, in);
-    lc_err e = ops_wait_running(o, in, in->op_deadline, &obs, d);
+    lc_err e = ops_step(o, in, "running", d);
+    if (e == LC_OK)
+        e = ops_wait_running(o, in, in->op_deadline, &obs, d);
     if (e != LC_OK)
         return e;
     ops_record_start(o, in, &obs);
-    ops_step(o, in, "database");
-    checkpoint(o, in);
+    if ((e = ops_step(o, in, "database", d)) != LC_OK)
+        return e;
     char master[512];
     e = read_master_password(o->cfg, master, sizeof master, d);
     lc_odoo_db_request req = {.master_password = master,
@@ -130,28 +119,26 @@ static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_requ
     return e;
 }
 
-/* Ends the operation: running on success, error naming the step otherwise. */
+/*
+ * Ends the operation at the one exit point: running on success; a failure
+ * is error naming the step (written by an operation: reconcile never lifts
+ * it) with the container stopped; an interruption is rolled back there.
+ */
 static lc_err finish(lc_ops *o, lc_instance *in, lc_err e, lc_diag *d)
 {
     if (e == LC_OK) {
         in->status = INSTANCE_RUNNING;
         in->error_message[0] = '\0';
-    } else {
+    } else if (e != LC_EINTR) {
         in->status = INSTANCE_ERROR;
+        in->error_from_op = true;
         snprintf(in->error_message, sizeof in->error_message, "create failed at step %s: %s",
                  in->op_step, d->msg);
         snprintf(d->msg, sizeof d->msg, "%s", in->error_message);
     }
-    char step[sizeof in->op_step];
-    snprintf(step, sizeof step, "%s", in->op_step);
-    in->op_step[0] = '\0';
-    in->op_deadline = 0;
-    lc_diag sd;
-    lc_err se = store_save(o->store, in, INSTANCE_CREATING, "action", e == LC_OK ? "create" : step,
-                           true, &sd);
-    if (se != LC_OK && e == LC_OK)
-        return lc_fail(d, se, "%s", sd.msg);
-    return e == LC_OK ? LC_OK : LC_EFAILED;
+    act_ctx ctx = {.cause = "action", .detail = "create", .saved = INSTANCE_CREATING};
+    e = ops_conclude(o, in, &ctx, e, d);
+    return e == LC_OK || e == LC_EINTR || e == LC_ESTORE ? e : LC_EFAILED;
 }
 
 /*
@@ -172,8 +159,12 @@ static int finish_detached(lc_ops *o, lc_instance *in, const lc_create_request *
     if (write(ready, "1", 1) != 1)
         return 1;
     close(ready);
+    ops_keepalive k;
+    ops_keepalive_start(o, in->id, &k);
     lc_err e = steps_after_start(o, in, r, d);
-    return finish(o, in, e, d) == LC_OK ? 0 : 1;
+    e = finish(o, in, e, d);
+    ops_keepalive_stop(&k);
+    return e == LC_OK ? 0 : 1;
 }
 
 /*
@@ -224,23 +215,22 @@ lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_di
     e = store_insert(o->store, out, o->cfg->lease_seconds, d);
     if (e != LC_OK)
         return e;
-    ops_step(o, out, "image");
     ops_keepalive k;
     ops_keepalive_start(o, out->id, &k);
     e = steps_until_start(o, out, r->pull_policy != NULL ? r->pull_policy : o->cfg->pull_policy, d);
-    ops_keepalive_stop(&k);
-    if (e == LC_OK && r->no_wait) {
-        checkpoint(o, out);
+    if (e == LC_OK && r->no_wait && (e = ops_step(o, out, "running", d)) == LC_OK) {
+        ops_keepalive_stop(&k);
         e = detach_rest(o, out, r, d);
         if (e == LC_OK)
             return store_get(o->store, out->id, out, d);
-    }
-    if (e == LC_OK) {
         ops_keepalive_start(o, out->id, &k);
-        e = steps_after_start(o, out, r, d);
-        ops_keepalive_stop(&k);
     }
+    if (e == LC_OK)
+        e = steps_after_start(o, out, r, d);
+    if (e != LC_OK && e != LC_EINTR && lc_interrupt_pending())
+        e = LC_EINTR;
     e = finish(o, out, e, d);
+    ops_keepalive_stop(&k);
     lc_instance now;
     if (store_get(o->store, out->id, &now, NULL) == LC_OK)
         *out = now;

@@ -1,16 +1,23 @@
-/* Steps shared by the lifecycle actions (ops_create.c, ops_action.c, ops_billing.c). */
+/* The operations layer's internals: the lease path, steps, recovery and the action handlers. */
 #ifndef LC_OPS_INTERNAL_H
 #define LC_OPS_INTERNAL_H
 
 #include <pthread.h>
 
+#include "action.h"
 #include "ops.h"
 
 #define LC_SECRET_DIR "/run/instctl"
 #define LC_SECRET_NAME "db_password"
 
-/* ops_step: records the step in flight and reports progress. */
-void ops_step(lc_ops *o, lc_instance *in, const char *step);
+/*
+ * ops_step: records the step about to run (and the journal's objects, the
+ * row's container, volume and image as they stand) in the store under the
+ * caller's lease BEFORE its side effect, then reports progress. Returns
+ * LC_EINTR when a signal asked to stop (the safe point), LC_ESTORE/LC_EBUSY
+ * when the record cannot be written (the side effect must not happen).
+ */
+lc_err ops_step(lc_ops *o, lc_instance *in, const char *step, lc_diag *d);
 
 /*
  * ops_take_lease: store_lease_take, retried every 200 ms for up to
@@ -59,20 +66,59 @@ void ops_observe_now(lc_ops *o, const lc_instance *in);
 
 /* Who asked for an action, and what to record with it. */
 typedef struct act_ctx {
-    const char *cause;            /* action | billing */
+    const char *cause;            /* action | billing | reconcile */
     const char *detail;           /* history detail */
-    const lc_billing_record *ev;  /* stored with the change, or NULL */
+    const lc_billing_record *ev;  /* stored with the first write of a change, or NULL */
     bool billing;                 /* the billing side (its hold) rather than the operator's */
     const lc_action_options *opt; /* the command's options, may be NULL */
+    InstanceStatus saved;         /* the status as last written with its history */
 } act_ctx;
 
 /*
- * ops_locked_action: runs action `name` on *in, whose lease the caller
- * holds, and records the outcome (releasing the lease). Used by the CLI path
- * and by billing events.
+ * ops_checkpoint: writes the row's status (with its history row from
+ * ctx->saved, and ctx->ev when set) keeping the lease; for the decisions
+ * written before their side effects (suspend, terminate, updating).
  */
-lc_err ops_locked_action(lc_ops *o, const char *name, lc_instance *in, const act_ctx *ctx,
+lc_err ops_checkpoint(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_diag *d);
+
+/*
+ * ops_locked_action: THE lease path's second half. The caller holds the
+ * lease on *in (fresh). Decides "already"/not allowed (releasing the
+ * lease), else records the operation (kind, status it began from), keeps the
+ * lease alive, runs the handler and ends at ops_conclude. Used by the CLI
+ * path (ops_run_action) and billing events.
+ */
+lc_err ops_locked_action(lc_ops *o, const lc_action *a, lc_instance *in, act_ctx *ctx,
                          lc_action_result *res, lc_diag *d);
+
+/*
+ * ops_recover: ends the operation recorded on *in (whose lease the caller
+ * holds) as lc_recovery_decide says: containers removed or renamed back, a
+ * leftover volume removed, the backup directory's temporary files removed,
+ * a termination continued; *in updated (status, message, container, journal
+ * cleared). interrupted: a signal stopped it; why: the failure, or "".
+ * The caller saves the row. Errors: LC_EENGINE when Docker cannot be asked
+ * (nothing done; the journal stays for the next try).
+ */
+lc_err ops_recover(lc_ops *o, lc_instance *in, bool interrupted, const char *why, lc_diag *d);
+
+/*
+ * ops_recover_cleanup: after a failed operation whose handler chose its
+ * status: only the leftovers go (containers other than the row's, a volume
+ * not switched to, temporary files; a failed create's container stopped).
+ */
+lc_err ops_recover_cleanup(lc_ops *o, lc_instance *in, lc_diag *d);
+
+/*
+ * ops_conclude: the one exit point of an operation under the lease (used by
+ * ops_locked_action and create): rolls back an interrupted one, cleans up a
+ * failed one, clears the journal and writes row, history and lease release
+ * in one transaction. Returns e, or LC_EINTR / a store error.
+ */
+lc_err ops_conclude(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_err e, lc_diag *d);
+
+/* ops_clean_temp: removes the instance's temporary backup and restore files. */
+void ops_clean_temp(lc_ops *o, const char *instance_id);
 
 /* ops_not_allowed: LC_ENOTALLOWED naming the status and the allowed actions. */
 lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d);
@@ -103,15 +149,32 @@ lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_
 /*
  * ops_update_check: update's arguments (DESIGN §2): a valid version, a valid
  * image, the same major unless --major. LC_EUSAGE, before any Docker call.
+ * An update to the version and image the instance already runs sets
+ * res->already (when res is not NULL) and its note.
  */
-lc_err ops_update_check(const lc_instance *in, const lc_action_options *opt, lc_diag *d);
+lc_err ops_update_check(const lc_instance *in, const lc_action_options *opt, lc_action_result *res,
+                        lc_diag *d);
 
-/* The data actions (ops_backup.c, ops_update.c), dispatched by ops_locked_action. */
-lc_err ops_act_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
-                      lc_diag *d);
-lc_err ops_act_restore(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
-                       lc_diag *d);
-lc_err ops_act_update(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_result *res,
-                      lc_diag *d);
+/*
+ * The handlers of the action table (lib/action.c). Each runs under the
+ * lease with the operation recorded, calls ops_step before each side
+ * effect, sets in->status / error_message to how it ended and returns:
+ * LC_OK; LC_EFAILED (status as it ended); LC_EENGINE before any change;
+ * LC_EINTR at a safe point after a signal (ops_conclude rolls back).
+ * None of them saves the final row or releases the lease: ops_conclude does.
+ */
+#define ACTION_HANDLER(fn)                                                                         \
+    lc_err fn(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_action_result *res, lc_diag *d)
+ACTION_HANDLER(ops_act_start);
+ACTION_HANDLER(ops_act_stop);
+ACTION_HANDLER(ops_act_restart);
+ACTION_HANDLER(ops_act_suspend);
+ACTION_HANDLER(ops_act_unsuspend);
+ACTION_HANDLER(ops_act_backup);
+ACTION_HANDLER(ops_act_restore);
+ACTION_HANDLER(ops_act_update);
+ACTION_HANDLER(ops_act_maintenance);
+ACTION_HANDLER(ops_act_end_maintenance);
+ACTION_HANDLER(ops_act_terminate);
 
 #endif

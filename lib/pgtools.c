@@ -1,6 +1,9 @@
 /*
  * pg_dump / pg_restore / dropdb as child processes (fork + execvpe, no
- * shell), the password in a temporary PGPASSFILE; see pgtools.h.
+ * shell), the password in a PGPASSFILE that exists only in memory (a
+ * memfd, /dev/fd/N), so nothing is left on disk even when instctl is
+ * killed. The child runs in its own process group and dies with its parent;
+ * a signal that stops instctl (lc_interrupted) kills the group. See pgtools.h.
  */
 #include "pgtools.h"
 
@@ -9,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,34 +48,31 @@ static bool put_field(FILE *f, const char *s)
     return true;
 }
 
-/* A new 0600 PGPASSFILE under $TMPDIR (or /tmp) for pg; its path into path. */
-static lc_err make_passfile(const lc_pg *pg, char *path, size_t cap, lc_diag *d)
+/* A 0600 in-memory PGPASSFILE for pg, inherited by the child: its fd into *fd, its path into path. */
+static lc_err make_passfile(const lc_pg *pg, int *fd, char *path, size_t cap, lc_diag *d)
 {
     char password[1024], port[16];
     lc_err err = read_password(pg->password_file, password, sizeof password, d);
     if (err != LC_OK)
         return err;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, cap, "%s/instctl-pgpass-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    int fd = mkstemp(path); /* mode 0600 */
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    *fd = memfd_create("instctl-pgpass", 0);
+    FILE *f = *fd >= 0 && fchmod(*fd, 0600) == 0 ? fdopen(dup(*fd), "w") : NULL;
     if (f == NULL) {
         int saved = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(path);
-        }
+        if (*fd >= 0)
+            close(*fd);
         explicit_bzero(password, sizeof password);
-        return lc_fail(d, LC_EFAILED, "temporary password file %s: %s", path, strerror(saved));
+        return lc_fail(d, LC_EFAILED, "in-memory password file: %s", strerror(saved));
     }
+    snprintf(path, cap, "/dev/fd/%d", *fd);
     snprintf(port, sizeof port, "%d", pg->port);
     bool ok = put_field(f, pg->host) && fputc(':', f) != EOF && put_field(f, port) &&
               fputs(":*:", f) != EOF && put_field(f, pg->user) && fputc(':', f) != EOF &&
               put_field(f, password) && fputc('\n', f) != EOF;
     explicit_bzero(password, sizeof password);
     if (fclose(f) != 0 || !ok) {
-        unlink(path);
-        return lc_fail(d, LC_EFAILED, "temporary password file %s: write error", path);
+        close(*fd);
+        return lc_fail(d, LC_EFAILED, "in-memory password file: write error");
     }
     return LC_OK;
 }
@@ -109,9 +112,14 @@ static char **child_env(const char *passfile_env)
     return env;
 }
 
-/* In the child: stdin/stdout to /dev/null, stderr to errfd, then exec. Never returns. */
+/*
+ * In the child: its own process group, killed when instctl dies, stdin and
+ * stdout to /dev/null, stderr to errfd, then exec. Never returns.
+ */
 static void exec_child(const char *const *argv, char **env, int errfd)
 {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
         dup2(null, 0);
@@ -126,12 +134,14 @@ static void exec_child(const char *const *argv, char **env, int errfd)
 }
 
 /* Reads fd to its end, keeping the last STDERR_KEEP - 1 bytes in buf (NUL-terminated). */
-static void read_tail(int fd, char *buf)
+static void read_tail(int fd, char *buf, pid_t child)
 {
     size_t len = 0;
     char chunk[4096];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR && lc_interrupt_pending() && child > 0)
+            kill(-child, SIGKILL); /* the whole group: pg_dump and what it started */
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -205,14 +215,17 @@ static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
     close(p[1]);
     char *errtext = malloc(STDERR_KEEP);
     if (errtext != NULL)
-        read_tail(p[0], errtext);
+        read_tail(p[0], errtext, pid);
     close(p[0]);
     int status = 0;
     pid_t w;
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
+        if (lc_interrupt_pending())
+            kill(-pid, SIGKILL);
     lc_err err;
-    if (w != pid) /* e.g. SIGCHLD ignored by the caller: the exit status is lost */
+    if (lc_interrupt_pending())
+        err = lc_fail(d, LC_EINTR, "%s stopped: interrupted", argv[0]);
+    else if (w != pid) /* e.g. SIGCHLD ignored by the caller: the exit status is lost */
         err = lc_fail(d, LC_EFAILED, "%s: wait: %s", argv[0], strerror(errno));
     else if (errtext == NULL)
         err = lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
@@ -224,10 +237,11 @@ static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
 
 lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
 {
-    char passfile[4096] = "", passenv[4200];
+    char passfile[64] = "", passenv[128];
+    int passfd = -1;
     bool with_pass = pg->password_file != NULL && pg->password_file[0] != '\0';
     if (with_pass) {
-        lc_err err = make_passfile(pg, passfile, sizeof passfile, d);
+        lc_err err = make_passfile(pg, &passfd, passfile, sizeof passfile, d);
         if (err != LC_OK)
             return lc_prefix(d, err, "%s", argv[0]);
         snprintf(passenv, sizeof passenv, "PGPASSFILE=%s", passfile);
@@ -236,8 +250,8 @@ lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
     lc_err err =
         env != NULL ? spawn(argv, env, d) : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
     free(env);
-    if (with_pass)
-        unlink(passfile);
+    if (passfd >= 0)
+        close(passfd);
     return err;
 }
 

@@ -116,6 +116,7 @@ static void derive_row(pass *p, const lc_instance *in, pending *pd)
         .lease_live = lc_lease_live(in, p->now),
         .container_name = in->container_name,
         .error_message = in->error_message,
+        .error_from_op = in->error_from_op,
         .obs = &pd->obs,
         .prev = in->obs,
         .now = p->now,
@@ -163,11 +164,39 @@ static void decide(pass *p, size_t i)
     }
 }
 
+/* An operation whose holder died is finished or rolled back at once (DESIGN §2). */
+static void recover_operation(pass *p, lc_instance *in)
+{
+    lc_ops ops = {.store = p->s, .engine = p->e, .cfg = p->cfg};
+    lc_decision *dc = add_decision(p, DECISION_LEASE, in, in->container_name);
+    char what[80];
+    snprintf(what, sizeof what, "%s interrupted at step %s", lc_action_id_name(in->op.kind),
+             in->op_step[0] ? in->op_step : "begin");
+    lc_diag d = {{0}};
+    bool done = false;
+    lc_err e = p->opt->dry_run ? LC_OK : ops_recover_if_dead(&ops, in, "reconcile", &done, &d);
+    p->r->leases_broken++;
+    if (dc == NULL)
+        return;
+    dc->applied = done;
+    dc->to = in->status;
+    snprintf(dc->reason, sizeof dc->reason, "%s: %s%s", what,
+             p->opt->dry_run ? "would be recovered"
+             : done          ? "recovered"
+                             : "not recovered: ",
+             e == LC_OK ? "" : d.msg);
+}
+
 static void break_dead_leases(pass *p)
 {
     for (size_t i = 0; i < p->nrows; i++) {
         lc_instance *in = &p->rows[i];
-        if (in->lease.pid <= 0 || lc_lease_holder_alive(&in->lease))
+        bool dead = in->lease.pid <= 0 || !lc_lease_holder_alive(&in->lease);
+        if (in->op.kind != ACT_NONE && dead) {
+            recover_operation(p, in);
+            continue;
+        }
+        if (in->lease.pid <= 0 || !dead)
             continue;
         lc_decision *dc = add_decision(p, DECISION_LEASE, in, in->container_name);
         if (dc != NULL)

@@ -1,5 +1,5 @@
 /*
- * Instance statuses, container states and the action table (DESIGN §1-2),
+ * Instance statuses, container states and action ids (DESIGN §1-2),
  * plus the validation of user-supplied names done before any Docker call.
  */
 #include "status.h"
@@ -61,119 +61,37 @@ lc_container_state container_state_parse(const char *docker_state)
     return CONTAINER_UNKNOWN;
 }
 
-#define ST(s) (1u << INSTANCE_##s)
-
-/*
- * The action table of DESIGN §2. suspend on suspended adds a
- * hold; with the same hold already set it is a no-op, decided with the holds in ops_action.c.
- */
-const lc_action lc_actions[] = {
-    {.name = "start",
-     .summary = "start the instance's container",
-     .args = "",
-     .allowed_from = ST(STOPPED) | ST(ERROR),
-     .already = INSTANCE_RUNNING,
-     .target = INSTANCE_RUNNING},
-    {.name = "stop",
-     .summary = "stop the instance's container",
-     .args = "",
-     .allowed_from = ST(RUNNING),
-     .already = INSTANCE_STOPPED,
-     .target = INSTANCE_STOPPED},
-    {.name = "restart",
-     .summary = "restart the instance's container",
-     .args = "",
-     .allowed_from = ST(RUNNING) | ST(ERROR),
-     .already = -1,
-     .target = INSTANCE_RUNNING},
-    {.name = "suspend",
-     .summary = "suspend: add the operator hold and stop the container",
-     .args = "",
-     .allowed_from = ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) | ST(MAINTENANCE) | ST(ERROR),
-     .already = -1,
-     .target = INSTANCE_SUSPENDED},
-    {.name = "unsuspend",
-     .summary = "clear the operator hold; with no hold left, back to running or stopped",
-     .args = "",
-     .allowed_from = ST(SUSPENDED),
-     .already = -1,
-     .target = -1},
-    {.name = "backup",
-     .summary = "back up the data volume and the database; the status stays",
-     .args = "",
-     .allowed_from = ST(RUNNING) | ST(STOPPED) | ST(MAINTENANCE),
-     .already = -1,
-     .target = -1},
-    {.name = "restore",
-     .summary = "restore a backup (default the newest) into a new volume; ends stopped",
-     .args = "[--backup BACKUP_ID]",
-     .allowed_from = ST(STOPPED) | ST(MAINTENANCE) | ST(ERROR),
-     .already = -1,
-     .target = INSTANCE_STOPPED},
-    {.name = "update",
-     .summary = "move to a new image, with a backup first and a rollback on failure",
-     .args = "--odoo-version V [--image IMG] [--major]",
-     .allowed_from = ST(RUNNING) | ST(STOPPED),
-     .already = -1,
-     .target = -1},
-    {.name = "maintenance",
-     .summary = "put the instance in maintenance (reconcile leaves it alone)",
-     .args = "",
-     .allowed_from = ST(RUNNING) | ST(STOPPED),
-     .already = INSTANCE_MAINTENANCE,
-     .target = INSTANCE_MAINTENANCE},
-    {.name = "end-maintenance",
-     .summary = "end maintenance: running if the container runs, else stopped",
-     .args = "",
-     .allowed_from = ST(MAINTENANCE),
-     .already = -1,
-     .target = -1},
-    {.name = "terminate",
-     .summary = "delete the instance for good (the row stays for audit)",
-     .args = "",
-     .allowed_from =
-         ST(CREATING) | ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) | ST(MAINTENANCE) | ST(ERROR),
-     .already = INSTANCE_TERMINATED,
-     .target = INSTANCE_TERMINATED},
-    {.name = NULL},
+static const char *const action_names[ACT_COUNT] = {
+    [ACT_NONE] = "",
+    [ACT_CREATE] = "create",
+    [ACT_START] = "start",
+    [ACT_STOP] = "stop",
+    [ACT_RESTART] = "restart",
+    [ACT_SUSPEND] = "suspend",
+    [ACT_UNSUSPEND] = "unsuspend",
+    [ACT_BACKUP] = "backup",
+    [ACT_RESTORE] = "restore",
+    [ACT_UPDATE] = "update",
+    [ACT_MAINTENANCE] = "maintenance",
+    [ACT_END_MAINTENANCE] = "end-maintenance",
+    [ACT_TERMINATE] = "terminate",
 };
 
-const lc_action *lc_action_find(const char *name)
+const char *lc_action_id_name(lc_action_id id)
 {
-    for (const lc_action *a = lc_actions; name != NULL && a->name != NULL; a++) {
-        if (strcmp(a->name, name) == 0)
-            return a;
-    }
-    return NULL;
+    return (unsigned)id < ACT_COUNT ? action_names[id] : "";
 }
 
-lc_action_verdict lc_action_check(const lc_action *a, InstanceStatus s)
+bool lc_action_id_parse(const char *word, lc_action_id *out)
 {
-    if (a->allowed_from & (1u << s))
-        return ACTION_ALLOWED;
-    if (a->already >= 0 && (InstanceStatus)a->already == s)
-        return ACTION_ALREADY;
-    return ACTION_NOT_ALLOWED;
-}
-
-size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t buflen)
-{
-    size_t n = 0, used = 0;
-    bool full = false;
-    if (buflen > 0)
-        buf[0] = '\0';
-    for (const lc_action *a = lc_actions; a->name != NULL; a++) {
-        if (lc_action_check(a, s) != ACTION_ALLOWED)
-            continue;
-        n++;
-        size_t need = strlen(n > 1 ? sep : "") + strlen(a->name);
-        if (full || used + need >= buflen) {
-            full = true;
-            continue;
+    *out = ACT_NONE;
+    for (int i = ACT_NONE + 1; word != NULL && i < ACT_COUNT; i++) {
+        if (strcmp(word, action_names[i]) == 0) {
+            *out = (lc_action_id)i;
+            return true;
         }
-        used += (size_t)snprintf(buf + used, buflen - used, "%s%s", n > 1 ? sep : "", a->name);
     }
-    return n;
+    return false;
 }
 
 static bool all_chars(const char *s, const char *extra)

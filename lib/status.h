@@ -48,36 +48,32 @@ bool instance_status_parse(const char *name, InstanceStatus *out);
 const char *container_state_name(lc_container_state s);
 lc_container_state container_state_parse(const char *docker_state);
 
-/* One row of the action table (DESIGN §2). */
-typedef struct lc_action {
-    const char *name;      /* the CLI word: "start" */
-    const char *summary;   /* one line for help */
-    const char *args;      /* usage after ID|NAME, "" when none */
-    unsigned allowed_from; /* bit (1u << status) per status it may run from */
-    int already;           /* status in which it is a no-op "already ...", or -1 */
-    int target;            /* status it ends in, or -1 when it keeps the status */
-} lc_action;
-
-/* lc_actions: the NULL-name-terminated action table. */
-extern const lc_action lc_actions[];
-
-/* lc_action_find: the row named name, or NULL. */
-const lc_action *lc_action_find(const char *name);
-
-typedef enum lc_action_verdict {
-    ACTION_ALLOWED,
-    ACTION_ALREADY,     /* target equals the current status: exit 0, write nothing */
-    ACTION_NOT_ALLOWED, /* exit 3 */
-} lc_action_verdict;
-
-/* lc_action_check: whether action a may run from status s. */
-lc_action_verdict lc_action_check(const lc_action *a, InstanceStatus s);
-
 /*
- * lc_allowed_actions: writes the names of the actions allowed from s,
- * separated by sep, into buf (always NUL-terminated); returns the count.
+ * The actions of DESIGN §2 by id: the vocabulary of the action table
+ * (lib/action.c, which holds each action's statuses, options and handler)
+ * and of the operation journal (instances.op_kind).
  */
-size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t buflen);
+typedef enum lc_action_id {
+    ACT_NONE,
+    ACT_CREATE,
+    ACT_START,
+    ACT_STOP,
+    ACT_RESTART,
+    ACT_SUSPEND,
+    ACT_UNSUSPEND,
+    ACT_BACKUP,
+    ACT_RESTORE,
+    ACT_UPDATE,
+    ACT_MAINTENANCE,
+    ACT_END_MAINTENANCE,
+    ACT_TERMINATE,
+    ACT_COUNT
+} lc_action_id;
+
+/* lc_action_id_name: the command word ("end-maintenance"); "" for ACT_NONE; static string. */
+const char *lc_action_id_name(lc_action_id id);
+/* lc_action_id_parse: word -> id; false (and *out ACT_NONE) when it names no action. */
+bool lc_action_id_parse(const char *word, lc_action_id *out);
 
 /*
  * Validation (DESIGN §6), done before any Docker call. Each returns LC_OK or

@@ -64,6 +64,14 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL);"
     "CREATE INDEX backups_instance ON backups(instance_id, created_at);"
     "ALTER TABLE instances ADD COLUMN final_backup_pending INTEGER NOT NULL DEFAULT 0;",
+
+    /* 4: the operation journal (DESIGN §2): kind, status it began from, the objects it works
+     * on; and who wrote an error (a failed operation's error is never lifted by reconcile) */
+    "ALTER TABLE instances ADD COLUMN op_kind TEXT;"
+    "ALTER TABLE instances ADD COLUMN op_from TEXT " STATUS_CHECK("op_from") ";"
+    "ALTER TABLE instances ADD COLUMN op_objects TEXT;"
+    "ALTER TABLE instances ADD COLUMN error_source TEXT"
+    "  CHECK (error_source IN ('operation','reconcile'));",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -81,8 +89,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT] = "INSERT INTO instances (id, name, admin_email, database_name, odoo_version,"
                     " image, container_name, volume_name, status, version, lease_host, lease_pid,"
                     " lease_start, lease_boot, lease_deadline, op_step, op_deadline, created_at,"
-                    " updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'creating',1,?9,?10,?11,?12,"
-                    "?13,?14,?15,?16,?16)",
+                    " updated_at, op_kind, op_from) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'creating',1,"
+                    "?9,?10,?11,?12,?13,?14,?15,?16,?16,'create','creating')",
     [STMT_HISTORY_ADD] = "INSERT INTO status_events (instance_id, from_status, to_status, cause,"
                          " detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [STMT_HISTORY] = "SELECT at, from_status, to_status, cause, detail FROM status_events"
@@ -105,7 +113,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
                   " volume_name = ?5, image = ?6, odoo_version = ?7, hold_billing = ?8,"
                   " hold_operator = ?9, suspended_from = ?10, previous_status = ?11,"
                   " error_message = ?12, op_step = ?13, op_deadline = ?14, updated_at = ?15,"
-                  " final_backup_pending = ?19,"
+                  " final_backup_pending = ?19, op_kind = ?20, op_from = ?21, op_objects = ?22,"
+                  " error_source = ?23,"
                   " version = version + 1"
                   " WHERE id = ?1 AND lease_pid = ?16 AND lease_start = ?17 AND lease_boot = ?18",
     [STMT_LIVE_NAME] = "SELECT id FROM instances WHERE name = ?1 AND status <> 'terminated'",
@@ -115,6 +124,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "UPDATE instances SET status = ?3, error_message = ?4, updated_at = ?5,"
         " op_step = CASE WHEN ?3 IN ('creating','updating') THEN op_step END,"
         " op_deadline = CASE WHEN ?3 IN ('creating','updating') THEN op_deadline END,"
+        " error_source = CASE WHEN ?3 = status THEN error_source"
+        "   WHEN ?3 = 'error' THEN 'reconcile' END,"
         " version = version + 1"
         " WHERE id = ?1 AND version = ?2 AND (lease_pid IS NULL OR lease_deadline < ?5)",
     [STMT_BILLING_SEEN] = "SELECT outcome FROM billing_events WHERE id = ?1",
@@ -134,6 +145,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"
                      " obs_started_at = ?10 WHERE id = ?1",
+    [STMT_JOURNAL] = "UPDATE instances SET op_kind = ?2, op_from = ?3, op_step = ?4,"
+                     " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
+                     " image = ?9, odoo_version = ?10, updated_at = ?11"
+                     " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
 };
 
 sqlite3_stmt *stmt(lc_store *s, stmt_id id, lc_diag *d)

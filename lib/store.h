@@ -12,10 +12,11 @@
 #include <time.h>
 
 #include "derive.h"
+#include "journal.h"
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 3
+#define LC_SCHEMA_VERSION 4
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -50,6 +51,8 @@ typedef struct lc_instance {
     time_t obs_started_at;
     time_t created_at, updated_at;
     bool final_backup_pending; /* terminated, volume and database kept until a final backup */
+    lc_op_journal op;          /* the operation in flight (op.kind ACT_NONE: none); op_step is its step */
+    bool error_from_op;        /* error_message was written by a failed operation, not by reconcile */
 } lc_instance;
 
 typedef struct lc_history {
@@ -159,6 +162,15 @@ lc_err store_lease_release(lc_store *s, const char *id, lc_diag *d);
  */
 lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
                   const char *detail, bool release, lc_diag *d);
+
+/*
+ * store_journal: records the operation in flight on row in->id under the
+ * caller's lease: op kind, the status it began from, step, deadline, the
+ * journal's objects, and the container, volume, image and version the row
+ * points at. Never the status, holds or message (those go with their
+ * history through store_save). LC_EBUSY when the caller lost the lease.
+ */
+lc_err store_journal(lc_store *s, const lc_instance *in, lc_diag *d);
 
 /* One received billing event as stored (DESIGN §4); strings are borrowed. */
 typedef struct lc_billing_record {

@@ -35,6 +35,7 @@ typedef enum stmt_id {
     STMT_BACKUP_GET,
     STMT_BACKUP_DELETE,
     STMT_OBSERVE,
+    STMT_JOURNAL,
     STMT_COUNT
 } stmt_id;
 
@@ -53,7 +54,7 @@ struct lc_store {
     "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
     "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "         \
-    "created_at, updated_at, final_backup_pending"
+    "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source"
 
 /* STORE_ERR: LC_ESTORE with SQLite's message and where it happened. */
 #define STORE_ERR(s, d, what)                                                                      \

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The process's start time (clock ticks after boot, /proc/PID/stat field 22)
+ * and state (field 3); 0 when it is gone. A zombie ('Z') or a dead task
+ * ('X') counts as gone: it will never release its lease.
+ */
 static unsigned long long proc_start_time(long pid)
 {
     char path[64], buf[1024];
@@ -23,12 +28,13 @@ static unsigned long long proc_start_time(long pid)
     /* comm may hold spaces and parentheses: fields resume after the last ')' */
     char *p = strrchr(buf, ')');
     unsigned long long start = 0;
+    char state = '?';
     if (p != NULL)
         sscanf(p + 2,
-               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+               "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
                "%*d %llu",
-               &start);
-    return start;
+               &state, &start);
+    return state == 'Z' || state == 'X' || state == 'x' ? 0 : start;
 }
 
 static void read_boot_id(char *out, size_t len)

@@ -61,6 +61,14 @@ void read_instance(sqlite3_stmt *st, lc_instance *o)
     o->created_at = (time_t)sqlite3_column_int64(st, 32);
     o->updated_at = (time_t)sqlite3_column_int64(st, 33);
     o->final_backup_pending = sqlite3_column_int(st, 34) != 0;
+    char kind[32];
+    copy_col(st, 35, kind, sizeof kind);
+    lc_action_id_parse(kind, &o->op.kind);
+    o->op.from = status_col(st, 36);
+    if (!lc_journal_decode((const char *)sqlite3_column_text(st, 37), &o->op))
+        o->op.kind = ACT_NONE;
+    const char *source = (const char *)sqlite3_column_text(st, 38);
+    o->error_from_op = source != NULL && strcmp(source, "operation") == 0;
 }
 
 int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)

@@ -38,12 +38,55 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
     sqlite3_bind_int64(st, 15, (sqlite3_int64)time(NULL));
     bind_holder(st, 16, &s->self);
     sqlite3_bind_int(st, 19, in->final_backup_pending);
+    char objects[2048];
+    if (in->op.kind != ACT_NONE) {
+        sqlite3_bind_text(st, 20, lc_action_id_name(in->op.kind), -1, SQLITE_STATIC);
+        bind_status_or_null(st, 21, in->op.from);
+        if (lc_journal_encode(&in->op, objects, sizeof objects))
+            bind_text_or_null(st, 22, objects);
+    }
+    if (in->status == INSTANCE_ERROR || in->error_message[0] != '\0')
+        sqlite3_bind_text(st, 23, in->error_from_op ? "operation" : "reconcile", -1,
+                          SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return STORE_ERR(s, d, "save instance");
     if (sqlite3_changes(s->db) != 1)
         return lc_fail(d, LC_EBUSY, "instance %s: lease lost before saving", in->name);
+    return LC_OK;
+}
+
+lc_err store_journal(lc_store *s, const lc_instance *in, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_JOURNAL, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    char objects[2048];
+    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_TRANSIENT);
+    if (in->op.kind != ACT_NONE) {
+        sqlite3_bind_text(st, 2, lc_action_id_name(in->op.kind), -1, SQLITE_STATIC);
+        bind_status_or_null(st, 3, in->op.from);
+        if (!lc_journal_encode(&in->op, objects, sizeof objects))
+            return lc_fail(d, LC_ESTORE, "instance %s: operation journal too long", in->name);
+        bind_text_or_null(st, 6, objects);
+    }
+    bind_text_or_null(st, 4, in->op_step);
+    if (in->op_deadline)
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)in->op_deadline);
+    bind_text_or_null(st, 7, in->container_id);
+    const char *text[] = {in->volume_name, in->image, in->odoo_version};
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_text(st, 8 + i, text[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
+    bind_holder(st, 12, &s->self);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return STORE_ERR(s, d, "record step");
+    if (sqlite3_changes(s->db) != 1)
+        return lc_fail(d, LC_EBUSY, "instance %s: lease lost before step %s", in->name,
+                       in->op_step);
     return LC_OK;
 }
 

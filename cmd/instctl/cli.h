@@ -39,15 +39,18 @@ typedef struct cmd_entry {
     const char *summary; /* one line */
     unsigned flags;
     int (*run)(cli *c, int argc, char **argv); /* argv[0] is the command name */
+    lc_action_id action; /* an action's command: name, usage and summary come from its row */
 } cmd_entry;
 
 /* The NULL-terminated command table (main.c). */
 extern const cmd_entry *const commands[];
 
-extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cmd_stats, cmd_start,
-    cmd_stop, cmd_restart, cmd_terminate, cmd_suspend, cmd_unsuspend, cmd_action, cmd_help,
-    cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion, cmd_maintenance, cmd_backup,
-    cmd_backups, cmd_restore, cmd_update;
+extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cmd_stats, cmd_help,
+    cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion, cmd_backups;
+/* The action commands: filled from the action table by cmd_actions_init (cmd_lifecycle.c). */
+extern cmd_entry cmd_start, cmd_stop, cmd_restart, cmd_terminate, cmd_suspend, cmd_unsuspend,
+    cmd_action, cmd_maintenance, cmd_end_maintenance, cmd_backup, cmd_restore, cmd_update;
+void cmd_actions_init(void);
 
 /* fail: prints "instctl: <detail>" to stderr and returns the exit status for e. */
 int fail(cli *c, lc_err e);

@@ -1,6 +1,8 @@
 /* Read-only commands: list, show, history, stats. */
 #include "cli.h"
 
+#include "action.h"
+
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>

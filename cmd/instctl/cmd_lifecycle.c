@@ -1,52 +1,70 @@
 /*
- * The actions of the action table as commands: start, stop, restart,
- * terminate, and `action ID ACTION [ARGS...]`, which runs any of them.
+ * The actions of the action table (lib/action.c) as commands: one command
+ * per row, its usage, summary and options generated from the row, options
+ * parsed with argp, and `action ID ACTION [ARGS...]`, which runs any of
+ * them. `maintenance ID on|off` is the same two rows under one word.
  */
 #include "cli.h"
 
-#include <getopt.h>
+#include <argp.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "action.h"
 
 static int run_named(cli *c, int argc, char **argv);
 static int run_action(cli *c, int argc, char **argv);
+static int run_maintenance(cli *c, int argc, char **argv);
 
-/* An action's command: its usage names the options it accepts. */
-#define ACTION_CMD(var, word, args, text)                                                          \
-    const cmd_entry var = {                                                                        \
-        .name = word,                                                                              \
-        .usage = "ID|NAME " args,                                                                  \
-        .summary = text,                                                                           \
-        .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,                                              \
-        .run = run_named,                                                                          \
-    }
+#define ACTION_CMD(var, id)                                                                        \
+    cmd_entry var = {.action = id, .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES, .run = run_named}
 
-/* clang-format off */
-ACTION_CMD(cmd_start, "start", "[--reason TEXT]",
-           "start an instance (recreating a vanished container)");
-ACTION_CMD(cmd_stop, "stop", "[--reason TEXT]", "stop an instance");
-ACTION_CMD(cmd_restart, "restart", "[--reason TEXT]", "restart an instance");
-ACTION_CMD(cmd_terminate, "terminate", "[--reason TEXT] [--no-final-backup]",
-           "terminate an instance for good (final backup first); the row stays for audit");
-ACTION_CMD(cmd_suspend, "suspend", "[--reason TEXT]",
-           "suspend an instance (operator hold) and stop its container");
-ACTION_CMD(cmd_unsuspend, "unsuspend", "[--reason TEXT]",
-           "clear the operator hold; resumes when no hold is left");
-ACTION_CMD(cmd_backup, "backup", "[--reason TEXT]",
-           "back up the data volume and the database; the status stays");
-ACTION_CMD(cmd_restore, "restore", "[--backup BACKUP_ID] [--reason TEXT]",
-           "restore a backup (default the newest) into a new volume; ends stopped");
-ACTION_CMD(cmd_update, "update", "--odoo-version V [--image IMG] [--major] [--reason TEXT]",
-           "move to a new image: backup first, rollback on failure");
-/* clang-format on */
+ACTION_CMD(cmd_start, ACT_START);
+ACTION_CMD(cmd_stop, ACT_STOP);
+ACTION_CMD(cmd_restart, ACT_RESTART);
+ACTION_CMD(cmd_suspend, ACT_SUSPEND);
+ACTION_CMD(cmd_unsuspend, ACT_UNSUSPEND);
+ACTION_CMD(cmd_backup, ACT_BACKUP);
+ACTION_CMD(cmd_restore, ACT_RESTORE);
+ACTION_CMD(cmd_update, ACT_UPDATE);
+ACTION_CMD(cmd_end_maintenance, ACT_END_MAINTENANCE);
+ACTION_CMD(cmd_terminate, ACT_TERMINATE);
 
-const cmd_entry cmd_action = {
+cmd_entry cmd_maintenance = {
+    .name = "maintenance",
+    .usage = "ID|NAME on|off [--reason TEXT]",
+    .summary = "start or end maintenance (reconcile leaves the instance alone meanwhile)",
+    .action = ACT_MAINTENANCE,
+    .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
+    .run = run_maintenance,
+};
+
+cmd_entry cmd_action = {
     .name = "action",
-    .usage = "ID|NAME ACTION [--reason TEXT] [--backup BACKUP_ID] [--odoo-version V]\n"
-             "              [--image IMG] [--major] [--no-final-backup]",
+    .usage = "ID|NAME ACTION [OPTIONS of that action]",
     .summary = "run the named action with the same arguments",
     .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
     .run = run_action,
 };
+
+static cmd_entry *const action_cmds[] = {
+    &cmd_start,  &cmd_stop,   &cmd_restart, &cmd_suspend,         &cmd_unsuspend,
+    &cmd_backup, &cmd_restore, &cmd_update, &cmd_end_maintenance, &cmd_terminate,
+};
+
+void cmd_actions_init(void)
+{
+    static char usage[sizeof action_cmds / sizeof action_cmds[0]][256];
+    for (size_t i = 0; i < sizeof action_cmds / sizeof action_cmds[0]; i++) {
+        const lc_action *a = lc_action_get(action_cmds[i]->action);
+        char opts[200];
+        lc_action_usage(a, opts, sizeof opts);
+        snprintf(usage[i], sizeof usage[i], "ID|NAME %s", opts);
+        action_cmds[i]->name = lc_action_name(a);
+        action_cmds[i]->summary = a->summary;
+        action_cmds[i]->usage = usage[i];
+    }
+}
 
 void report_action(cli *c, const lc_instance *in, const lc_action_result *res)
 {
@@ -68,73 +86,98 @@ void report_action(cli *c, const lc_instance *in, const lc_action_result *res)
     }
 }
 
-/* Every option an action takes; a command accepts those its usage names. */
-static const struct option action_opts[] = {{"reason", required_argument, NULL, 'r'},
-                                            {"backup", required_argument, NULL, 'b'},
-                                            {"odoo-version", required_argument, NULL, 'v'},
-                                            {"image", required_argument, NULL, 'i'},
-                                            {"major", no_argument, NULL, 'M'},
-                                            {"no-final-backup", no_argument, NULL, 'F'},
-                                            {0}};
+/* What argp fills: the options, and the operands (the instance, then on|off for maintenance). */
+typedef struct parsed {
+    lc_action_options opt;
+    const char *operand[2];
+    int n_operands, max_operands;
+} parsed;
 
-static bool takes(const cmd_entry *cmd, int ch)
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-    for (const struct option *o = action_opts; o->name != NULL; o++) {
-        char flag[40];
-        snprintf(flag, sizeof flag, "--%s", o->name);
-        if (o->val == ch)
-            return strstr(cmd->usage, flag) != NULL;
+    parsed *p = state->input;
+    switch (key) {
+    case OPT_REASON + 1:
+        p->opt.reason = arg;
+        return 0;
+    case OPT_BACKUP + 1:
+        p->opt.backup_id = arg;
+        return 0;
+    case OPT_ODOO_VERSION + 1:
+        p->opt.odoo_version = arg;
+        return 0;
+    case OPT_IMAGE + 1:
+        p->opt.image = arg;
+        return 0;
+    case OPT_MAJOR + 1:
+        p->opt.major = true;
+        return 0;
+    case OPT_NO_FINAL_BACKUP + 1:
+        p->opt.no_final_backup = true;
+        return 0;
+    case ARGP_KEY_ARG:
+        if (p->n_operands >= p->max_operands)
+            argp_error(state, "unexpected argument \"%s\"", arg);
+        else
+            p->operand[p->n_operands++] = arg;
+        return 0;
+    case ARGP_KEY_END:
+        if (p->n_operands < p->max_operands)
+            argp_error(state, "missing %s", p->n_operands == 0 ? "instance (ID|NAME)" : "on|off");
+        return 0;
+    default:
+        return ARGP_ERR_UNKNOWN;
     }
-    return false;
 }
 
-static int parse_action_opts(const cmd_entry *cmd, int argc, char **argv, lc_action_options *opt)
+/*
+ * Parses argv (argv[0] the command word) with argp options generated from
+ * the accepted option bits. One path for usage errors: one line on stderr
+ * naming the option or argument, then the command's usage; returns 2.
+ */
+static int parse_args(const cmd_entry *cmd, unsigned accepted, int argc, char **argv, parsed *p)
 {
-    int ch;
-    optind = 0;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":", action_opts, NULL)) != -1) {
-        if (ch == ':')
-            return usage_error(cmd, "option \"%s\" needs a value", argv[optind - 1]);
-        if (ch == '?' || !takes(cmd, ch))
-            return usage_error(cmd, "%s does not take option \"%s\"", cmd->name, argv[optind - 1]);
-        switch (ch) {
-        case 'r':
-            opt->reason = optarg;
-            break;
-        case 'b':
-            opt->backup_id = optarg;
-            break;
-        case 'v':
-            opt->odoo_version = optarg;
-            break;
-        case 'i':
-            opt->image = optarg;
-            break;
-        case 'M':
-            opt->major = true;
-            break;
-        default:
-            opt->no_final_backup = true;
-            break;
-        }
+    struct argp_option opts[OPT_COUNT + 1];
+    size_t n = 0;
+    for (int i = 0; i < OPT_COUNT; i++) {
+        if (accepted & (1u << i))
+            opts[n++] = (struct argp_option){.name = lc_options[i].name,
+                                             .key = i + 1,
+                                             .arg = lc_options[i].arg,
+                                             .doc = lc_options[i].doc};
     }
-    if (optind >= argc)
-        return usage_error(cmd, "missing instance");
-    if (optind + 1 < argc)
-        return usage_error(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
-    return 0;
+    opts[n] = (struct argp_option){0};
+    struct argp argp = {.options = opts, .parser = parse_opt};
+    char prog[64], *errs = NULL;
+    size_t errlen = 0;
+    snprintf(prog, sizeof prog, "instctl %s", cmd->name);
+    FILE *err = open_memstream(&errs, &errlen);
+    char *argv0 = argv[0];
+    argv[0] = prog;
+    FILE *saved = stderr;
+    if (err != NULL)
+        stderr = err; /* argp's own messages: keep only the first line */
+    error_t rc = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, p);
+    stderr = saved;
+    argv[0] = argv0;
+    if (err != NULL)
+        fclose(err);
+    if (rc != 0 && errs != NULL && errs[0] != '\0') {
+        errs[strcspn(errs, "\n")] = '\0';
+        fprintf(stderr, "%s\nusage: instctl %s %s\n", errs, cmd->name, cmd->usage);
+    } else if (rc != 0) {
+        fprintf(stderr, "instctl %s: invalid arguments\nusage: instctl %s %s\n", cmd->name,
+                cmd->name, cmd->usage);
+    }
+    free(errs);
+    return rc == 0 ? 0 : 2;
 }
 
-/* Parses "ID|NAME [OPTIONS]" for cmd and runs action a. */
-static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, char **argv)
+static int run_id(cli *c, lc_action_id id, const parsed *p)
 {
-    lc_action_options opt = {0};
-    if (parse_action_opts(cmd, argc, argv, &opt))
-        return 2;
     lc_instance in;
     lc_action_result res;
-    lc_err e = ops_run_action(&c->ops, argv[optind], a, &opt, &in, &res, &c->diag);
+    lc_err e = ops_run_action(&c->ops, p->operand[0], id, &p->opt, &in, &res, &c->diag);
     if (e == LC_OK)
         report_action(c, &in, &res);
     else if (e == LC_EFAILED && res.note[0] && !c->quiet)
@@ -142,10 +185,29 @@ static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, 
     return e == LC_OK ? 0 : fail(c, e);
 }
 
+static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, char **argv)
+{
+    parsed p = {.max_operands = 1};
+    if (parse_args(cmd, a->options, argc, argv, &p))
+        return 2;
+    return run_id(c, a->id, &p);
+}
+
 static int run_named(cli *c, int argc, char **argv)
 {
     const cmd_entry *cmd = cmd_find(argv[0]);
-    return run_with(c, cmd, lc_action_find(argv[0]), argc, argv);
+    return run_with(c, cmd, lc_action_get(cmd->action), argc, argv);
+}
+
+static int run_maintenance(cli *c, int argc, char **argv)
+{
+    parsed p = {.max_operands = 2};
+    if (parse_args(&cmd_maintenance, OPT(REASON), argc, argv, &p))
+        return 2;
+    bool on = strcmp(p.operand[1], "on") == 0;
+    if (!on && strcmp(p.operand[1], "off") != 0)
+        return usage_error(&cmd_maintenance, "expected on or off, got \"%s\"", p.operand[1]);
+    return run_id(c, on ? ACT_MAINTENANCE : ACT_END_MAINTENANCE, &p);
 }
 
 static int run_action(cli *c, int argc, char **argv)
@@ -159,7 +221,6 @@ static int run_action(cli *c, int argc, char **argv)
     char *ref = argv[1];
     argv[1] = argv[0];
     argv[2] = ref;
-    const cmd_entry *cmd = cmd_find(a->name);
-    bool own = cmd != NULL && strncmp(cmd->usage, "ID|NAME [", 9) == 0;
-    return run_with(c, own ? cmd : &cmd_action, a, argc - 1, argv + 1);
+    const cmd_entry *cmd = cmd_find(lc_action_name(a));
+    return run_with(c, cmd != NULL ? cmd : &cmd_action, a, argc - 1, argv + 1);
 }

@@ -1,6 +1,8 @@
 /* init and help. */
 #include "cli.h"
 
+#include "action.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -46,8 +48,8 @@ static int run_init(cli *c, int argc, char **argv)
 void print_cmd_help(FILE *f, const cmd_entry *cmd)
 {
     fprintf(f, "usage: instctl %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
-    const lc_action *a = lc_action_find(cmd->name);
-    if (a != NULL) {
+    const lc_action *a = lc_action_get(cmd->action);
+    if (a != NULL && cmd->action != ACT_MAINTENANCE) {
         fputs("\nallowed from:", f);
         for (int s = 0; s < INSTANCE_STATUS_COUNT; s++) {
             if (lc_action_check(a, (InstanceStatus)s) == ACTION_ALLOWED)

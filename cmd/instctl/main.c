@@ -14,7 +14,7 @@ const cmd_entry *const commands[] = {
     &cmd_init, &cmd_doctor,
     &cmd_create, &cmd_list, &cmd_show, &cmd_history, &cmd_stats,
     &cmd_start, &cmd_stop, &cmd_restart, &cmd_suspend, &cmd_unsuspend, &cmd_terminate,
-    &cmd_maintenance, &cmd_backup, &cmd_backups, &cmd_restore, &cmd_update,
+    &cmd_maintenance, &cmd_end_maintenance, &cmd_backup, &cmd_backups, &cmd_restore, &cmd_update,
     &cmd_action, &cmd_reconcile, &cmd_billing_event, &cmd_completion, &cmd_help,
     NULL,
 };
@@ -172,6 +172,7 @@ int main(int argc, char **argv)
 {
     globals g = {.wait = -1};
     cli c = {0};
+    cmd_actions_init();
     argc = extract_globals(argc, argv, &g);
     if (argc < 0)
         return 2;
@@ -196,6 +197,8 @@ int main(int argc, char **argv)
     }
     if (e == LC_OK)
         e = setup(&c, cmd);
+    if (cmd->flags & WRITES)
+        lc_interrupt_install();
     int rc = e == LC_OK ? cmd->run(&c, argc - 1, argv + 1) : fail(&c, e);
     progress_end();
     engine_close(c.engine);

@@ -1,6 +1,8 @@
 /* Output helpers: status badges, the instance JSON object, ages, errors. */
 #include "cli.h"
 
+#include "action.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,9 +82,9 @@ cJSON *instance_json(const lc_instance *in)
     else
         cJSON_AddNullToObject(o, "suspended_from");
     cJSON *allowed = cJSON_AddArrayToObject(o, "allowed_actions");
-    for (const lc_action *a = lc_actions; a->name != NULL; a++) {
+    for (const lc_action *a = lc_actions; a->id != ACT_NONE; a++) {
         if (lc_action_check(a, in->status) == ACTION_ALLOWED)
-            cJSON_AddItemToArray(allowed, cJSON_CreateString(a->name));
+            cJSON_AddItemToArray(allowed, cJSON_CreateString(lc_action_name(a)));
     }
     add_time(o, "created_at", in->created_at);
     add_time(o, "updated_at", in->updated_at);
