@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <argp.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,14 +117,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         p->opt.no_final_backup = true;
         return 0;
     case ARGP_KEY_ARG:
-        if (p->n_operands >= p->max_operands)
+        if (p->n_operands >= p->max_operands) {
             argp_error(state, "unexpected argument \"%s\"", arg);
-        else
-            p->operand[p->n_operands++] = arg;
+            return EINVAL;
+        }
+        p->operand[p->n_operands++] = arg;
         return 0;
     case ARGP_KEY_END:
-        if (p->n_operands < p->max_operands)
+        if (p->n_operands < p->max_operands) {
             argp_error(state, "missing %s", p->n_operands == 0 ? "instance (ID|NAME)" : "on|off");
+            return EINVAL;
+        }
         return 0;
     default:
         return ARGP_ERR_UNKNOWN;
@@ -133,7 +137,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 /*
  * Parses argv (argv[0] the command word) with argp options generated from
  * the accepted option bits. One path for usage errors: one line on stderr
- * naming the option or argument, then the command's usage; returns 2.
+ * naming the option or argument, with the command's usage; returns 2.
  */
 static int parse_args(const cmd_entry *cmd, unsigned accepted, int argc, char **argv, parsed *p)
 {
@@ -162,12 +166,12 @@ static int parse_args(const cmd_entry *cmd, unsigned accepted, int argc, char **
     argv[0] = argv0;
     if (err != NULL)
         fclose(err);
-    if (rc != 0 && errs != NULL && errs[0] != '\0') {
-        errs[strcspn(errs, "\n")] = '\0';
-        fprintf(stderr, "%s\nusage: instctl %s %s\n", errs, cmd->name, cmd->usage);
-    } else if (rc != 0) {
-        fprintf(stderr, "instctl %s: invalid arguments\nusage: instctl %s %s\n", cmd->name,
-                cmd->name, cmd->usage);
+    if (rc != 0) {
+        if (errs != NULL)
+            errs[strcspn(errs, "\n")] = '\0';
+        fprintf(stderr, "%s (usage: instctl %s %s)\n",
+                errs != NULL && errs[0] ? errs : "instctl: invalid arguments", cmd->name,
+                cmd->usage);
     }
     free(errs);
     return rc == 0 ? 0 : 2;
