@@ -9,7 +9,7 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation 
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 ifeq ($(SANITIZE),1)
-XCFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+XCFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
 BUILD     = build-san
 endif

@@ -15,7 +15,9 @@
     X(aside_name)                                                                                  \
     X(new_volume)                                                                                  \
     X(old_volume)                                                                                  \
-    X(backup_path)
+    X(backup_path)                                                                                 \
+    X(new_database)                                                                                \
+    X(aside_database)
 
 bool lc_journal_encode(const lc_op_journal *j, char *buf, size_t len)
 {
@@ -114,8 +116,8 @@ static void decide_status(const lc_recovery_in *in, bool running, lc_recovery_pl
         out->set_message = true;
         if (!j->switched)
             snprintf(out->error_message, sizeof out->error_message,
-                     "update %s at step %s%s%s (rolled back)", ending(in), step,
-                     failed ? ": " : "", failed ? in->why : "");
+                     "update %s at step %s%s%s (rolled back)", ending(in), step, failed ? ": " : "",
+                     failed ? in->why : "");
         break;
     case ACT_RESTORE:
         out->finished = j->switched;
@@ -152,14 +154,19 @@ void lc_recovery_decide(const lc_recovery_in *in, lc_recovery_plan *out)
     }
     if (!j->switched && j->new_volume[0] != '\0' && strcmp(j->new_volume, in->volume_name) != 0)
         snprintf(out->remove_volume, sizeof out->remove_volume, "%s", j->new_volume);
-    else if (j->switched && j->old_volume[0] != '\0' &&
-             strcmp(j->old_volume, in->volume_name) != 0)
+    else if (j->switched && j->old_volume[0] != '\0' && strcmp(j->old_volume, in->volume_name) != 0)
         snprintf(out->remove_volume, sizeof out->remove_volume, "%s", j->old_volume);
+    if (!j->switched && j->new_database[0] != '\0') {
+        out->database_back = j->aside_database[0] != '\0';
+        snprintf(out->drop_database, sizeof out->drop_database, "%s", j->new_database);
+    } else if (j->switched && j->aside_database[0] != '\0') {
+        snprintf(out->drop_database, sizeof out->drop_database, "%s", j->aside_database);
+    }
     bool running = k != NULL && (k->state == CONTAINER_RUNNING || k->state == CONTAINER_RESTARTING);
     decide_status(in, running, out);
     if (k == NULL)
         out->start_keep = out->stop_keep = false;
-    snprintf(out->detail, sizeof out->detail, "%s %s at step %s: %s",
-             lc_action_id_name(j->kind), ending(in), in->step[0] ? in->step : "begin",
+    snprintf(out->detail, sizeof out->detail, "%s %s at step %s: %s", lc_action_id_name(j->kind),
+             ending(in), in->step[0] ? in->step : "begin",
              out->finished ? "finished" : "rolled back");
 }

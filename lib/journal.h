@@ -16,15 +16,17 @@
 
 /* The objects an operation in flight works on. All "" / false when unused. */
 typedef struct lc_op_journal {
-    lc_action_id kind;        /* ACT_NONE: no operation in flight */
-    int from;                 /* the status when it began (InstanceStatus), -1 unknown */
-    char old_container[65];   /* the row's container when it began */
-    char aside_name[160];     /* the name the old container was moved aside to */
-    char new_volume[160];     /* a volume being made and filled, not yet the row's */
-    char old_volume[160];     /* the row's volume before a switch, removed after it */
-    char backup_path[1024];   /* update: the pre-update backup */
-    bool switched;            /* the row points at the new container / volume */
-    bool no_final_backup;     /* terminate --no-final-backup */
+    lc_action_id kind;       /* ACT_NONE: no operation in flight */
+    int from;                /* the status when it began (InstanceStatus), -1 unknown */
+    char old_container[65];  /* the row's container when it began */
+    char aside_name[160];    /* the name the old container was moved aside to */
+    char new_volume[160];    /* a volume being made and filled, not yet the row's */
+    char old_volume[160];    /* the row's volume before a switch, removed after it */
+    char backup_path[1024];  /* update: the pre-update backup */
+    char new_database[64];   /* restore: the database being filled, switched in by rename */
+    char aside_database[64]; /* restore: the live database's name while it is switched out */
+    bool switched;           /* the row points at the new container / volume */
+    bool no_final_backup;    /* terminate --no-final-backup */
 } lc_op_journal;
 
 /*
@@ -46,11 +48,11 @@ typedef struct lc_recovery_container {
 /* The row and what Docker shows of it, the inputs of the decision. */
 typedef struct lc_recovery_in {
     const lc_op_journal *op;
-    const char *step;           /* the step recorded last ("start"), "" when none */
-    InstanceStatus status;      /* the row's status now */
-    const char *container_id;   /* the row's container_id now ("" none) */
-    const char *container_name; /* the row's container name */
-    const char *volume_name;    /* the row's volume */
+    const char *step;                        /* the step recorded last ("start"), "" when none */
+    InstanceStatus status;                   /* the row's status now */
+    const char *container_id;                /* the row's container_id now ("" none) */
+    const char *container_name;              /* the row's container name */
+    const char *volume_name;                 /* the row's volume */
     const lc_recovery_container *containers; /* every container labelled for the instance */
     size_t n_containers;
     bool interrupted; /* the holder was interrupted (a signal), not dead */
@@ -60,19 +62,21 @@ typedef struct lc_recovery_in {
 #define LC_RECOVERY_MAX_REMOVE 8
 
 typedef struct lc_recovery_plan {
-    bool finished;                /* finished (true) or rolled back (false) */
-    InstanceStatus status;        /* the status to write */
-    bool set_message;             /* write error_message */
+    bool finished;         /* finished (true) or rolled back (false) */
+    InstanceStatus status; /* the status to write */
+    bool set_message;      /* write error_message */
     char error_message[512];
-    bool error_from_op;           /* an error an operation wrote: reconcile never lifts it */
-    char keep[65];                /* the row's container afterwards ("" = none) */
-    bool rename_keep;             /* give it the row's container name back */
-    bool start_keep, stop_keep;   /* what to do with it */
+    bool error_from_op;         /* an error an operation wrote: reconcile never lifts it */
+    char keep[65];              /* the row's container afterwards ("" = none) */
+    bool rename_keep;           /* give it the row's container name back */
+    bool start_keep, stop_keep; /* what to do with it */
     char remove[LC_RECOVERY_MAX_REMOVE][65]; /* containers to remove (force) */
     size_t n_remove;
-    char remove_volume[160];      /* a volume to remove, "" none */
-    bool continue_termination;    /* terminate: carry on with the removal */
-    char detail[300];             /* the history detail */
+    char remove_volume[160];   /* a volume to remove, "" none */
+    bool database_back;        /* restore not switched: put the live database back, drop the new */
+    char drop_database[64];    /* a database to drop afterwards ("" none) */
+    bool continue_termination; /* terminate: carry on with the removal */
+    char detail[300];          /* the history detail */
 } lc_recovery_plan;
 
 /*
@@ -80,7 +84,8 @@ typedef struct lc_recovery_plan {
  * -> error "create interrupted at step S" with its container stopped;
  * update -> the old container back under its name with the previous status
  * and the new one removed, or finished when the switch was recorded;
- * restore -> the old volume kept unless the switch was recorded; backup ->
+ * restore -> the old volume and database kept unless the switch was
+ * recorded (the database renamed back when it was already swapped); backup ->
  * status kept (its temporary files are removed by the caller); terminate ->
  * continued; the others keep the row's status (reconcile then converges it
  * with Docker). In every case only the row's container (or, when the row

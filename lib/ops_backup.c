@@ -3,6 +3,7 @@
  * a new volume generation, retention, and terminate's final backup.
  */
 #include "ops_internal.h"
+#include "pgtools.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +30,15 @@ static lc_err make_dirs(const char *dir, lc_diag *d)
             return LC_OK;
         *p = '/';
     }
+}
+
+void ops_pg(const lc_ops *o, lc_pg *pg)
+{
+    const lc_config *c = o->cfg;
+    *pg = (lc_pg){.host = c->db_host,
+                  .port = c->db_port,
+                  .user = c->db_user,
+                  .password_file = c->db_password_file};
 }
 
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t)
@@ -159,6 +169,13 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
         e = ops_make_container(o, &next, d);
     if (e != LC_OK)
         return e;
+    lc_pg pg;
+    ops_pg(o, &pg);
+    if (in->op.new_database[0] != '\0' && (e = ops_step(o, in, "swap", d)) == LC_OK)
+        e = pg_switch_database(&pg, in->database_name, in->op.new_database,
+                               in->op.aside_database, d);
+    if (e != LC_OK)
+        return e;
     snprintf(in->container_id, sizeof in->container_id, "%s", next.container_id);
     snprintf(in->volume_name, sizeof in->volume_name, "%s", new_volume);
     in->op.switched = true;
@@ -168,7 +185,37 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
     if (in->op.old_container[0] != '\0')
         engine_container_remove(o->engine, in->op.old_container, true, &ignore);
     engine_volume_remove(o->engine, in->op.old_volume, &ignore);
+    if (in->op.aside_database[0] != '\0')
+        pg_drop_database(&pg, in->op.aside_database, &ignore);
     return LC_OK;
+}
+
+/*
+ * The database part of a restore: the dump goes into a new database
+ * (instctl_restore_<id8>), never into the live one; switch_volume renames
+ * it in. Leftovers of an earlier attempt with these names are dropped first.
+ */
+static lc_err restore_database(lc_ops *o, lc_instance *in, const char *path, lc_diag *d)
+{
+    lc_pg pg;
+    lc_backup_target t;
+    ops_pg(o, &pg);
+    ops_target(o, in, &t);
+    if (pg.host == NULL || pg.host[0] == '\0')
+        return LC_OK;
+    snprintf(in->op.new_database, sizeof in->op.new_database, "instctl_restore_%.8s", in->id);
+    snprintf(in->op.aside_database, sizeof in->op.aside_database, "instctl_aside_%.8s", in->id);
+    lc_err e = ops_step(o, in, "database", d);
+    if (e == LC_OK)
+        e = pg_drop_database(&pg, in->op.new_database, d);
+    if (e == LC_OK)
+        e = pg_drop_database(&pg, in->op.aside_database, d);
+    if (e == LC_OK)
+        e = pg_create_database(&pg, in->op.new_database, d);
+    t.database = in->op.new_database;
+    if (e == LC_OK)
+        e = backup_restore_database(path, &t, d);
+    return e;
 }
 
 lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path, lc_diag *d)
@@ -186,9 +233,7 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
     if (e == LC_OK)
         e = backup_restore_volume(o->engine, path, &t, new_volume, o->transfer, o->transfer_arg, d);
     if (e == LC_OK)
-        e = ops_step(o, in, "database", d);
-    if (e == LC_OK)
-        e = backup_restore_database(path, &t, d);
+        e = restore_database(o, in, path, d);
     if (e == LC_OK)
         e = switch_volume(o, in, new_volume, d);
     return e;
@@ -282,10 +327,8 @@ lc_err ops_prune_backups(lc_ops *o, const char *ref, int keep, size_t *removed, 
 /* After a successful final backup: the volume and the database go. */
 static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
 {
-    lc_pg pg = {.host = o->cfg->db_host,
-                .port = o->cfg->db_port,
-                .user = o->cfg->db_user,
-                .password_file = o->cfg->db_password_file};
+    lc_pg pg;
+    ops_pg(o, &pg);
     lc_err e = engine_volume_remove(o->engine, in->volume_name, d);
     if (e == LC_OK)
         e = pg_drop_database(&pg, in->database_name, d);

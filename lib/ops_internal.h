@@ -123,6 +123,9 @@ void ops_clean_temp(lc_ops *o, const char *instance_id);
 /* ops_not_allowed: LC_ENOTALLOWED naming the status and the allowed actions. */
 lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d);
 
+/* ops_pg: the database server of the configuration (strings borrowed from o->cfg). */
+void ops_pg(const lc_ops *o, lc_pg *pg);
+
 /* ops_target: what backup_write/restore need for instance in. */
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t);
 

@@ -6,6 +6,7 @@
  * carries the plan out here.
  */
 #include "ops_internal.h"
+#include "pgtools.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -100,6 +101,16 @@ static lc_err execute(lc_ops *o, lc_instance *in, const lc_recovery_plan *p, lc_
         if (e != LC_OK && e != LC_ENOTFOUND && first == LC_OK)
             first = lc_fail(d, e, "remove volume %s: %s", p->remove_volume, ed.msg);
     }
+    lc_pg pg;
+    ops_pg(o, &pg);
+    if (p->database_back &&
+        pg_switch_back(&pg, in->database_name, in->op.new_database, in->op.aside_database, &ed) !=
+            LC_OK &&
+        first == LC_OK)
+        first = lc_fail(d, LC_EFAILED, "put database %s back: %s", in->database_name, ed.msg);
+    if (p->drop_database[0] != '\0' && first == LC_OK &&
+        pg_drop_database(&pg, p->drop_database, &ed) != LC_OK)
+        first = lc_fail(d, LC_EFAILED, "drop database %s: %s", p->drop_database, ed.msg);
     ops_clean_temp(o, in->id);
     return first;
 }

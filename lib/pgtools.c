@@ -286,10 +286,71 @@ lc_err pg_restore_from(const lc_pg *pg, const char *database, const char *file, 
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"pg_restore", "--clean", "--if-exists", "--no-owner", "-w",
-                          "-h",         pg->host,  "-p",          port,         "-U",
-                          pg->user,     "-d",      database,      file,         NULL};
+    const char *argv[] = {"pg_restore", "--no-owner", "-w",     "-h", pg->host, "-p",
+                          port,         "-U",         pg->user, "-d", database, file, NULL};
     return pg_run_tool(pg, argv, d);
+}
+
+/* psql -X -q -1 -v ON_ERROR_STOP=1 -w ... -d postgres -c sql: one transaction on the server. */
+static lc_err run_sql(const lc_pg *pg, const char *sql, lc_diag *d)
+{
+    char port[16];
+    lc_err err = check_args(pg, "postgres", port, d);
+    if (err != LC_OK)
+        return err;
+    const char *argv[] = {"psql", "-X", "-q",     "-1", "-v",       "ON_ERROR_STOP=1",
+                          "-w",   "-h", pg->host, "-p", port,       "-U",
+                          pg->user, "-d", "postgres", "-c", sql, NULL};
+    return pg_run_tool(pg, argv, d);
+}
+
+lc_err pg_create_database(const lc_pg *pg, const char *database, lc_diag *d)
+{
+    char port[16];
+    lc_err err = check_args(pg, database, port, d);
+    if (err != LC_OK)
+        return err;
+    const char *argv[] = {"createdb", "-w",     "-h",     pg->host, "-p",
+                          port,       "-U",     pg->user, database, NULL};
+    return pg_run_tool(pg, argv, d);
+}
+
+/*
+ * The SQL of a conditional rename pair, run as one transaction: when `when`
+ * exists, a -> b then c -> a (ALTER DATABASE is transactional; names are
+ * validated identifiers, quoted).
+ */
+static lc_err swap(const lc_pg *pg, const char *when, const char *a, const char *b, const char *c,
+                   lc_diag *d)
+{
+    char port[16], sql[1024];
+    const char *names[] = {when, a, b, c};
+    for (size_t i = 0; i < 4; i++) {
+        lc_err err = check_args(pg, names[i], port, d);
+        if (err == LC_OK && strpbrk(names[i], "\"'\\$") != NULL)
+            err = lc_fail(d, LC_EUSAGE, "database name %s cannot be quoted", names[i]);
+        if (err != LC_OK)
+            return err;
+    }
+    snprintf(sql, sizeof sql,
+             "DO $instctl$ BEGIN IF EXISTS (SELECT 1 FROM pg_database WHERE datname = '%s') THEN"
+             " IF EXISTS (SELECT 1 FROM pg_database WHERE datname = '%s') THEN"
+             " EXECUTE 'ALTER DATABASE \"%s\" RENAME TO \"%s\"'; END IF;"
+             " EXECUTE 'ALTER DATABASE \"%s\" RENAME TO \"%s\"'; END IF; END $instctl$",
+             when, a, a, b, c, a);
+    return run_sql(pg, sql, d);
+}
+
+lc_err pg_switch_database(const lc_pg *pg, const char *live, const char *staging,
+                          const char *aside, lc_diag *d)
+{
+    return swap(pg, staging, live, aside, staging, d);
+}
+
+lc_err pg_switch_back(const lc_pg *pg, const char *live, const char *staging, const char *aside,
+                      lc_diag *d)
+{
+    return swap(pg, aside, live, staging, aside, d);
 }
 
 lc_err pg_drop_database(const lc_pg *pg, const char *database, lc_diag *d)

@@ -26,10 +26,28 @@
 lc_err pg_dump_to(const lc_pg *pg, const char *database, const char *file, lc_diag *d);
 
 /*
- * pg_restore_from: `pg_restore --clean --if-exists --no-owner -w -h H -p P
- * -U U -d database file`. The database must exist. Errors as pg_dump_to.
+ * pg_restore_from: `pg_restore --no-owner -w -h H -p P -U U -d database
+ * file` into a database just made for it (restore never writes into the
+ * live database: see pg_switch_database). Errors as pg_dump_to.
  */
 lc_err pg_restore_from(const lc_pg *pg, const char *database, const char *file, lc_diag *d);
+
+/* pg_create_database: `createdb -w -h H -p P -U U database`. Errors as pg_dump_to. */
+lc_err pg_create_database(const lc_pg *pg, const char *database, lc_diag *d);
+
+/*
+ * pg_switch_database: in one transaction, when staging exists: live (if it
+ * exists) renamed to aside, then staging renamed to live (DESIGN §6: the
+ * database part of a restore is switched in by rename). pg_switch_back
+ * undoes it: when aside exists, live renamed to staging and aside back to
+ * live. Both are idempotent; nothing is dropped. LC_EUSAGE for a name
+ * that cannot be quoted; LC_EFAILED when psql fails (the rename needs no
+ * session on the databases: their containers are stopped first).
+ */
+lc_err pg_switch_database(const lc_pg *pg, const char *live, const char *staging,
+                          const char *aside, lc_diag *d);
+lc_err pg_switch_back(const lc_pg *pg, const char *live, const char *staging, const char *aside,
+                      lc_diag *d);
 
 /*
  * pg_run_tool: runs argv (argv[0] looked up in PATH, NULL-terminated) with
