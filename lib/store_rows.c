@@ -61,6 +61,7 @@ void read_instance(sqlite3_stmt *st, lc_instance *o)
     o->created_at = (time_t)sqlite3_column_int64(st, 32);
     o->updated_at = (time_t)sqlite3_column_int64(st, 33);
     o->final_backup_pending = sqlite3_column_int(st, 34) != 0;
+    copy_col(st, 35, o->host, sizeof o->host);
 }
 
 int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
@@ -219,6 +220,7 @@ static lc_err insert_row(lc_store *s, const lc_instance *in, int lease_seconds, 
     bind_text_or_null(st, 14, in->op_step);
     sqlite3_bind_int64(st, 15, (sqlite3_int64)in->op_deadline);
     sqlite3_bind_int64(st, 16, (sqlite3_int64)now);
+    sqlite3_bind_text(st, 17, in->host[0] ? in->host : LC_HOST_LOCAL, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "insert instance");
