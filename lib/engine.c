@@ -109,7 +109,7 @@ static lc_err parse_tcp(const char *host, const char *hp, lc_engine *e, lc_diag 
         if (hp[n - 1] != ']' || n < 4)
             return lc_fail(d, LC_ECONFIG, "Docker host %s: unclosed [ in the address", host);
     } else {
-        n = strcspn(hp, ":");
+        n = strcspn(hp, ":/");
         if (strspn(hp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") < n)
             return lc_fail(d, LC_ECONFIG, "Docker host %s: \"%.*s\" is not a host name or address",
                            host, (int)n, hp);
