@@ -140,7 +140,7 @@ static lc_err check_tls(const char *host, const lc_engine_tls *tls, lc_engine *e
     if (tls == NULL || (tls->ca[0] == '\0' && tls->cert[0] == '\0' && tls->key[0] == '\0'))
         return lc_fail(d, LC_ECONFIG,
                        "Docker host %s: plain TCP is refused; give the engine's TLS material "
-                       "(ca.pem, cert.pem, key.pem: a TLS directory or DOCKER_CERT_PATH)",
+                       "(ca.pem, cert.pem, key.pem: --tls-dir or DOCKER_CERT_PATH)",
                        host);
     const struct {
         const char *what, *path;
