@@ -5,6 +5,8 @@
  */
 #include "hosts.h"
 
+#include "placement.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -35,6 +37,24 @@ lc_err lc_host_engine_open(const lc_host *h, const char *configured, lc_engine *
         e = engine_open_tls(h->docker_host, &tls, out, d);
     }
     return e == LC_OK ? LC_OK : lc_prefix(d, e, "host %s", h->name);
+}
+
+lc_err lc_host_engine_for_create(lc_store *s, const char *name, const char *configured,
+                                 lc_engine **out, lc_diag *d)
+{
+    lc_host h;
+    size_t chosen = 0;
+    *out = NULL;
+    lc_err e = store_host_get(s, name, &h, d);
+    lc_place_host ph = {.name = h.name,
+                        .drained = h.drained,
+                        .reachable = true,
+                        .instances = h.instances,
+                        .max_instances = h.max_instances};
+    lc_place_request req = {.host = name};
+    if (e == LC_OK)
+        e = placement_pick(&ph, 1, &req, &chosen, d);
+    return e == LC_OK ? lc_host_engine_open(&h, configured, out, d) : e;
 }
 
 typedef struct probe_job {

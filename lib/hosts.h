@@ -27,6 +27,16 @@ const char *lc_host_docker_host(const lc_host *h, const char *configured);
  */
 lc_err lc_host_engine_open(const lc_host *h, const char *configured, lc_engine **out, lc_diag *d);
 
+/*
+ * lc_host_engine_for_create: the client for creating an instance on the
+ * host named name (create --host): the row must exist (LC_ENOTFOUND) and be
+ * able to take one more instance by placement's rules, its engine's answer
+ * left to the caller's first request (LC_ENOTALLOWED: drained or full, d
+ * says which). Free *out with engine_close.
+ */
+lc_err lc_host_engine_for_create(lc_store *s, const char *name, const char *configured,
+                                 lc_engine **out, lc_diag *d);
+
 /* What one probe of a host found. */
 typedef struct lc_host_probe {
     lc_err err;       /* LC_OK when the engine answered /_ping, /version and /info */

@@ -221,7 +221,7 @@ static int host_report(cli *c, const char *only)
         else
             print_row(&hosts[i], &probes[i], c->cfg.docker_host);
         if (!c->json && probes[i].err != LC_OK)
-            fprintf(stderr, "instctl: %s\n", probes[i].error);
+            fprintf(stderr, "instctl: host %s: %s\n", hosts[i].name, probes[i].error);
     }
     if (arr != NULL)
         print_json(arr);
