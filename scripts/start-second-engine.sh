@@ -29,9 +29,12 @@ ping() {
     [ "$(curl -s --max-time 2 --unix-socket "$sock" http://localhost/_ping 2>/dev/null)" = OK ]
 }
 
-# True when the pid in the pid file is a running dockerd.
+# True when the pid in the pid file is a running dockerd (not a zombie).
 running() {
-    [ -s "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = dockerd ]
+    [ -s "$pidfile" ] || return 1
+    pid=$(cat "$pidfile")
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] &&
+        [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]
 }
 
 # openssl req -new + x509 -req signed by the CA: make_cert NAME CN EXTENSIONS
@@ -68,6 +71,18 @@ make_bridge() {
     ip link set docker1 up
 }
 
+# The pid of a containerd left from an earlier dockerd of this exec root, if any.
+old_containerd() {
+    for cmdline in /proc/[0-9]*/cmdline; do
+        if tr '\0' ' ' <"$cmdline" 2>/dev/null | grep -q "^containerd .*$dir/exec/containerd/"; then
+            p=${cmdline#/proc/}
+            echo "${p%/cmdline}"
+            return 0
+        fi
+    done
+    return 1
+}
+
 start() {
     if running; then
         say "dockerd (pid $(cat "$pidfile")) runs but $sock does not answer yet; waiting"
@@ -78,7 +93,14 @@ start() {
         say "removing stale $pidfile"
         rm -f "$pidfile"
     fi
-    rm -f "$sock"
+    # a containerd still shutting down after its dockerd makes the new one time out
+    i=0
+    while old=$(old_containerd) && [ "$i" -lt 40 ]; do
+        [ "$i" -eq 20 ] && kill "$old" 2>/dev/null
+        sleep 0.25
+        i=$((i + 1))
+    done
+    rm -f "$sock" "$dir/exec/containerd/containerd.sock"
     mkdir -p "$dir/data" "$dir/exec"
     say "starting dockerd on $sock and tcp://127.0.0.1:$port (log: $log)"
     echo "==== start-second-engine: $(date -u +%Y-%m-%dT%H:%M:%SZ) ====" >>"$log"
@@ -125,9 +147,7 @@ fi
 mkdir -p "$dir"
 make_tls
 make_bridge
-ping || {
-    start
-    wait_ping
-}
+# a dockerd that exits while starting (containerd timing out under load) gets a second try
+ping || { start && wait_ping; } || { say "trying once more" && start && wait_ping; }
 load_images
 say "engine answers on $sock and tcp://127.0.0.1:$port (TLS: $tls)"
