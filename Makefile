@@ -27,7 +27,7 @@ TOOLS      = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BIN   = $(BUILD)/instctl
 LIBA  = $(BUILD)/liblifecycle.a
 
-.PHONY: all deps check unit integration bench demo lint install uninstall clean standin engine
+.PHONY: all deps check unit integration bench demo lint install uninstall clean standin engine engine2
 
 all: $(BIN)
 
@@ -75,7 +75,11 @@ engine: deps
 standin: engine
 	@scripts/build-standin.sh
 
-check: standin
+# A second engine over TCP with mutual TLS, the stand-in images loaded (several-hosts tests).
+engine2: standin
+	@scripts/start-second-engine.sh
+
+check: standin engine2
 	$(MAKE) $(BIN) $(BUILD)/tests/unit $(BUILD)/tests/integration $(TOOLS)
 	@INSTCTL_BIN=$(CURDIR)/$(BIN) BUILD=$(BUILD) tests/run-tests.sh $(BUILD)/tests/unit $(BUILD)/tests/integration
 

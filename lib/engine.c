@@ -1,18 +1,20 @@
 /*
- * Docker Engine API client (DESIGN §6): libcurl over the engine's Unix
- * socket, one easy handle per client (so its connection is reused; a client
- * is not shared between threads), the API version negotiated from /_ping,
- * and the error mapping of engine.h. Bodies are parsed in engine_json.c.
+ * Docker Engine API client (DESIGN §6, §7a): libcurl over the engine's Unix
+ * socket or over TCP with mutual TLS, one easy handle per client (so its connection is reused; a
+ * client is not shared between threads), the API version negotiated from /_ping, and the error
+ * mapping of engine.h. Bodies are parsed in engine_json.c.
  */
 #include "engine.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "tar.h"
 
@@ -26,10 +28,15 @@
 #define LOW_SPEED_S 120L
 #define DEFAULT_DATA_PATH "/var/lib/odoo"
 
+#define TLS_DEFAULT_PORT 2376
+
 struct lc_engine {
     CURL *curl;
-    char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char api[8]; /* "" until pinged */
+    char socket[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" for tcp:// */
+    char where[300];   /* the socket path, or "tcp://HOST:PORT": what errors name */
+    char base[300];    /* "http://localhost" or "https://HOST:PORT" */
+    lc_engine_tls tls; /* tcp:// only */
+    char api[8];       /* "" until pinged */
     unsigned long requests;
 };
 
@@ -82,27 +89,135 @@ bool lc_curl_init(void)
     return curl_init_rc == CURLE_OK;
 }
 
-lc_err engine_open(const char *host, lc_engine **out, lc_diag *d)
+bool engine_tls_from_dir(const char *dir, lc_engine_tls *t)
+{
+    memset(t, 0, sizeof *t);
+    return dir != NULL && dir[0] != '\0' &&
+           (size_t)snprintf(t->ca, sizeof t->ca, "%s/ca.pem", dir) < sizeof t->ca &&
+           (size_t)snprintf(t->cert, sizeof t->cert, "%s/cert.pem", dir) < sizeof t->cert &&
+           (size_t)snprintf(t->key, sizeof t->key, "%s/key.pem", dir) < sizeof t->key;
+}
+
+/* "HOST[:PORT]" of a tcp:// URL into e->where and e->base; LC_ECONFIG when malformed. */
+static lc_err parse_tcp(const char *host, const char *hp, lc_engine *e, lc_diag *d)
+{
+    char name[256];
+    const char *port = NULL;
+    size_t n;
+    if (hp[0] == '[') {
+        n = strcspn(hp + 1, "]") + 2;
+        if (hp[n - 1] != ']' || n < 4)
+            return lc_fail(d, LC_ECONFIG, "Docker host %s: unclosed [ in the address", host);
+    } else {
+        n = strcspn(hp, ":/");
+        if (strspn(hp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") < n)
+            return lc_fail(d, LC_ECONFIG, "Docker host %s: \"%.*s\" is not a host name or address",
+                           host, (int)n, hp);
+    }
+    if (hp[n] == ':')
+        port = hp + n + 1;
+    else if (hp[n] != '\0')
+        return lc_fail(d, LC_ECONFIG, "Docker host %s: use tcp://HOST:PORT (no path)", host);
+    char *end = NULL;
+    long p = port != NULL ? strtol(port, &end, 10) : TLS_DEFAULT_PORT;
+    if (n == 0 || n >= sizeof name)
+        return lc_fail(d, LC_ECONFIG, "Docker host %s: no host name", host);
+    if (port != NULL && (end == port || *end != '\0' || p < 1 || p > 65535))
+        return lc_fail(d, LC_ECONFIG, "Docker host %s: bad port \"%s\" (1..65535)", host, port);
+    snprintf(name, sizeof name, "%.*s", (int)n, hp);
+    snprintf(e->where, sizeof e->where, "tcp://%s:%ld", name, p);
+    snprintf(e->base, sizeof e->base, "https://%s:%ld", name, p);
+    return LC_OK;
+}
+
+/* The TLS files of a tcp:// engine: all three given and readable; LC_ECONFIG otherwise. */
+static lc_err check_tls(const char *host, const lc_engine_tls *tls, lc_engine *e, lc_diag *d)
+{
+    lc_engine_tls env;
+    const char *certs = getenv("DOCKER_CERT_PATH");
+    if (tls == NULL && certs != NULL && certs[0] != '\0' && engine_tls_from_dir(certs, &env))
+        tls = &env;
+    if (tls == NULL || (tls->ca[0] == '\0' && tls->cert[0] == '\0' && tls->key[0] == '\0'))
+        return lc_fail(d, LC_ECONFIG,
+                       "Docker host %s: plain TCP is refused; give the engine's TLS material "
+                       "(ca.pem, cert.pem, key.pem: --tls-dir or DOCKER_CERT_PATH)",
+                       host);
+    const struct {
+        const char *what, *path;
+    } files[] = {
+        {"CA certificate", tls->ca}, {"client certificate", tls->cert}, {"client key", tls->key}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (files[i].path[0] == '\0')
+            return lc_fail(d, LC_ECONFIG,
+                           "Docker host %s: no TLS %s given (a tcp:// engine needs the CA, a "
+                           "client certificate and its key)",
+                           host, files[i].what);
+        if (access(files[i].path, R_OK) != 0)
+            return lc_fail(d, LC_ECONFIG, "Docker host %s: TLS %s %s: %s", host, files[i].what,
+                           files[i].path, strerror(errno));
+    }
+    e->tls = *tls;
+    return LC_OK;
+}
+
+/* Where host points, into e: a Unix socket or a TLS endpoint. */
+static lc_err parse_host(const char *host, const lc_engine_tls *tls, lc_engine *e, lc_diag *d)
+{
+    if (strncmp(host, "tcp://", 6) == 0) {
+        lc_err err = parse_tcp(host, host + 6, e, d);
+        return err == LC_OK ? check_tls(host, tls, e, d) : err;
+    }
+    const char *path = strncmp(host, "unix://", 7) == 0 ? host + 7 : host;
+    if (path[0] != '/')
+        return lc_fail(d, LC_ECONFIG,
+                       "Docker host %s: use unix:///path or tcp://HOST:PORT (with TLS)", host);
+    if (strlen(path) >= sizeof e->socket)
+        return lc_fail(d, LC_ECONFIG, "Docker host %s: socket path too long", host);
+    snprintf(e->socket, sizeof e->socket, "%s", path);
+    snprintf(e->where, sizeof e->where, "%s", path);
+    snprintf(e->base, sizeof e->base, "http://localhost");
+    return LC_OK;
+}
+
+lc_err engine_open_tls(const char *host, const lc_engine_tls *tls, lc_engine **out, lc_diag *d)
 {
     *out = NULL;
     if (host == NULL || host[0] == '\0')
         host = getenv("DOCKER_HOST");
     if (host == NULL || host[0] == '\0')
         host = LC_DEFAULT_DOCKER_HOST;
-    const char *path = strncmp(host, "unix://", 7) == 0 ? host + 7 : host;
-    if (path[0] != '/')
-        return lc_fail(d, LC_ECONFIG, "Docker host %s: only unix:// sockets are supported", host);
-    if (strlen(path) >= sizeof((lc_engine *)0)->socket)
-        return lc_fail(d, LC_ECONFIG, "Docker host %s: socket path too long", host);
-    if (!lc_curl_init())
-        return lc_fail(d, LC_ENOMEM, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
     lc_engine *e = calloc(1, sizeof *e);
-    if (e == NULL || (e->curl = curl_easy_init()) == NULL) {
+    if (e == NULL)
+        return lc_fail(d, LC_ENOMEM, "Docker client: out of memory");
+    lc_err err = parse_host(host, tls, e, d);
+    if (err == LC_OK && !lc_curl_init())
+        err = lc_fail(d, LC_ENOMEM, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
+    if (err == LC_OK && (e->curl = curl_easy_init()) == NULL)
+        err = lc_fail(d, LC_ENOMEM, "Docker client: out of memory");
+    if (err != LC_OK) {
         free(e);
+        return err;
+    }
+    *out = e;
+    return LC_OK;
+}
+
+lc_err engine_open(const char *host, lc_engine **out, lc_diag *d)
+{
+    return engine_open_tls(host, NULL, out, d);
+}
+
+lc_err engine_clone(const lc_engine *e, lc_engine **out, lc_diag *d)
+{
+    *out = NULL;
+    lc_engine *c = malloc(sizeof *c);
+    if (c == NULL || (*c = *e, c->curl = curl_easy_init()) == NULL) {
+        free(c);
         return lc_fail(d, LC_ENOMEM, "Docker client: out of memory");
     }
-    snprintf(e->socket, sizeof e->socket, "%s", path);
-    *out = e;
+    c->api[0] = '\0';
+    c->requests = 0;
+    *out = c;
     return LC_OK;
 }
 
@@ -127,6 +242,11 @@ unsigned long engine_request_count(const lc_engine *e)
 const char *engine_socket_path(const lc_engine *e)
 {
     return e->socket;
+}
+
+const char *engine_where(const lc_engine *e)
+{
+    return e->where;
 }
 
 /* Never returns 0 for data; on allocation failure a short count makes curl abort. */
@@ -218,12 +338,27 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return lc_interrupt_pending() ? 1 : 0;
 }
 
+/* https only, the engine's certificate verified against our CA alone, our certificate presented. */
+static void set_tls(CURL *c, const lc_engine_tls *tls)
+{
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
+    curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+}
+
 static void set_options(lc_engine *e, const request *rq, const char *url, char *errbuf, stream *st)
 {
     CURL *c = e->curl;
     response *rs = st->rs;
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socket);
+    if (e->socket[0] != '\0')
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socket);
+    else
+        set_tls(c, &e->tls);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -241,15 +376,49 @@ static void set_options(lc_engine *e, const request *rq, const char *url, char *
     set_method(c, rq, st);
 }
 
-/* curl's own text names "localhost port 80" on a failed connect; say the socket and errno. */
+/* A failed TLS session with a tcp:// engine, said in words; LC_OK when rc is not about TLS. */
+static lc_err tls_error(lc_engine *e, CURLcode rc, const char *errbuf, lc_diag *d)
+{
+    const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return lc_fail(d, LC_EENGINE,
+                       "Docker engine at %s: its TLS certificate cannot be verified with the CA "
+                       "%s (%s)",
+                       e->where, e->tls.ca, why);
+    case CURLE_SSL_CACERT_BADFILE:
+        return lc_fail(d, LC_ECONFIG, "Docker engine at %s: TLS CA certificate %s unusable (%s)",
+                       e->where, e->tls.ca, why);
+    case CURLE_SSL_CERTPROBLEM:
+        return lc_fail(d, LC_ECONFIG,
+                       "Docker engine at %s: TLS client certificate %s or key %s unusable (%s)",
+                       e->where, e->tls.cert, e->tls.key, why);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        if (rc != CURLE_SSL_CONNECT_ERROR && strstr(why, "SSL") == NULL)
+            return LC_OK;
+        return lc_fail(d, LC_EENGINE,
+                       "Docker engine at %s: the TLS session was refused (does the engine speak "
+                       "TLS and accept the client certificate %s?): %s",
+                       e->where, e->tls.cert, why);
+    default:
+        return LC_OK;
+    }
+}
+
+/* curl's own text names "localhost port 80" on a failed connect; say the engine and errno. */
 static lc_err transport_error(lc_engine *e, CURLcode rc, const char *errbuf, lc_diag *d)
 {
     long os_errno = 0;
+    lc_err err = e->socket[0] == '\0' ? tls_error(e, rc, errbuf, d) : LC_OK;
+    if (err != LC_OK)
+        return err;
     if (rc == CURLE_COULDNT_CONNECT &&
         curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
-        return lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->socket,
+        return lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->where,
                        strerror((int)os_errno));
-    return lc_fail(d, LC_EENGINE, "Docker engine at %s: %s", e->socket,
+    return lc_fail(d, LC_EENGINE, "Docker engine at %s: %s", e->where,
                    errbuf[0] != '\0' && rc != CURLE_COULDNT_CONNECT ? errbuf
                                                                     : curl_easy_strerror(rc));
 }
@@ -266,7 +435,7 @@ static lc_err perform(lc_engine *e, const request *rq, response *rs, lc_diag *d)
     if (rs->body.data == NULL)
         return lc_fail(d, LC_ENOMEM, "out of memory");
     rs->body.data[0] = '\0';
-    snprintf(url, sizeof url, "http://localhost%s%s%s", rq->raw ? "" : "/v", rq->raw ? "" : e->api,
+    snprintf(url, sizeof url, "%s%s%s%s", e->base, rq->raw ? "" : "/v", rq->raw ? "" : e->api,
              rq->path);
     stream st = {.curl = e->curl, .rq = rq, .rs = rs};
     set_options(e, rq, url, errbuf, &st);
@@ -304,9 +473,9 @@ static lc_err negotiate(lc_engine *e, lc_diag *d)
     if (curl_easy_header(e->curl, "Api-Version", 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
         sscanf(h->value, "%d.%d", &major, &minor) != 2)
         return lc_fail(d, LC_EENGINE, "Docker engine at %s: answer without an API version",
-                       e->socket);
+                       e->where);
     if (major < 1 || (major == 1 && minor < API_MINOR_MIN))
-        return lc_fail(d, LC_EENGINE, "Docker engine at %s: API %d.%d is older than %s", e->socket,
+        return lc_fail(d, LC_EENGINE, "Docker engine at %s: API %d.%d is older than %s", e->where,
                        major, minor, LC_ENGINE_MIN_API);
     if (major > 1 || minor > API_MINOR_MAX)
         minor = API_MINOR_MAX;
@@ -322,7 +491,7 @@ lc_err engine_ping(lc_engine *e, lc_diag *d)
     response rs;
     lc_err err = perform(e, &rq, &rs, d);
     if (err == LC_OK && rs.status != 200)
-        err = lc_fail(d, LC_EENGINE, "Docker engine at %s: /_ping answered HTTP %ld", e->socket,
+        err = lc_fail(d, LC_EENGINE, "Docker engine at %s: /_ping answered HTTP %ld", e->where,
                       rs.status);
     if (err == LC_OK)
         err = negotiate(e, d);
@@ -876,4 +1045,56 @@ lc_err engine_container_rename(lc_engine *e, const char *id, const char *new_nam
         return lc_fail(d, LC_EUSAGE, "%s: empty or too long a name", what);
     snprintf(suffix, sizeof suffix, "/rename?name=%s", enc);
     return simple(e, "POST", "containers", id, suffix, 0, d, what);
+}
+
+/* GET path into a parsed cJSON (*root, cJSON_Delete) ; LC_EENGINE when not JSON. */
+static lc_err get_json(lc_engine *e, const char *path, cJSON **root, lc_diag *d, const char *what)
+{
+    request rq = {.method = "GET", .path = path};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, what);
+    *root = err == LC_OK ? cJSON_ParseWithLength(rs.body.data, rs.body.len) : NULL;
+    if (err == LC_OK && !cJSON_IsObject(*root))
+        err = lc_fail(d, LC_EENGINE, "%s: Docker engine at %s answered no JSON object", what,
+                      e->where);
+    response_free(&rs);
+    return err;
+}
+
+static void copy_string(const cJSON *o, const char *key, char *out, size_t len)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    snprintf(out, len, "%s", v != NULL ? v : "");
+}
+
+static double number(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+lc_err engine_info(lc_engine *e, lc_engine_info *out, lc_diag *d)
+{
+    cJSON *root = NULL;
+    char when[64];
+    memset(out, 0, sizeof *out);
+    lc_err err = get_json(e, "/version", &root, d, "engine version");
+    copy_string(root, "Version", out->version, sizeof out->version);
+    copy_string(root, "ApiVersion", out->api_version, sizeof out->api_version);
+    cJSON_Delete(root);
+    if (err == LC_OK)
+        err = get_json(e, "/info", &root, d, "engine info");
+    if (err != LC_OK)
+        return err;
+    copy_string(root, "Name", out->name, sizeof out->name);
+    copy_string(root, "OperatingSystem", out->os, sizeof out->os);
+    out->mem_total = (long long)number(root, "MemTotal");
+    out->ncpu = (int)number(root, "NCPU");
+    out->containers = (int)number(root, "Containers");
+    out->containers_running = (int)number(root, "ContainersRunning");
+    copy_string(root, "SystemTime", when, sizeof when);
+    if (!lc_parse_docker_time(when, &out->system_time))
+        out->system_time = 0;
+    cJSON_Delete(root);
+    return LC_OK;
 }

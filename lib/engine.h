@@ -1,7 +1,7 @@
 /*
- * Docker Engine API client (DESIGN §6): libcurl over the engine's Unix
- * socket, API version negotiated once from /_ping (minimum 1.41), Docker's
- * own {"message"} kept in the diag. JSON parsing lives in engine_json.c,
+ * Docker Engine API client (DESIGN §6, §7a): libcurl over the engine's Unix
+ * socket, or over TCP with mutual TLS (never plain TCP), API version negotiated once from /_ping
+ * (minimum 1.41), Docker's own {"message"} kept in the diag. JSON parsing lives in engine_json.c,
  * apart from curl, so it is unit-tested on fixtures from a real engine.
  *
  * Error mapping used by every call:
@@ -83,13 +83,47 @@ typedef struct lc_engine lc_engine;
 bool lc_curl_init(void);
 
 /*
- * engine_open: parses host ("unix:///path" or a bare "/path"; NULL means
- * DOCKER_HOST from the environment, else the default socket) and returns a
- * client in *out (free with engine_close). Does not connect. Errors:
- * LC_ECONFIG for a URI that is not unix://, LC_ENOMEM.
- * Calls curl_global_init once per process.
+ * TLS material for a tcp:// engine (DESIGN §7a): PEM file paths, as Docker's
+ * own DOCKER_CERT_PATH holds them (ca.pem, cert.pem, key.pem). A tcp://
+ * engine is used only with all three: the engine's certificate verified
+ * against ca (peer and host name or IP), the client certificate presented.
  */
+typedef struct lc_engine_tls {
+    char ca[1024];   /* the CA the engine's certificate must chain to */
+    char cert[1024]; /* the client certificate (extendedKeyUsage clientAuth) */
+    char key[1024];  /* its private key */
+} lc_engine_tls;
+
+/*
+ * engine_tls_from_dir: t gets dir/ca.pem, dir/cert.pem and dir/key.pem
+ * (nothing is read). False when dir is empty or the paths do not fit.
+ */
+bool engine_tls_from_dir(const char *dir, lc_engine_tls *t);
+
+/*
+ * engine_open_tls: parses host and returns a client in *out (free with
+ * engine_close). Does not connect. host is "unix:///path" or a bare
+ * "/path" (NULL or "" means DOCKER_HOST from the environment, else the
+ * default socket), or "tcp://HOST[:PORT]" (port 2376 when absent; HOST a
+ * name, an IPv4 address or a bracketed IPv6 one). A tcp:// engine is
+ * reached as https://HOST:PORT with tls, which must name three readable
+ * files; tls NULL takes them from DOCKER_CERT_PATH when set. tls is
+ * ignored for unix://. Errors (d names the host and the cause):
+ * LC_ECONFIG for another scheme, a malformed URL, a tcp:// host without
+ * TLS material (plain TCP is refused) or with a file that cannot be read;
+ * LC_ENOMEM. Calls curl_global_init once per process.
+ */
+lc_err engine_open_tls(const char *host, const lc_engine_tls *tls, lc_engine **out, lc_diag *d);
+
+/* engine_open: engine_open_tls(host, NULL, out, d). */
 lc_err engine_open(const char *host, lc_engine **out, lc_diag *d);
+
+/*
+ * engine_clone: a new client for the same engine and TLS material (for a
+ * forked child, or another thread: a client is not shared). Not connected;
+ * the API version is negotiated again. LC_ENOMEM.
+ */
+lc_err engine_clone(const lc_engine *e, lc_engine **out, lc_diag *d);
 void engine_close(lc_engine *e);
 
 /*
@@ -108,8 +142,14 @@ const char *engine_api_version(const lc_engine *e);
 /* engine_request_count: HTTP requests sent so far by this client (benchmarks). */
 unsigned long engine_request_count(const lc_engine *e);
 
-/* engine_socket_path: the Unix socket path in use (owned by e). */
+/* engine_socket_path: the Unix socket path in use, "" for a tcp:// engine (owned by e). */
 const char *engine_socket_path(const lc_engine *e);
+
+/*
+ * engine_where: the engine as errors name it: the socket path of a unix://
+ * engine, "tcp://HOST:PORT" of a TLS one (owned by e).
+ */
+const char *engine_where(const lc_engine *e);
 
 /* Images. engine_image_exists sets *exists (GET /images/{name}/json, 404 = false). */
 lc_err engine_image_exists(lc_engine *e, const char *image, bool *exists, lc_diag *d);
@@ -206,6 +246,25 @@ lc_err engine_archive_put(lc_engine *e, const char *id, const char *path, lc_sou
  * LC_ENOTFOUND when no such container, LC_EDOCKER when the name is in use.
  */
 lc_err engine_container_rename(lc_engine *e, const char *id, const char *new_name, lc_diag *d);
+
+/* What an engine says about itself (GET /version and GET /info). */
+typedef struct lc_engine_info {
+    char version[64];       /* /version Version, e.g. "20.10.24+dfsg1" */
+    char api_version[16];   /* /version ApiVersion: the newest the engine speaks */
+    char name[256];         /* /info Name: the engine's host name */
+    char os[128];           /* /info OperatingSystem */
+    long long mem_total;    /* /info MemTotal, bytes (0 when absent) */
+    int ncpu;               /* /info NCPU */
+    int containers;         /* /info Containers (all, any store) */
+    int containers_running; /* /info ContainersRunning */
+    time_t system_time;     /* /info SystemTime, the engine's clock; 0 when absent */
+} lc_engine_info;
+
+/*
+ * engine_info: GET /version then GET /info into *out. Errors as every call
+ * (LC_EENGINE when unreachable, refusing TLS, or an unparsable answer).
+ */
+lc_err engine_info(lc_engine *e, lc_engine_info *out, lc_diag *d);
 
 /* ---- pure parsing, engine_json.c (no I/O) ---- */
 

@@ -36,6 +36,7 @@ typedef struct lc_create_request {
     const char *pull_policy;    /* NULL = cfg pull_policy; "missing" | "never" */
     const char *admin_password; /* sent only to Odoo's database-create endpoint */
     bool no_wait;               /* return once the container is started */
+    const char *host; /* the Docker host the row records (o->engine is its engine); NULL = local */
 } lc_create_request;
 
 /*

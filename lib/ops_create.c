@@ -45,6 +45,7 @@ static void new_row(lc_ops *o, const lc_create_request *r, lc_instance *in)
         snprintf(in->image, sizeof in->image, "%s", r->image);
     else
         config_image_for(o->cfg, in->odoo_version, in->image, sizeof in->image);
+    snprintf(in->host, sizeof in->host, "%s", r->host != NULL ? r->host : LC_HOST_LOCAL);
     lc_container_name_for(in->database_name, in->id, in->container_name, sizeof in->container_name);
     snprintf(in->volume_name, sizeof in->volume_name, "%s_g1", in->container_name);
     in->status = INSTANCE_CREATING;
@@ -150,8 +151,7 @@ static int finish_detached(lc_ops *o, lc_instance *in, const lc_create_request *
                            const lc_lease_holder *parent, int ready, lc_diag *d)
 {
     lc_engine *engine;
-    if (store_after_fork(o->store, d) != LC_OK ||
-        engine_open(engine_socket_path(o->engine), &engine, d) != LC_OK)
+    if (store_after_fork(o->store, d) != LC_OK || engine_clone(o->engine, &engine, d) != LC_OK)
         return 1;
     o->engine = engine;
     if (store_lease_adopt(o->store, in->id, parent, o->cfg->lease_seconds, d) != LC_OK)

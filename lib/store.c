@@ -72,6 +72,20 @@ static const char *const migrations[] = {
     "ALTER TABLE instances ADD COLUMN op_objects TEXT;"
     "ALTER TABLE instances ADD COLUMN error_source TEXT"
     "  CHECK (error_source IN ('operation','reconcile'));",
+
+    /* 5: several Docker hosts (DESIGN §7a, issue 11); every existing row is on `local`,
+     * whose engine is the configuration's docker_host (its docker_host here stays '') */
+    "CREATE TABLE hosts ("
+    "  name TEXT PRIMARY KEY, docker_host TEXT NOT NULL DEFAULT '',"
+    "  tls_ca TEXT, tls_cert TEXT, tls_key TEXT, address TEXT,"
+    "  max_instances INTEGER NOT NULL DEFAULT 0 CHECK (max_instances >= 0),"
+    "  drained INTEGER NOT NULL DEFAULT 0 CHECK (drained IN (0, 1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  CHECK ((name = 'local') = (docker_host = '')));"
+    "CREATE UNIQUE INDEX hosts_docker_host ON hosts(docker_host) WHERE docker_host <> '';"
+    "INSERT INTO hosts (name, created_at) VALUES ('local', CAST(strftime('%s', 'now') AS INTEGER));"
+    "ALTER TABLE instances ADD COLUMN host TEXT NOT NULL DEFAULT 'local';"
+    "CREATE INDEX instances_host ON instances(host, status);",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -89,8 +103,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT] = "INSERT INTO instances (id, name, admin_email, database_name, odoo_version,"
                     " image, container_name, volume_name, status, version, lease_host, lease_pid,"
                     " lease_start, lease_boot, lease_deadline, op_step, op_deadline, created_at,"
-                    " updated_at, op_kind, op_from) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'creating',1,"
-                    "?9,?10,?11,?12,?13,?14,?15,?16,?16,'create','creating')",
+                    " updated_at, op_kind, op_from, host) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+                    "'creating',1,?9,?10,?11,?12,?13,?14,?15,?16,?16,'create','creating',?17)",
     [STMT_HISTORY_ADD] = "INSERT INTO status_events (instance_id, from_status, to_status, cause,"
                          " detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [STMT_HISTORY] = "SELECT at, from_status, to_status, cause, detail FROM status_events"
@@ -149,6 +163,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
                      " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
                      " image = ?9, odoo_version = ?10, updated_at = ?11"
                      " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
+    /* hosts (store_hosts.c) */
+    [STMT_HOST_ADD] = "INSERT INTO hosts (name, docker_host, tls_ca, tls_cert, tls_key, address,"
+                      " max_instances, drained, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",
+    [STMT_HOST_GET] = "SELECT " HOST_COLUMNS " FROM hosts h WHERE name = ?1",
+    [STMT_HOST_LIST] = "SELECT " HOST_COLUMNS " FROM hosts h ORDER BY name <> 'local', name",
+    [STMT_HOST_DRAIN] = "UPDATE hosts SET drained = ?2 WHERE name = ?1",
+    [STMT_HOST_REMOVE] = "DELETE FROM hosts WHERE name = ?1",
 };
 
 sqlite3_stmt *stmt(lc_store *s, stmt_id id, lc_diag *d)

@@ -16,7 +16,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 4
+#define LC_SCHEMA_VERSION 5
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -53,6 +53,7 @@ typedef struct lc_instance {
     bool final_backup_pending; /* terminated, volume and database kept until a final backup */
     lc_op_journal op;          /* the operation in flight (op.kind ACT_NONE: none); op_step is its step */
     bool error_from_op;        /* error_message was written by a failed operation, not by reconcile */
+    char host[64];             /* the Docker host it runs on (hosts.name); "" = LC_HOST_LOCAL */
 } lc_instance;
 
 typedef struct lc_history {
@@ -259,5 +260,58 @@ lc_err store_reconcile_write(lc_store *s, const char *id, long long version,
 /* store_observe: writes only the observation columns (no version check). */
 lc_err store_observe(lc_store *s, const char *id, const lc_obs_memory *obs, time_t started_at,
                      lc_diag *d);
+
+/* ---- Docker hosts (DESIGN §7a, issue 11): store_hosts.c ---- */
+
+/* The host whose engine is the configuration's docker_host; every row is on it by default. */
+#define LC_HOST_LOCAL "local"
+
+/* One row of the hosts table. Strings are "" when unset. */
+typedef struct lc_host {
+    char name[64];
+    char docker_host[1024]; /* unix:///path or tcp://HOST:PORT; "" for local (configuration) */
+    char tls_ca[1024];      /* TLS material of a tcp:// engine: CA, client certificate, key */
+    char tls_cert[1024];
+    char tls_key[1024];
+    char address[256]; /* where its published ports are reached; "" = the URL's host part */
+    int max_instances; /* 0 = no limit */
+    bool drained;      /* no new placements */
+    time_t created_at; /* Unix seconds */
+    long instances;    /* read only: rows on it that are live or wait for a final backup */
+} lc_host;
+
+/*
+ * lc_validate_host_name: 1 to 63 of [a-z0-9_.-], starting with a letter or
+ * digit. LC_EUSAGE naming the bad name otherwise.
+ */
+lc_err lc_validate_host_name(const char *name, lc_diag *d);
+
+/*
+ * store_host_add: a new hosts row from *h (name validated; max_instances
+ * >= 0; drained and instances ignored; created_at = now). LC_EUSAGE when
+ * the name, or another host's docker_host, is taken, or a field is bad
+ * (the local row exists from the migration on).
+ */
+lc_err store_host_add(lc_store *s, const lc_host *h, lc_diag *d);
+
+/* store_host_get: the host named name into *out; LC_ENOTFOUND when none. */
+lc_err store_host_get(lc_store *s, const char *name, lc_host *out, lc_diag *d);
+
+/*
+ * store_host_list: every host, local first then by name, each with its
+ * instance count. *out malloc'd (free()), *n entries (at least local).
+ */
+lc_err store_host_list(lc_store *s, lc_host **out, size_t *n, lc_diag *d);
+
+/* store_host_set_drained: sets or clears the drained flag; LC_ENOTFOUND when no such host. */
+lc_err store_host_set_drained(lc_store *s, const char *name, bool drained, lc_diag *d);
+
+/*
+ * store_host_remove: deletes the host, in one transaction with the check
+ * that nothing is on it. LC_ENOTFOUND when no such host; LC_ENOTALLOWED
+ * for local (it is the configuration's docker_host) and for a host that
+ * still has instances (live, or terminated awaiting a final backup).
+ */
+lc_err store_host_remove(lc_store *s, const char *name, lc_diag *d);
 
 #endif

@@ -36,6 +36,11 @@ typedef enum stmt_id {
     STMT_BACKUP_DELETE,
     STMT_OBSERVE,
     STMT_JOURNAL,
+    STMT_HOST_ADD,
+    STMT_HOST_GET,
+    STMT_HOST_LIST,
+    STMT_HOST_DRAIN,
+    STMT_HOST_REMOVE,
     STMT_COUNT
 } stmt_id;
 
@@ -54,7 +59,18 @@ struct lc_store {
     "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
     "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "         \
-    "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source"
+    "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source, host"
+
+
+/*
+ * The SELECT column list of a hosts row (alias h) read_host() expects; the
+ * last one counts the rows that still occupy the host: live instances and
+ * terminated ones whose volume waits for a final backup.
+ */
+#define HOST_COLUMNS                                                                               \
+    "h.name, h.docker_host, h.tls_ca, h.tls_cert, h.tls_key, h.address, h.max_instances, "         \
+    "h.drained, h.created_at, (SELECT count(*) FROM instances i WHERE i.host = h.name AND "        \
+    "(i.status <> 'terminated' OR i.final_backup_pending))"
 
 /* STORE_ERR: LC_ESTORE with SQLite's message and where it happened. */
 #define STORE_ERR(s, d, what)                                                                      \

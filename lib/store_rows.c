@@ -69,6 +69,7 @@ void read_instance(sqlite3_stmt *st, lc_instance *o)
         o->op.kind = ACT_NONE;
     const char *source = (const char *)sqlite3_column_text(st, 38);
     o->error_from_op = source != NULL && strcmp(source, "operation") == 0;
+    copy_col(st, 39, o->host, sizeof o->host);
 }
 
 int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
@@ -227,6 +228,7 @@ static lc_err insert_row(lc_store *s, const lc_instance *in, int lease_seconds, 
     bind_text_or_null(st, 14, in->op_step);
     sqlite3_bind_int64(st, 15, (sqlite3_int64)in->op_deadline);
     sqlite3_bind_int64(st, 16, (sqlite3_int64)now);
+    sqlite3_bind_text(st, 17, in->host[0] ? in->host : LC_HOST_LOCAL, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "insert instance");

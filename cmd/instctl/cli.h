@@ -31,6 +31,7 @@ typedef struct cli {
     bool json, color, quiet;
     int wait_seconds;
     lc_diag diag;
+    const char *docker_host_arg; /* --docker-host as given on the command line, NULL when not */
 } cli;
 
 typedef struct cmd_entry {
@@ -46,11 +47,19 @@ typedef struct cmd_entry {
 extern const cmd_entry *const commands[];
 
 extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cmd_stats, cmd_help,
-    cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion, cmd_backups;
+    cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion, cmd_backups, cmd_host;
 /* The action commands: filled from the action table by cmd_actions_init (cmd_lifecycle.c). */
 extern cmd_entry cmd_start, cmd_stop, cmd_restart, cmd_terminate, cmd_suspend, cmd_unsuspend,
     cmd_action, cmd_maintenance, cmd_end_maintenance, cmd_backup, cmd_restore, cmd_update;
 void cmd_actions_init(void);
+
+/* doctor's verdicts and report line (cmd_doctor.c); the per-host checks live in cmd_host.c. */
+typedef enum { CHECK_OK, CHECK_WARN, CHECK_FAIL, CHECK_SKIP } check_result;
+typedef struct doctor doctor;
+typedef void (*doctor_report_fn)(doctor *dr, const char *name, check_result r, const char *fmt,
+                                 ...);
+/* doctor_check_hosts: reports each host but local: answers (TLS), API, image, clock skew. */
+void doctor_check_hosts(cli *c, doctor *dr, doctor_report_fn report);
 
 /* fail: prints "instctl: <detail>" to stderr and returns the exit status for e. */
 int fail(cli *c, lc_err e);

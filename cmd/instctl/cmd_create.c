@@ -1,5 +1,6 @@
 /* create: provision a new instance (DESIGN §2). The admin password never comes from argv. */
 #include "cli.h"
+#include "hosts.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@ static int run_create(cli *c, int argc, char **argv);
 const cmd_entry cmd_create = {
     .name = "create",
     .usage = "NAME --database DB --admin-email EMAIL [--odoo-version V] [--image IMG]\n"
-             "              [--admin-password-file FILE|-] [--pull missing|never] [--no-wait]",
+             "              [--admin-password-file FILE|-] [--pull missing|never] [--no-wait]\n"
+             "              [--host NAME]",
     .summary = "create an instance: container, volume and Odoo database",
     .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
     .run = run_create,
@@ -73,6 +75,7 @@ static int parse(int argc, char **argv, lc_create_request *r, const char **pwfil
                                          {"admin-password-file", required_argument, NULL, 'p'},
                                          {"pull", required_argument, NULL, 'P'},
                                          {"no-wait", no_argument, NULL, 'n'},
+                                         {"host", required_argument, NULL, 'H'},
                                          {0}};
     int ch;
     optind = 0;
@@ -99,6 +102,9 @@ static int parse(int argc, char **argv, lc_create_request *r, const char **pwfil
         case 'n':
             r->no_wait = true;
             break;
+        case 'H':
+            r->host = optarg;
+            break;
         default:
             return usage_error(&cmd_create, "bad option");
         }
@@ -119,8 +125,16 @@ static int run_create(cli *c, int argc, char **argv)
     const char *pwfile = NULL;
     if (parse(argc, argv, &r, &pwfile))
         return 2;
+    lc_err e = LC_OK;
+    if (r.host != NULL) { /* issue 11: that host's engine instead of local's */
+        engine_close(c->engine);
+        e = lc_host_engine_for_create(c->store, r.host, c->cfg.docker_host, &c->engine, &c->diag);
+        c->ops.engine = c->engine;
+    }
+    if (e != LC_OK)
+        return fail(c, e);
     char password[1024];
-    lc_err e = read_password(pwfile, password, sizeof password, &c->diag);
+    e = read_password(pwfile, password, sizeof password, &c->diag);
     if (e != LC_OK)
         return fail(c, e);
     r.admin_password = password;

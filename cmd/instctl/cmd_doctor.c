@@ -27,8 +27,6 @@ const cmd_entry cmd_doctor = {
     .run = run_doctor,
 };
 
-typedef enum { CHECK_OK, CHECK_WARN, CHECK_FAIL, CHECK_SKIP } check_result;
-
 typedef struct doctor {
     cli *c;
     cJSON *json;
@@ -202,6 +200,7 @@ static int run_doctor(cli *c, int argc, char **argv)
     else
         check_engine(&dr, e);
     engine_close(e);
+    doctor_check_hosts(c, &dr, report);
     check_backup_dir(&dr);
     check_db_server(&dr);
     check_file(&dr, "webhook secret", "webhook_secret_file", c->cfg.webhook_secret_file, false);

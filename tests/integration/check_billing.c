@@ -985,7 +985,11 @@ START_TEST(both_holds_unsuspend_alone)
 }
 END_TEST
 
-/* A cancellation terminates (even a suspended instance, even when older); the container goes. */
+/*
+ * A cancellation terminates (even a suspended instance, even when older) at
+ * once; its final backup and the removal of the container run in the next
+ * reconcile pass, not inside the webhook's request.
+ */
 START_TEST(cancellation_terminates)
 {
     send_flat_ok(1, "invoice.payment_failed", 1735689700, "applied");
@@ -998,8 +1002,12 @@ START_TEST(cancellation_terminates)
     ck_assert_msg(strstr(r.out, "applied") != NULL, "%s", r.out);
     tu_run_free(&r);
     ASSERT_STATUS("terminated");
-    ASSERT_CONTAINER("missing");
+    ASSERT_CONTAINER("exited");
     ASSERT_OUTCOME(bi_event_id(2), "applied");
+    r = IC("reconcile");
+    EXPECT_EXIT(r, 0);
+    tu_run_free(&r);
+    ASSERT_CONTAINER("missing");
     char *h = last_history();
     char want[256];
     snprintf(want, sizeof want, "suspended|terminated|billing|customer.subscription.deleted %s",

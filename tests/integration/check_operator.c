@@ -50,10 +50,10 @@ static op_env E;
 
 /* Every command of the table, in the table's order (cmd/instctl/main.c, DESIGN §7). */
 static const char *const all_commands[] = {
-    "init",      "doctor",      "create",        "list",       "show",    "history",
-    "stats",     "start",       "stop",          "restart",    "suspend", "unsuspend",
-    "terminate", "maintenance", "backup",        "backups",    "restore", "update",
-    "action",    "reconcile",   "billing-event", "completion", "help",    NULL,
+    "init",   "doctor",     "create",  "list",    "show",      "history",   "stats",
+    "start",  "stop",       "restart", "suspend", "unsuspend", "terminate", "maintenance",
+    "backup", "backups",    "restore", "update",  "action",    "reconcile", "billing-event",
+    "host",   "completion", "help",    NULL,
 };
 
 static const char *bin_path(void)
