@@ -13,9 +13,11 @@
 
 const lc_option lc_options[OPT_COUNT] = {
     [OPT_REASON] = {"reason", "TEXT", "why, recorded in the history"},
-    [OPT_BACKUP] = {"backup", "BACKUP_ID", "the backup to restore (id or prefix; default the newest)"},
+    [OPT_BACKUP] = {"backup", "BACKUP_ID",
+                    "the backup to restore (id or prefix; default the newest)"},
     [OPT_ODOO_VERSION] = {"odoo-version", "V", "the Odoo version to update to"},
-    [OPT_IMAGE] = {"image", "IMG", "the image to update to (default: the current repository, tag V)"},
+    [OPT_IMAGE] = {"image", "IMG",
+                   "the image to update to (default: the current repository, tag V)"},
     [OPT_MAJOR] = {"major", NULL, "allow another major version (the database migration is yours)"},
     [OPT_NO_FINAL_BACKUP] = {"no-final-backup", NULL, "skip the final backup"},
 };

@@ -71,13 +71,13 @@ typedef struct lc_action_result {
  * instance named by ref (id, prefix or name): first finishes or rolls back an
  * operation whose holder died, then takes the lease (waiting up to
  * o->wait_seconds), records the operation, runs its handler and writes the
- * outcome, history and lease release in one transaction at one exit point. res->already is set when there was nothing to do (nothing written,
- * LC_OK). Errors: LC_ENOTFOUND, LC_ENOTALLOWED (d names the status and the
- * allowed actions), LC_EBUSY, LC_EENGINE when the engine does not answer
- * before anything is done (nothing written), LC_EFAILED (status recorded as
- * it ended; suspend and terminate write their status even when Docker then
- * fails, and reconcile enforces it), LC_EINTR (a signal stopped it at a
- * safe point; rolled back as an interrupted operation). *out: the row afterwards.
+ * outcome, history and lease release in one transaction at one exit point. res->already is set when
+ * there was nothing to do (nothing written, LC_OK). Errors: LC_ENOTFOUND, LC_ENOTALLOWED (d names
+ * the status and the allowed actions), LC_EBUSY, LC_EENGINE when the engine does not answer before
+ * anything is done (nothing written), LC_EFAILED (status recorded as it ended; suspend and
+ * terminate write their status even when Docker then fails, and reconcile enforces it), LC_EINTR (a
+ * signal stopped it at a safe point; rolled back as an interrupted operation). *out: the row
+ * afterwards.
  */
 lc_err ops_run_action(lc_ops *o, const char *ref, lc_action_id id, const lc_action_options *opt,
                       lc_instance *out, lc_action_result *res, lc_diag *d);

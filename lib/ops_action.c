@@ -153,6 +153,8 @@ ACTION_HANDLER(ops_act_suspend)
     } else {
         snprintf(res->note, sizeof res->note, "%s hold added",
                  ctx->billing ? "billing" : "operator");
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "%s", res->note);
     }
     lc_err e = ops_checkpoint(o, in, ctx, d);
     if (e == LC_OK)
@@ -171,6 +173,9 @@ ACTION_HANDLER(ops_act_unsuspend)
     if (in->hold_billing || in->hold_operator) {
         snprintf(res->note, sizeof res->note, "the %s hold remains",
                  in->hold_billing ? "billing (cleared by a payment)" : "operator");
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "%s hold cleared; %s",
+                 ctx->billing ? "billing" : "operator", res->note);
         return LC_OK;
     }
     bool was_running = in->suspended_from == INSTANCE_RUNNING;

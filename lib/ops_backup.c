@@ -95,14 +95,16 @@ lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_bac
 
 ACTION_HANDLER(ops_act_backup)
 {
-    (void)ctx;
     lc_backup_row row;
     lc_err e = ops_step(o, in, "backup", d);
     if (e == LC_OK)
         e = ops_backup_now(o, in, "manual", &row, d);
-    if (e == LC_OK)
+    if (e == LC_OK) {
         snprintf(res->note, sizeof res->note, "backup %.8s, %lld bytes, %s", row.id, row.size,
                  row.path);
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "backup %.8s taken", row.id);
+    }
     return e;
 }
 
@@ -172,8 +174,8 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
     lc_pg pg;
     ops_pg(o, &pg);
     if (in->op.new_database[0] != '\0' && (e = ops_step(o, in, "swap", d)) == LC_OK)
-        e = pg_switch_database(&pg, in->database_name, in->op.new_database,
-                               in->op.aside_database, d);
+        e = pg_switch_database(&pg, in->database_name, in->op.new_database, in->op.aside_database,
+                               d);
     if (e != LC_OK)
         return e;
     snprintf(in->container_id, sizeof in->container_id, "%s", next.container_id);
@@ -278,6 +280,8 @@ ACTION_HANDLER(ops_act_restore)
         in->status = INSTANCE_STOPPED;
         in->error_message[0] = '\0';
         snprintf(res->note, sizeof res->note, "restored backup %.8s of %s", row.id, row.path);
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "backup %.8s restored", row.id);
         return LC_OK;
     }
     if (e == LC_EINTR || e == LC_EENGINE || e == LC_ESTORE || e == LC_EBUSY)
@@ -335,7 +339,8 @@ static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
     return e;
 }
 
-/* Whether the instance already has its final backup (taken once; a retry redoes only what failed). */
+/* Whether the instance already has its final backup (taken once; a retry redoes only what failed).
+ */
 static bool has_final_backup(lc_ops *o, const lc_instance *in)
 {
     lc_backup_row *all = NULL;

@@ -177,8 +177,7 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
                            container_state_name(obs->state), obs->exit_code,
                            obs->error[0] ? ": " : "", obs->error);
         if (lc_interrupt_pending())
-            return lc_fail(d, LC_EINTR, "interrupted waiting for container %s",
-                           in->container_name);
+            return lc_fail(d, LC_EINTR, "interrupted waiting for container %s", in->container_name);
         if (time(NULL) >= deadline)
             return lc_fail(d, LC_EFAILED, "container %s not %s in time (state %s, health %s)",
                            in->container_name, obs->health[0] ? "healthy" : "running",

@@ -72,6 +72,9 @@ typedef struct act_ctx {
     bool billing;                 /* the billing side (its hold) rather than the operator's */
     const lc_action_options *opt; /* the command's options, may be NULL */
     InstanceStatus saved;         /* the status as last written with its history */
+    bool record;                  /* the data, holds or version changed: a history row even when
+                                     the status stays (handlers set it; ops_conclude writes it) */
+    char note[200];               /* what changed, for that history row ("backup 1a2b3c4d") */
 } act_ctx;
 
 /*

@@ -21,8 +21,8 @@ lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d)
 
 lc_err ops_checkpoint(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_diag *d)
 {
-    lc_err e =
-        store_save_event(o->store, in, ctx->saved, ctx->cause, ctx->detail, false, ctx->ev, d);
+    lc_outcome w = {.from = ctx->saved, .cause = ctx->cause, .detail = ctx->detail, .ev = ctx->ev};
+    lc_err e = store_write_outcome(o->store, in, &w, d);
     if (e == LC_OK) {
         ctx->saved = in->status;
         ctx->ev = NULL;
@@ -60,9 +60,17 @@ lc_err ops_conclude(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_err e, lc_diag 
         in->op_step[0] = '\0';
         in->op_deadline = 0;
     }
+    char detail[900];
+    snprintf(detail, sizeof detail, "%s%s%s", ctx->detail != NULL ? ctx->detail : "",
+             ctx->note[0] && ctx->detail != NULL ? ": " : "", ctx->note);
+    lc_outcome w = {.from = ctx->saved,
+                    .cause = ctx->cause,
+                    .detail = detail,
+                    .release = true,
+                    .history = ctx->record && e == LC_OK,
+                    .ev = ctx->ev};
     lc_diag sd;
-    lc_err se = store_save_event(o->store, in, ctx->saved, ctx->cause, ctx->detail, true, ctx->ev,
-                                 &sd);
+    lc_err se = store_write_outcome(o->store, in, &w, &sd);
     if (e == LC_EINTR)
         return lc_fail(d, LC_EINTR, "%s: interrupted by signal %d; %s", in->name,
                        (int)lc_interrupted,

@@ -88,13 +88,12 @@ static lc_err execute(lc_ops *o, lc_instance *in, const lc_recovery_plan *p, lc_
     if (p->keep[0] != '\0' && p->rename_keep &&
         engine_container_rename(o->engine, p->keep, in->container_name, &ed) != LC_OK &&
         first == LC_OK)
-        first = lc_fail(d, LC_EFAILED, "rename container back to %s: %s", in->container_name,
-                        ed.msg);
+        first =
+            lc_fail(d, LC_EFAILED, "rename container back to %s: %s", in->container_name, ed.msg);
     snprintf(in->container_id, sizeof in->container_id, "%s", p->keep);
     if (p->stop_keep)
         engine_container_stop(o->engine, p->keep, o->cfg->stop_timeout, &ed);
-    if (p->start_keep && engine_container_start(o->engine, p->keep, &ed) != LC_OK &&
-        first == LC_OK)
+    if (p->start_keep && engine_container_start(o->engine, p->keep, &ed) != LC_OK && first == LC_OK)
         first = lc_fail(d, LC_EFAILED, "start container %s again: %s", in->container_name, ed.msg);
     if (p->remove_volume[0] != '\0') {
         lc_err e = engine_volume_remove(o->engine, p->remove_volume, &ed);

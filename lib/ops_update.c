@@ -71,8 +71,7 @@ typedef struct update_state {
  * from the new image on the same volume and started; once it runs the row
  * is pointed at it (the switch, recorded), and only then the old one goes.
  */
-static lc_err swap_in(lc_ops *o, lc_instance *in, update_state *u, const char *version,
-                      lc_diag *d)
+static lc_err swap_in(lc_ops *o, lc_instance *in, update_state *u, const char *version, lc_diag *d)
 {
     lc_err e = LC_OK;
     lc_observation obs;
@@ -198,7 +197,11 @@ ACTION_HANDLER(ops_act_update)
     if (e == LC_OK)
         e = swap_in(o, in, &u, ctx->opt->odoo_version, d);
     e = finish(o, in, &u, e, d);
-    if (e == LC_OK)
+    if (e == LC_OK) {
         snprintf(res->note, sizeof res->note, "now %s (%s)", in->odoo_version, in->image);
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "%s (%s) -> %s (%s)", u.old.odoo_version, u.old.image,
+                 in->odoo_version, in->image);
+    }
     return e;
 }

@@ -159,10 +159,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"
                      " obs_started_at = ?10 WHERE id = ?1",
-    [STMT_JOURNAL] = "UPDATE instances SET op_kind = ?2, op_from = ?3, op_step = ?4,"
-                     " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
-                     " image = ?9, odoo_version = ?10, updated_at = ?11"
-                     " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
+    [STMT_JOURNAL] =
+        "UPDATE instances SET op_kind = ?2, op_from = ?3, op_step = ?4,"
+        " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
+        " image = ?9, odoo_version = ?10, updated_at = ?11"
+        " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
     /* hosts (store_hosts.c) */
     [STMT_HOST_ADD] = "INSERT INTO hosts (name, docker_host, tls_ca, tls_cert, tls_key, address,"
                       " max_instances, drained, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",

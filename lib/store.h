@@ -51,9 +51,9 @@ typedef struct lc_instance {
     time_t obs_started_at;
     time_t created_at, updated_at;
     bool final_backup_pending; /* terminated, volume and database kept until a final backup */
-    lc_op_journal op;          /* the operation in flight (op.kind ACT_NONE: none); op_step is its step */
-    bool error_from_op;        /* error_message was written by a failed operation, not by reconcile */
-    char host[64];             /* the Docker host it runs on (hosts.name); "" = LC_HOST_LOCAL */
+    lc_op_journal op;   /* the operation in flight (op.kind ACT_NONE: none); op_step is its step */
+    bool error_from_op; /* error_message was written by a failed operation, not by reconcile */
+    char host[64];      /* the Docker host it runs on (hosts.name); "" = LC_HOST_LOCAL */
 } lc_instance;
 
 typedef struct lc_history {
@@ -183,13 +183,24 @@ typedef struct lc_billing_record {
     const char *detail;      /* why, for people; may be NULL */
 } lc_billing_record;
 
+/* How an operation's outcome is written (store_write_outcome). */
+typedef struct lc_outcome {
+    InstanceStatus from;         /* the status as last written with its history */
+    const char *cause;           /* action | reconcile | billing */
+    const char *detail;          /* history detail, may be NULL */
+    bool release;                /* release the caller's lease in the same transaction */
+    bool history;                /* a history row even when the status stays: the instance's
+                                    data, holds or version changed (backup, restore, update, holds) */
+    const lc_billing_record *ev; /* a billing event stored with the change, or NULL */
+} lc_outcome;
+
 /*
- * store_save_event: store_save plus, when ev is not NULL, the billing event
- * row in the same transaction, so an event is stored exactly when its
- * change is.
+ * store_write_outcome: store_save's row write plus, in the same
+ * transaction, the history row (when the status differs from w->from, or
+ * w->history), the billing event row (so an event is stored exactly when its
+ * change is) and the lease release. LC_EBUSY when the caller lost the lease.
  */
-lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
-                        const char *detail, bool release, const lc_billing_record *ev, lc_diag *d);
+lc_err store_write_outcome(lc_store *s, const lc_instance *in, const lc_outcome *w, lc_diag *d);
 
 /* store_billing_seen: *outcome gets the stored outcome of event id ("" when never seen). */
 lc_err store_billing_seen(lc_store *s, const char *id, char *outcome, size_t len, lc_diag *d);

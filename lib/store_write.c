@@ -46,8 +46,7 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
             bind_text_or_null(st, 22, objects);
     }
     if (in->status == INSTANCE_ERROR || in->error_message[0] != '\0')
-        sqlite3_bind_text(st, 23, in->error_from_op ? "operation" : "reconcile", -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 23, in->error_from_op ? "operation" : "reconcile", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -105,21 +104,21 @@ static lc_err lease_clear(lc_store *s, const char *id, const lc_lease_holder *h,
 lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
                   const char *detail, bool release, lc_diag *d)
 {
-    return store_save_event(s, in, from, cause, detail, release, NULL, d);
+    lc_outcome w = {.from = from, .cause = cause, .detail = detail, .release = release};
+    return store_write_outcome(s, in, &w, d);
 }
 
-lc_err store_save_event(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
-                        const char *detail, bool release, const lc_billing_record *ev, lc_diag *d)
+lc_err store_write_outcome(lc_store *s, const lc_instance *in, const lc_outcome *w, lc_diag *d)
 {
     lc_err e = store_begin(s, d);
     if (e != LC_OK)
         return e;
     e = save_row(s, in, d);
-    if (e == LC_OK && ev != NULL)
-        e = billing_add(s, ev, d);
-    if (e == LC_OK && in->status != from)
-        e = history_add(s, in->id, (int)from, in->status, cause, detail, d);
-    if (e == LC_OK && release)
+    if (e == LC_OK && w->ev != NULL)
+        e = billing_add(s, w->ev, d);
+    if (e == LC_OK && (in->status != w->from || w->history))
+        e = history_add(s, in->id, (int)w->from, in->status, w->cause, w->detail, d);
+    if (e == LC_OK && w->release)
         e = lease_clear(s, in->id, &s->self, d);
     if (e == LC_OK)
         return store_commit(s, d);

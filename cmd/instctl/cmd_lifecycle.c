@@ -49,8 +49,8 @@ cmd_entry cmd_action = {
 };
 
 static cmd_entry *const action_cmds[] = {
-    &cmd_start,  &cmd_stop,   &cmd_restart, &cmd_suspend,         &cmd_unsuspend,
-    &cmd_backup, &cmd_restore, &cmd_update, &cmd_end_maintenance, &cmd_terminate,
+    &cmd_start,  &cmd_stop,    &cmd_restart, &cmd_suspend,         &cmd_unsuspend,
+    &cmd_backup, &cmd_restore, &cmd_update,  &cmd_end_maintenance, &cmd_terminate,
 };
 
 void cmd_actions_init(void)
@@ -161,7 +161,8 @@ static int parse_args(const cmd_entry *cmd, unsigned accepted, int argc, char **
     FILE *saved = stderr;
     if (err != NULL)
         stderr = err; /* argp's own messages: keep only the first line */
-    error_t rc = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, p);
+    error_t rc =
+        argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, p);
     stderr = saved;
     argv[0] = argv0;
     if (err != NULL)

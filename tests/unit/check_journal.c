@@ -100,7 +100,7 @@ START_TEST(test_recovery_decide)
         snprintf(cs[n].name, sizeof cs[n].name, "%s", c->n2);
         n++;
     }
-    InstanceStatus now = c->kind == ACT_UPDATE     ? INSTANCE_UPDATING
+    InstanceStatus now = c->kind == ACT_UPDATE      ? INSTANCE_UPDATING
                          : c->kind == ACT_TERMINATE ? INSTANCE_TERMINATED
                                                     : (InstanceStatus)c->from;
     lc_recovery_in in = {.op = &j,
@@ -140,8 +140,12 @@ START_TEST(test_volume_kept_or_removed)
     lc_op_journal j = {.kind = ACT_RESTORE, .from = INSTANCE_STOPPED};
     snprintf(j.new_volume, sizeof j.new_volume, "v_g2");
     snprintf(j.old_volume, sizeof j.old_volume, "v_g1");
-    lc_recovery_in in = {.op = &j, .step = "database", .status = INSTANCE_STOPPED,
-                         .container_id = "", .container_name = NAME, .volume_name = "v_g1"};
+    lc_recovery_in in = {.op = &j,
+                         .step = "database",
+                         .status = INSTANCE_STOPPED,
+                         .container_id = "",
+                         .container_name = NAME,
+                         .volume_name = "v_g1"};
     lc_recovery_plan p;
     lc_recovery_decide(&in, &p);
     ck_assert_str_eq(p.remove_volume, "v_g2"); /* not switched: the new one goes */
