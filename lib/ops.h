@@ -118,6 +118,16 @@ lc_err ops_prune_backups(lc_ops *o, const char *ref, int keep, size_t *removed, 
  */
 lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d);
 
+/*
+ * ops_rotate_credentials (DESIGN §6a): under the lease of the instance
+ * named ref (running or stopped; LC_ENOTALLOWED otherwise): a new password
+ * on its PostgreSQL role (the role created, and made owner of the database,
+ * for an instance from before roles) and a new Odoo configuration in its
+ * container, restarted onto it when it was running. LC_EUSAGE without a
+ * database server; LC_EFAILED when a step fails (the status is kept).
+ */
+lc_err ops_rotate_credentials(lc_ops *o, const char *ref, lc_instance *out, lc_diag *d);
+
 /* lc_container_name_for: "odoo_<database>_<first 8 of id>". */
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len);
 

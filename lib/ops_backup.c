@@ -288,16 +288,16 @@ lc_err ops_prune_backups(lc_ops *o, const char *ref, int keep, size_t *removed, 
     return e;
 }
 
-/* After a successful final backup: the volume and the database go. */
+/* After a successful final backup: the volume, the database, then its role go. */
 static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
 {
-    lc_pg pg = {.host = o->cfg->db_host,
-                .port = o->cfg->db_port,
-                .user = o->cfg->db_user,
-                .password_file = o->cfg->db_password_file};
+    lc_pg pg;
+    ops_admin_pg(o, &pg);
     lc_err e = engine_volume_remove(o->engine, in->volume_name, d);
     if (e == LC_OK)
         e = pg_drop_database(&pg, in->database_name, d);
+    if (e == LC_OK)
+        e = ops_drop_role(o, in, d);
     return e;
 }
 
