@@ -35,8 +35,8 @@ static size_t entity(const char *s, char *c)
     static const struct {
         const char *name;
         char c;
-    } map[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"#39;", '\''},
-               {"#x27;", '\''}, {"apos;", '\''}, {"nbsp;", ' '}};
+    } map[] = {{"amp;", '&'},  {"lt;", '<'},    {"gt;", '>'},    {"quot;", '"'},
+               {"#39;", '\''}, {"#x27;", '\''}, {"apos;", '\''}, {"nbsp;", ' '}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strncmp(s, map[i].name, strlen(map[i].name)) == 0) {
             *c = map[i].c;
@@ -84,8 +84,8 @@ static bool add_field(CURL *c, char *buf, size_t len, const char *key, const cha
 {
     char *esc = curl_easy_escape(c, value != NULL ? value : "", 0);
     size_t used = strlen(buf);
-    int n = esc == NULL ? -1
-                        : snprintf(buf + used, len - used, "%s%s=%s", used ? "&" : "", key, esc);
+    int n =
+        esc == NULL ? -1 : snprintf(buf + used, len - used, "%s%s=%s", used ? "&" : "", key, esc);
     curl_free(esc);
     if (n >= 0 && (size_t)n < len - used)
         return true;

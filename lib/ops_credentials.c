@@ -26,7 +26,8 @@ void ops_admin_pg(const lc_ops *o, lc_pg *pg)
 /* The configuration text for in: a fresh role password set on the server first. */
 static lc_err render_for(lc_ops *o, const lc_instance *in, char *conf, size_t cap, lc_diag *d)
 {
-    char role[LC_TENANT_ROLE_LEN], pw[LC_TENANT_PASSWORD_LEN + 1], master[LC_TENANT_PASSWORD_LEN + 1];
+    char role[LC_TENANT_ROLE_LEN], pw[LC_TENANT_PASSWORD_LEN + 1],
+        master[LC_TENANT_PASSWORD_LEN + 1];
     char verifier[256];
     lc_pg pg;
     bool exists = false;
@@ -61,8 +62,7 @@ lc_err ops_place_credentials(lc_ops *o, lc_instance *in, lc_diag *d)
     if (o->cfg->db_host[0] == '\0')
         return LC_OK;
     if (in->container_id[0] == '\0')
-        return lc_fail(d, LC_EFAILED, "instance %s has no container for its credentials",
-                       in->name);
+        return lc_fail(d, LC_EFAILED, "instance %s has no container for its credentials", in->name);
     char *conf = calloc(1, CONF_CAP);
     if (conf == NULL)
         return lc_fail(d, LC_ENOMEM, "out of memory");
@@ -78,8 +78,7 @@ lc_err ops_place_credentials(lc_ops *o, lc_instance *in, lc_diag *d)
     return e;
 }
 
-lc_err ops_read_master_password(lc_ops *o, const lc_instance *in, char *out, size_t cap,
-                                lc_diag *d)
+lc_err ops_read_master_password(lc_ops *o, const lc_instance *in, char *out, size_t cap, lc_diag *d)
 {
     char *conf = NULL;
     size_t len = 0;
@@ -140,8 +139,8 @@ lc_err ops_rotate_credentials(lc_ops *o, const char *ref, lc_instance *out, lc_d
     if (e != LC_OK)
         return e;
     if (o->cfg->db_host[0] == '\0')
-        return lc_fail(d, LC_EUSAGE, "rotate-credentials %s: no database server configured (db_host)",
-                       out->name);
+        return lc_fail(d, LC_EUSAGE,
+                       "rotate-credentials %s: no database server configured (db_host)", out->name);
     e = ops_take_lease(o, out->id, out, d);
     if (e != LC_OK)
         return e;
