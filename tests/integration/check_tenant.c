@@ -21,6 +21,8 @@
 
 #include "testutil.h"
 
+#define STANDIN "instctl/odoo-standin-tenant"
+
 static tu_pg pg;
 static char dir[256], conf[320], dbpath[320], uuid[64], gateway[64], setup_error[512];
 
@@ -105,7 +107,14 @@ static void suite_setup(void)
     snprintf(dir, sizeof dir, "%s", t != NULL ? t : "");
     free(t);
     bool started = dir[0] != 0 && tu_pg_start(&pg);
-    if (!started || !pg_on_bridge()) {
+    /* this checkout's stand-in under its own name: the shared tags may be another branch's */
+    int st;
+    char *err = NULL;
+    free(shf(&st, &err, "STANDIN_REPO=%s sh scripts/build-standin.sh", STANDIN));
+    if (st != 0)
+        fprintf(stderr, "tenant: build-standin.sh: %s\n", err);
+    free(err);
+    if (!started || st != 0 || !pg_on_bridge()) {
         snprintf(setup_error, sizeof setup_error, "PostgreSQL on the bridge could not be started");
         return;
     }
@@ -113,7 +122,7 @@ static void suite_setup(void)
     snprintf(dbpath, sizeof dbpath, "%s/instctl.db", dir);
     char text[2048];
     snprintf(text, sizeof text,
-             "db = %s\nimage_template = instctl/odoo-standin:{version}\ncreate_timeout = 60\n"
+             "db = %s\nimage_template = " STANDIN ":{version}\ncreate_timeout = 60\n"
              "backup_dir = %s/backups\ndb_host = %s\ndb_port = %d\ndb_user = %s\n"
              "db_password_file = %s\n",
              dbpath, dir, gateway, pg.port, pg.user, pg.password_file);
