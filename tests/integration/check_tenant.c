@@ -122,7 +122,7 @@ static void suite_setup(void)
     snprintf(dbpath, sizeof dbpath, "%s/instctl.db", dir);
     char text[2048];
     snprintf(text, sizeof text,
-             "db = %s\nimage_template = " STANDIN ":{version}\ncreate_timeout = 60\n"
+             "db = %s\nimage_template = " STANDIN ":{version}\ncreate_timeout = 300\n"
              "backup_dir = %s/backups\ndb_host = %s\ndb_port = %d\ndb_user = %s\n"
              "db_password_file = %s\n",
              dbpath, dir, gateway, pg.port, pg.user, pg.password_file);
