@@ -53,6 +53,8 @@ const lc_action lc_actions[] = {
     {ACT_TERMINATE, "delete the instance for good (final backup first); the row stays for audit",
      OPT(REASON) | OPT(NO_FINAL_BACKUP), ST(CREATING) | LIVE, INSTANCE_TERMINATED,
      INSTANCE_TERMINATED, ops_act_terminate},
+    {ACT_ROTATE_CREDENTIALS, "set a new database password and Odoo master password; restarts Odoo",
+     OPT(REASON), ST(RUNNING) | ST(STOPPED), -1, -1, ops_act_rotate_credentials},
     {ACT_NONE, NULL, 0, 0, -1, -1, NULL},
 };
 /* clang-format on */

@@ -804,6 +804,13 @@ static cJSON *create_body(const lc_container_spec *s)
         if (!ok)
             cJSON_Delete(v);
     }
+    cJSON *cmd = ok && s->cmd != NULL ? cJSON_AddArrayToObject(root, "Cmd") : NULL;
+    for (size_t i = 0; ok && s->cmd != NULL && s->cmd[i] != NULL; i++) {
+        cJSON *v = cJSON_CreateString(s->cmd[i]);
+        ok = v != NULL && cJSON_AddItemToArray(cmd, v);
+        if (!ok)
+            cJSON_Delete(v);
+    }
     if (ok && s->no_healthcheck) {
         cJSON *hc = cJSON_AddObjectToObject(root, "Healthcheck");
         const char *none[] = {"NONE"};

@@ -67,6 +67,7 @@ typedef struct lc_container_spec {
     const char *instance_id; /* label io.instctl.instance */
     const char *network;     /* HostConfig.NetworkMode; NULL or "" = engine default */
     const char *const *env;  /* NULL-terminated "K=V" list, may be NULL */
+    const char *const *cmd;  /* Cmd: NULL-terminated argv, NULL = the image's CMD */
     bool no_healthcheck;     /* Healthcheck {"Test":["NONE"]} (benchmarks) */
     /* Added for backup helpers; zero keeps the instance container's behaviour. */
     const char *role;      /* label io.instctl.role (e.g. LC_ROLE_HELPER); NULL or "" = none */

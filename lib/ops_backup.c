@@ -32,15 +32,6 @@ static lc_err make_dirs(const char *dir, lc_diag *d)
     }
 }
 
-void ops_pg(const lc_ops *o, lc_pg *pg)
-{
-    const lc_config *c = o->cfg;
-    *pg = (lc_pg){.host = c->db_host,
-                  .port = c->db_port,
-                  .user = c->db_user,
-                  .password_file = c->db_password_file};
-}
-
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t)
 {
     const lc_config *c = o->cfg;
@@ -51,11 +42,8 @@ void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t)
         .data_path = c->data_path,
         .store_uuid = store_uuid(o->store),
         .database = in->database_name,
-        .pg = {.host = c->db_host,
-               .port = c->db_port,
-               .user = c->db_user,
-               .password_file = c->db_password_file},
     };
+    ops_admin_pg(o, &t->pg);
 }
 
 static void parts_json(const lc_backup_info *info, char *buf, size_t len)
@@ -172,7 +160,7 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
     if (e != LC_OK)
         return e;
     lc_pg pg;
-    ops_pg(o, &pg);
+    ops_admin_pg(o, &pg);
     if (in->op.new_database[0] != '\0' && (e = ops_step(o, in, "swap", d)) == LC_OK)
         e = pg_switch_database(&pg, in->database_name, in->op.new_database, in->op.aside_database,
                                d);
@@ -201,7 +189,7 @@ static lc_err restore_database(lc_ops *o, lc_instance *in, const char *path, lc_
 {
     lc_pg pg;
     lc_backup_target t;
-    ops_pg(o, &pg);
+    ops_admin_pg(o, &pg);
     ops_target(o, in, &t);
     if (pg.host == NULL || pg.host[0] == '\0')
         return LC_OK;
@@ -328,14 +316,16 @@ lc_err ops_prune_backups(lc_ops *o, const char *ref, int keep, size_t *removed, 
     return e;
 }
 
-/* After a successful final backup: the volume and the database go. */
+/* After a successful final backup: the volume, the database, then its role go. */
 static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
 {
     lc_pg pg;
-    ops_pg(o, &pg);
+    ops_admin_pg(o, &pg);
     lc_err e = engine_volume_remove(o->engine, in->volume_name, d);
     if (e == LC_OK)
         e = pg_drop_database(&pg, in->database_name, d);
+    if (e == LC_OK)
+        e = ops_drop_role(o, in, d);
     return e;
 }
 

@@ -66,9 +66,7 @@ static char *read_secret(const char *path, size_t *len, lc_diag *d)
     return buf;
 }
 
-/* The uid:gid the image runs as: numeric Config.User, or its /etc/passwd entry. */
-static lc_err image_owner(lc_ops *o, const lc_instance *in, unsigned *uid, unsigned *gid,
-                          lc_diag *d)
+lc_err ops_image_owner(lc_ops *o, const lc_instance *in, unsigned *uid, unsigned *gid, lc_diag *d)
 {
     char user[128];
     *uid = *gid = 0;
@@ -108,7 +106,7 @@ static lc_err place_secret(lc_ops *o, lc_instance *in, lc_diag *d)
     if (secret == NULL)
         return LC_ECONFIG;
     unsigned uid, gid;
-    lc_err e = image_owner(o, in, &uid, &gid, d);
+    lc_err e = ops_image_owner(o, in, &uid, &gid, d);
     if (e == LC_OK)
         e = engine_put_file(o->engine, in->container_id, LC_SECRET_DIR, LC_SECRET_NAME, secret, len,
                             0400, uid, gid, d);
@@ -120,18 +118,13 @@ static lc_err place_secret(lc_ops *o, lc_instance *in, lc_diag *d)
 lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
 {
     const lc_config *c = o->cfg;
-    char host[300], port[32], user[80], pwfile[128];
-    const char *env[5] = {NULL};
-    if (c->db_host[0] != '\0') {
-        snprintf(host, sizeof host, "HOST=%s", c->db_host);
-        snprintf(port, sizeof port, "PORT=%d", c->db_port);
-        snprintf(user, sizeof user, "USER=%s", c->db_user);
-        snprintf(pwfile, sizeof pwfile, "PASSWORD_FILE=%s/%s", LC_SECRET_DIR, LC_SECRET_NAME);
-        env[0] = host;
-        env[1] = port;
-        env[2] = user;
-        env[3] = c->db_password_file[0] ? pwfile : NULL;
-    }
+    /*
+     * With a database server (DESIGN §6a): Odoo itself reads the per-instance
+     * file ops_place_credentials puts there; a Cmd that is not "odoo" makes
+     * the official entrypoint exec it as is, without --db_password arguments.
+     */
+    static const char *const tenant_env[] = {"ODOO_RC=" LC_SECRET_DIR "/" LC_ODOO_RC_NAME, NULL};
+    static const char *const tenant_cmd[] = {"/usr/bin/odoo", NULL};
     lc_container_spec spec = {
         .name = in->container_name,
         .image = in->image,
@@ -140,12 +133,13 @@ lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
         .store_uuid = store_uuid(o->store),
         .instance_id = in->id,
         .network = c->network,
-        .env = env,
+        .env = c->db_host[0] != '\0' ? tenant_env : NULL,
+        .cmd = c->db_host[0] != '\0' ? tenant_cmd : NULL,
     };
     lc_err e = engine_container_create(o->engine, &spec, in->container_id, d);
     if (e != LC_OK)
         return e;
-    e = place_secret(o, in, d);
+    e = c->db_host[0] != '\0' ? ops_place_credentials(o, in, d) : place_secret(o, in, d);
     return e == LC_OK ? LC_OK : lc_prefix(d, e, "secret files");
 }
 

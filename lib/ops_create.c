@@ -1,7 +1,8 @@
 /*
  * create (DESIGN §2): validate, insert the row in `creating` under a lease,
- * then the steps image, volume, container, secrets, start, running and
- * database, each named in error_message when it fails.
+ * then the steps image, volume, container, secrets, start, running,
+ * database and (with a database server, DESIGN §6a) lock, each named in
+ * error_message when it fails.
  */
 #include "odoo.h"
 #include "ops_internal.h"
@@ -97,6 +98,26 @@ static lc_err read_master_password(const lc_config *c, char *buf, size_t len, lc
     return LC_OK;
 }
 
+/*
+ * With a database server, after Odoo created the database (DESIGN §6a): the
+ * role owns it, PUBLIC cannot connect, and Odoo restarts on a configuration
+ * with list_db = False and new passwords.
+ */
+static lc_err lock_down(lc_ops *o, lc_instance *in, lc_diag *d)
+{
+    lc_observation obs;
+    lc_err e = ops_step(o, in, "lock", d);
+    if (e == LC_OK)
+        e = ops_place_credentials(o, in, d);
+    if (e == LC_OK)
+        e = engine_container_restart(o->engine, in->container_id, o->cfg->stop_timeout, d);
+    if (e == LC_OK)
+        e = ops_wait_running(o, in, in->op_deadline, &obs, d);
+    if (e == LC_OK)
+        ops_record_start(o, in, &obs);
+    return e;
+}
+
 static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_request *r, lc_diag *d)
 {
     lc_observation obs;
@@ -109,15 +130,22 @@ static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_requ
     if ((e = ops_step(o, in, "database", d)) != LC_OK)
         return e;
     char master[512];
-    e = read_master_password(o->cfg, master, sizeof master, d);
+    bool tenant = o->cfg->db_host[0] != '\0';
+    e = tenant ? ops_read_master_password(o, in, master, sizeof master, d)
+               : read_master_password(o->cfg, master, sizeof master, d);
     lc_odoo_db_request req = {.master_password = master,
                               .database = in->database_name,
                               .login = in->admin_email,
                               .password = r->admin_password};
+    if (e == LC_OK && tenant)
+        e = ops_role_createdb(o, in, true, d);
     if (e == LC_OK)
         e = odoo_create_database(obs.ip[0] ? obs.ip : "127.0.0.1", 8069, &req, in->op_deadline, d);
     explicit_bzero(master, sizeof master);
-    return e;
+    lc_diag rd;
+    if (tenant && ops_role_createdb(o, in, false, &rd) != LC_OK && e == LC_OK)
+        e = lc_fail(d, LC_EFAILED, "%s", rd.msg);
+    return e == LC_OK && tenant ? lock_down(o, in, d) : e;
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #define LC_SECRET_DIR "/run/instctl"
 #define LC_SECRET_NAME "db_password"
+#define LC_ODOO_RC_NAME "odoo.conf" /* the per-instance Odoo configuration (tenant.h) */
 
 /*
  * ops_step: records the step about to run (and the journal's objects, the
@@ -31,6 +32,38 @@ lc_err ops_take_lease(lc_ops *o, const char *id, lc_instance *fresh, lc_diag *d)
  * id into in->container_id.
  */
 lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d);
+
+/* ops_image_owner: the uid:gid the image runs as (numeric Config.User, or its /etc/passwd). */
+lc_err ops_image_owner(lc_ops *o, const lc_instance *in, unsigned *uid, unsigned *gid, lc_diag *d);
+
+/* ---- tenant credentials (ops_credentials.c, DESIGN §6a) ---- */
+
+/* ops_admin_pg: the admin login of the configuration as an lc_pg. */
+void ops_admin_pg(const lc_ops *o, lc_pg *pg);
+
+/*
+ * ops_place_credentials: with a database server configured, sets a fresh
+ * random password on the instance's role (created when missing, made owner
+ * of its database when that exists, CONNECT revoked from PUBLIC) and places
+ * the per-instance Odoo configuration (tenant_render_conf: that password, a
+ * new random master password, dbfilter, list_db only while create has
+ * still to ask Odoo for the database, i.e. status creating before step
+ * "lock") in in->container_id as /run/instctl/odoo.conf, mode 0400, owned by
+ * the image's user. LC_OK doing nothing without a database server. Called at
+ * every container creation (ops_make_container) and by rotate-credentials;
+ * a running Odoo needs a restart to use it.
+ */
+lc_err ops_place_credentials(lc_ops *o, lc_instance *in, lc_diag *d);
+
+/* ops_read_master_password: admin_passwd from the configuration in the container (create). */
+lc_err ops_read_master_password(lc_ops *o, const lc_instance *in, char *out, size_t cap,
+                                lc_diag *d);
+
+/* ops_role_createdb: grants (allow) or revokes CREATEDB of the instance's role. */
+lc_err ops_role_createdb(lc_ops *o, const lc_instance *in, bool allow, lc_diag *d);
+
+/* ops_drop_role: drops the instance's role (after its database); LC_OK without a server. */
+lc_err ops_drop_role(lc_ops *o, const lc_instance *in, lc_diag *d);
 
 /*
  * ops_wait_running: polls inspect until State.Status is running (and healthy
@@ -126,9 +159,6 @@ void ops_clean_temp(lc_ops *o, const char *instance_id);
 /* ops_not_allowed: LC_ENOTALLOWED naming the status and the allowed actions. */
 lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d);
 
-/* ops_pg: the database server of the configuration (strings borrowed from o->cfg). */
-void ops_pg(const lc_ops *o, lc_pg *pg);
-
 /* ops_target: what backup_write/restore need for instance in. */
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t);
 
@@ -182,5 +212,6 @@ ACTION_HANDLER(ops_act_update);
 ACTION_HANDLER(ops_act_maintenance);
 ACTION_HANDLER(ops_act_end_maintenance);
 ACTION_HANDLER(ops_act_terminate);
+ACTION_HANDLER(ops_act_rotate_credentials);
 
 #endif

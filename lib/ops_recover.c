@@ -101,7 +101,7 @@ static lc_err execute(lc_ops *o, lc_instance *in, const lc_recovery_plan *p, lc_
             first = lc_fail(d, e, "remove volume %s: %s", p->remove_volume, ed.msg);
     }
     lc_pg pg;
-    ops_pg(o, &pg);
+    ops_admin_pg(o, &pg);
     if (p->database_back &&
         pg_switch_back(&pg, in->database_name, in->op.new_database, in->op.aside_database, &ed) !=
             LC_OK &&

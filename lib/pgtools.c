@@ -7,6 +7,7 @@
  */
 #include "pgtools.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,9 +32,16 @@ static lc_err read_password(const char *file, char *buf, size_t cap, lc_diag *d)
         return lc_fail(d, LC_EFAILED, "database password file %s: %s", file, strerror(errno));
     buf[0] = '\0';
     bool ok = fgets(buf, (int)cap, f) != NULL || !ferror(f);
+    size_t len = strlen(buf);
+    bool cut = len == cap - 1 && buf[len - 1] != '\n' && fgetc(f) != EOF;
     fclose(f);
     if (!ok)
         return lc_fail(d, LC_EFAILED, "database password file %s: read error", file);
+    if (cut) {
+        explicit_bzero(buf, cap);
+        return lc_fail(d, LC_EFAILED, "database password file %s: longer than %zu bytes (refused)",
+                       file, cap - 2);
+    }
     buf[strcspn(buf, "\r\n")] = '\0';
     return LC_OK;
 }
@@ -114,18 +122,16 @@ static char **child_env(const char *passfile_env)
 }
 
 /*
- * In the child: its own process group, killed when instctl dies, stdin and
- * stdout to /dev/null, stderr to errfd, then exec. Never returns.
+ * In the child: stdin from infd (or /dev/null), stdout to outfd (or
+ * /dev/null), stderr to errfd, then exec. Never returns.
  */
-static void exec_child(const char *const *argv, char **env, int errfd)
+static void exec_child(const char *const *argv, char **env, int infd, int outfd, int errfd)
 {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-    }
+    dup2(infd >= 0 ? infd : null, 0);
+    dup2(outfd >= 0 ? outfd : null, 1);
     dup2(errfd, 2);
     execvpe(argv[0], (char *const *)argv, env);
     static const char msg[] = "\n" EXEC_FAILED "\n";
@@ -199,20 +205,66 @@ static lc_err outcome(const char *tool, int status, char *errtext, lc_diag *d)
                    line[0] != '\0' ? ": " : "", line);
 }
 
-/* Forks, execs argv with env, captures stderr and waits. */
-static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
+/*
+ * The child's stdin: a pipe already holding io->input (small scripts only,
+ * so the write cannot block), and its stdout: an anonymous file read back
+ * afterwards. -1 for /dev/null.
+ */
+static lc_err io_open(const char *tool, const pg_io *io, int *in, int *out, lc_diag *d)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return lc_fail(d, LC_EFAILED, "%s: pipe: %s", argv[0], strerror(errno));
+    *in = *out = -1;
+    if (io == NULL)
+        return LC_OK;
+    if (io->input != NULL) {
+        int p[2];
+        size_t len = strlen(io->input);
+        if (len >= 60000 || pipe2(p, O_CLOEXEC) != 0)
+            return lc_fail(d, LC_EFAILED, "%s: cannot pass its input", tool);
+        bool ok = write(p[1], io->input, len) == (ssize_t)len;
+        close(p[1]);
+        if (!ok) {
+            close(p[0]);
+            return lc_fail(d, LC_EFAILED, "%s: cannot pass its input", tool);
+        }
+        *in = p[0];
+    }
+    if (io->output != NULL && (*out = memfd_create("pg-output", MFD_CLOEXEC)) < 0) {
+        if (*in >= 0)
+            close(*in);
+        return lc_fail(d, LC_EFAILED, "%s: memfd_create: %s", tool, strerror(errno));
+    }
+    return LC_OK;
+}
+
+/* Copies what the child wrote on stdout into io->output (NUL-terminated, cut at cap). */
+static void io_collect(const pg_io *io, int out)
+{
+    if (io == NULL || io->output == NULL || io->output_cap == 0)
+        return;
+    ssize_t n = out >= 0 ? pread(out, io->output, io->output_cap - 1, 0) : -1;
+    io->output[n > 0 ? n : 0] = '\0';
+}
+
+/* Forks, execs argv with env (and io, may be NULL), captures stderr and waits. */
+static lc_err spawn(const char *const *argv, char **env, const pg_io *io, lc_diag *d)
+{
+    int p[2], in, out;
+    lc_err err = io_open(argv[0], io, &in, &out, d);
+    if (err != LC_OK)
+        return err;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        err = lc_fail(d, LC_EFAILED, "%s: pipe: %s", argv[0], strerror(errno));
+        goto done;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
-        return lc_fail(d, LC_EFAILED, "%s: fork: %s", argv[0], strerror(errno));
+        err = lc_fail(d, LC_EFAILED, "%s: fork: %s", argv[0], strerror(errno));
+        goto done;
     }
     if (pid == 0)
-        exec_child(argv, env, p[1]);
+        exec_child(argv, env, in, out, p[1]);
     close(p[1]);
     char *errtext = malloc(STDERR_KEEP);
     if (errtext != NULL)
@@ -223,7 +275,6 @@ static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         if (lc_interrupt_pending())
             kill(-pid, SIGKILL);
-    lc_err err;
     if (lc_interrupt_pending())
         err = lc_fail(d, LC_EINTR, "%s stopped: interrupted", argv[0]);
     else if (w != pid) /* e.g. SIGCHLD ignored by the caller: the exit status is lost */
@@ -233,10 +284,16 @@ static lc_err spawn(const char *const *argv, char **env, lc_diag *d)
     else
         err = outcome(argv[0], status, errtext, d);
     free(errtext);
+    io_collect(io, out);
+done:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
     return err;
 }
 
-lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
+lc_err pg_run_tool_io(const lc_pg *pg, const char *const *argv, const pg_io *io, lc_diag *d)
 {
     char passfile[64] = "", passenv[128];
     int passfd = -1;
@@ -249,11 +306,25 @@ lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
     }
     char **env = child_env(with_pass ? passenv : NULL);
     lc_err err =
-        env != NULL ? spawn(argv, env, d) : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
+        env != NULL ? spawn(argv, env, io, d) : lc_fail(d, LC_ENOMEM, "%s: out of memory", argv[0]);
     free(env);
     if (passfd >= 0)
         close(passfd);
     return err;
+}
+
+lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d)
+{
+    return pg_run_tool_io(pg, argv, NULL, d);
+}
+
+bool pg_name_ok(const char *name)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    bool ok = len > 0 && len <= 63 && isalnum((unsigned char)name[0]);
+    for (size_t i = 1; ok && i < len; i++)
+        ok = isalnum((unsigned char)name[i]) || strchr("_.-", name[i]) != NULL;
+    return ok;
 }
 
 /* Checks the server parameters and the database name; fills port. */
@@ -263,8 +334,7 @@ static lc_err check_args(const lc_pg *pg, const char *database, char port[16], l
         return lc_fail(d, LC_EUSAGE, "database server: no host or user");
     if (pg->port < 1 || pg->port > 65535)
         return lc_fail(d, LC_EUSAGE, "database server: port %d out of range", pg->port);
-    if (database == NULL || database[0] == '\0' || database[0] == '-' ||
-        strchr(database, '=') != NULL)
+    if (!pg_name_ok(database))
         return lc_fail(d, LC_EUSAGE, "database name \"%s\" refused", database ? database : "");
     snprintf(port, 16, "%d", pg->port);
     return LC_OK;
@@ -362,7 +432,7 @@ lc_err pg_drop_database(const lc_pg *pg, const char *database, lc_diag *d)
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"dropdb", "--if-exists", "-w",     "-h",     pg->host, "-p",
-                          port,     "-U",          pg->user, database, NULL};
+    const char *argv[] = {"dropdb", "--if-exists", "-w",     "-h", pg->host, "-p",
+                          port,     "-U",          pg->user, "--", database, NULL};
     return pg_run_tool(pg, argv, d);
 }

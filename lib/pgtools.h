@@ -16,12 +16,15 @@
 #include "backup.h"
 #include "lc.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /*
  * pg_dump_to: `pg_dump -Fc -w -h H -p P -U U -d database -f file`. file is
  * created (or truncated) by pg_dump; the caller removes it. LC_EUSAGE for
  * an empty host/user, a port outside 1..65535, or a database name that is
- * empty, starts with '-' or holds '=' (it would be read as a connection
- * string); LC_EFAILED when the tool cannot run or exits non-zero.
+ * not pg_name_ok (it could be read as an option or a connection string);
+ * LC_EFAILED when the tool cannot run or exits non-zero.
  */
 lc_err pg_dump_to(const lc_pg *pg, const char *database, const char *file, lc_diag *d);
 
@@ -57,5 +60,26 @@ lc_err pg_switch_back(const lc_pg *pg, const char *live, const char *staging, co
  * signal N", or "<tool>: not found (install postgresql-client)".
  */
 lc_err pg_run_tool(const lc_pg *pg, const char *const *argv, lc_diag *d);
+
+/* What a tool reads on stdin and where its stdout goes (pg_run_tool_io). */
+typedef struct pg_io {
+    const char *input; /* NUL-terminated text on the tool's stdin (under 60000 bytes), or NULL */
+    char *output;      /* the tool's stdout, NUL-terminated, cut at output_cap - 1; or NULL */
+    size_t output_cap;
+} pg_io;
+
+/*
+ * pg_run_tool_io: pg_run_tool with io (may be NULL): a script on stdin
+ * (psql -f -), stdout captured. Secrets go on stdin, never in argv.
+ */
+lc_err pg_run_tool_io(const lc_pg *pg, const char *const *argv, const pg_io *io, lc_diag *d);
+
+/*
+ * pg_name_ok: name is safe as an argument and a quoted identifier: 1..63
+ * bytes of [A-Za-z0-9_.-] starting with a letter or digit (so never an
+ * option, a connection string or a path). The caller applies the stricter
+ * rules (lc_validate_database) where names come in.
+ */
+bool pg_name_ok(const char *name);
 
 #endif

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const status_names[INSTANCE_STATUS_COUNT] = {
     [INSTANCE_CREATING] = "creating",
@@ -75,6 +76,7 @@ static const char *const action_names[ACT_COUNT] = {
     [ACT_MAINTENANCE] = "maintenance",
     [ACT_END_MAINTENANCE] = "end-maintenance",
     [ACT_TERMINATE] = "terminate",
+    [ACT_ROTATE_CREDENTIALS] = "rotate-credentials",
 };
 
 const char *lc_action_id_name(lc_action_id id)
@@ -117,17 +119,32 @@ lc_err lc_validate_name(const char *name, lc_diag *d)
     return LC_OK;
 }
 
+/*
+ * Odoo's DBNAME_PATTERN (odoo/service/db.py, '^[a-zA-Z0-9][a-zA-Z0-9_.-]+$'),
+ * PostgreSQL's 63-byte identifier limit, and never one of the server's own
+ * databases: a name that passes is safe as a quoted identifier, a Docker
+ * name part ([a-zA-Z0-9][a-zA-Z0-9_.-]) and a child process's argument.
+ */
 lc_err lc_validate_database(const char *db, lc_diag *d)
 {
+    static const char *const reserved[] = {"postgres", "template0", "template1"};
     size_t len = db != NULL ? strlen(db) : 0;
-    if (len == 0 || len > 63)
-        return lc_fail(d, LC_EUSAGE, "invalid database name \"%.80s\": must be 1 to 63 characters",
+    if (len < 2 || len > 63)
+        return lc_fail(d, LC_EUSAGE, "invalid database name \"%.80s\": must be 2 to 63 characters",
                        db != NULL ? db : "");
-    if (!islower((unsigned char)db[0]) || !all_chars(db, "_"))
+    bool ok = isalnum((unsigned char)db[0]);
+    for (size_t i = 1; ok && i < len; i++)
+        ok = isalnum((unsigned char)db[i]) || strchr("_.-", db[i]) != NULL;
+    if (!ok)
         return lc_fail(d, LC_EUSAGE,
-                       "invalid database name \"%.80s\": use lower-case letters, digits and "
-                       "'_', starting with a letter",
+                       "invalid database name \"%.80s\": use letters, digits, '_', '-' and '.', "
+                       "starting with a letter or digit (Odoo's rule)",
                        db);
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcasecmp(db, reserved[i]) == 0)
+            return lc_fail(d, LC_EUSAGE,
+                           "invalid database name \"%s\": it is one of the server's own databases",
+                           db);
     return LC_OK;
 }
 

@@ -67,6 +67,7 @@ typedef enum lc_action_id {
     ACT_MAINTENANCE,
     ACT_END_MAINTENANCE,
     ACT_TERMINATE,
+    ACT_ROTATE_CREDENTIALS,
     ACT_COUNT
 } lc_action_id;
 
@@ -79,7 +80,8 @@ bool lc_action_id_parse(const char *word, lc_action_id *out);
  * Validation (DESIGN §6), done before any Docker call. Each returns LC_OK or
  * LC_EUSAGE with d naming the value and the rule it breaks.
  *  - name: 1..63 chars, [a-z0-9] then [a-z0-9-], no trailing '-' (DNS label).
- *  - database: 1..63 chars, [a-z0-9_], starting with a letter (PostgreSQL-safe).
+ *  - database: Odoo's DBNAME_PATTERN: 2..63 chars, [a-zA-Z0-9] then
+ *    [a-zA-Z0-9_.-]; not postgres, template0 or template1 (any case).
  *  - email: one '@', non-empty local part and a dotted domain, 3..254 chars,
  *    no spaces or control characters.
  *  - version: MAJOR.MINOR, digits, e.g. "17.0", optionally with a build

@@ -6,11 +6,13 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STATUS_CHECK(col)                                                                          \
     "CHECK (" col " IN ('creating','running','stopped','suspended','maintenance','updating',"      \
@@ -321,6 +323,10 @@ static lc_err configure(lc_store *s, lc_diag *d)
 
 static lc_err open_db(lc_store *s, lc_diag *d)
 {
+    /* a new database is private (0600); SQLite gives its -wal and -shm the same mode */
+    int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK)
         return lc_fail(d, LC_ESTORE, "database %s: %s", s->path,

@@ -26,7 +26,11 @@ fi
 exec 9>"${TMPDIR:-/tmp}/instctl-standin.lock"
 command -v flock >/dev/null 2>&1 && flock 9
 
-hash=$( (cd "$src" && find . -type f ! -name "*.md" | LC_ALL=C sort | xargs sha256sum; sha256sum "$here/build-standin.sh" "$busybox" | cut -d' ' -f1) | sha256sum | cut -c1-16)
+# psql (and the libraries it loads) from the build machine, when it has one:
+# the stand-in creates databases with it, as Odoo does.
+psql=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1 || true)
+
+hash=$( (cd "$src" && find . -type f ! -name "*.md" | LC_ALL=C sort | xargs sha256sum; sha256sum "$here/build-standin.sh" "$busybox" $psql | cut -d' ' -f1) | sha256sum | cut -c1-16)
 
 uptodate=yes
 for v in $versions; do
@@ -48,8 +52,18 @@ for applet in $("$busybox" --list); do
 done
 cp "$src/passwd" "$src/group" "$root/etc/"
 cp "$src/entrypoint.sh" "$src/http.sh" "$root/standin/"
-chmod 0755 "$root/bin/busybox" "$root/standin/entrypoint.sh" "$root/standin/http.sh"
-chmod 0644 "$root/etc/passwd" "$root/etc/group"
+mkdir -p "$root/usr/bin" "$root/etc/odoo"
+cp "$src/odoo" "$root/usr/bin/odoo"
+cp "$src/odoo.conf" "$root/etc/odoo/odoo.conf"
+chmod 0755 "$root/bin/busybox" "$root/standin/entrypoint.sh" "$root/standin/http.sh" "$root/usr/bin/odoo"
+chmod 0644 "$root/etc/passwd" "$root/etc/group" "$root/etc/odoo/odoo.conf"
+if [ -n "$psql" ]; then
+    cp "$psql" "$root/usr/bin/psql"
+    for lib in $(ldd "$psql" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+fi
 chmod 1777 "$root/tmp"
 chmod 0755 "$root/var/lib/odoo"
 

@@ -326,7 +326,8 @@ static bool pg_make_role(tu_pg *pg)
     snprintf(pg->user, sizeof pg->user, "instctl_test");
     snprintf(password, sizeof password, "pw-%d-%ld", (int)getpid(), (long)time(NULL));
     snprintf(pg->password_file, sizeof pg->password_file, "%s/password", pg->dir);
-    snprintf(sql, sizeof sql, "CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'", pg->user, password);
+    snprintf(sql, sizeof sql, "CREATE ROLE %s LOGIN CREATEDB CREATEROLE PASSWORD '%s'", pg->user,
+             password);
     char *out = tu_pg_query(pg, "postgres", sql);
     bool ok = out != NULL && tu_write_file(pg->password_file, password) &&
               chmod(pg->password_file, 0600) == 0;

@@ -77,7 +77,7 @@ typedef struct tu_pg {
     char bin[128];           /* /usr/lib/postgresql/<version>/bin */
     char dir[128];           /* temporary directory (owned by postgres): data/, log, socket */
     int port;                /* TCP port on 127.0.0.1 */
-    char user[32];           /* a LOGIN CREATEDB role with a password (scram-sha-256) */
+    char user[32];           /* a LOGIN CREATEDB CREATEROLE role with a password (scram-sha-256) */
     char password_file[192]; /* holds that password (0600, root's), inside dir */
     bool running;
 } tu_pg;

@@ -1,9 +1,11 @@
 /*
  * doctor: checks what instctl depends on, one line each, from the
- * configuration (so a test can point it anywhere). Exit 0 only if every
+ * configuration (so a test can point it anywhere), and tenant isolation
+ * (DESIGN §6a: instance roles, PUBLIC access, private files). Exit 0 only if every
  * check passes; a warning (clock not synchronised) does not fail it.
  */
 #include "cli.h"
+#include "tenant.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,16 +141,21 @@ static bool tcp_reachable(const char *host, int port, char *why, size_t len)
     return ok;
 }
 
-static void check_db_server(doctor *dr)
+/* True when a database server is configured and answers. */
+static bool check_db_server(doctor *dr)
 {
     const lc_config *cfg = &dr->c->cfg;
     char why[256] = "unreachable";
-    if (cfg->db_host[0] == '\0')
+    if (cfg->db_host[0] == '\0') {
         report(dr, "database server", CHECK_SKIP, "none configured (db_host)");
-    else if (tcp_reachable(cfg->db_host, cfg->db_port, why, sizeof why))
+        return false;
+    }
+    if (tcp_reachable(cfg->db_host, cfg->db_port, why, sizeof why)) {
         report(dr, "database server", CHECK_OK, "%s:%d reachable", cfg->db_host, cfg->db_port);
-    else
-        report(dr, "database server", CHECK_FAIL, "%s:%d: %s", cfg->db_host, cfg->db_port, why);
+        return true;
+    }
+    report(dr, "database server", CHECK_FAIL, "%s:%d: %s", cfg->db_host, cfg->db_port, why);
+    return false;
 }
 
 static void check_file(doctor *dr, const char *name, const char *key, const char *path,
@@ -170,6 +177,63 @@ static void check_file(doctor *dr, const char *name, const char *key, const char
         report(dr, name, CHECK_OK, "%s readable", path);
     else
         report(dr, name, CHECK_FAIL, "%s: %s", path, fd < 0 ? strerror(errno) : "empty");
+}
+
+/* A file holding secrets or instances' data: FAIL when others may read it, warn for the group. */
+static void check_private(doctor *dr, const char *name, const char *path)
+{
+    struct stat st;
+    if (path[0] == '\0' || stat(path, &st) != 0)
+        return;
+    if (st.st_mode & 004)
+        report(dr, name, CHECK_FAIL, "%s is readable by others (chmod 0600)", path);
+    else if (st.st_mode & 040)
+        report(dr, name, CHECK_WARN, "%s is readable by its group (chmod 0600)", path);
+    else
+        report(dr, name, CHECK_OK, "%s not readable by others", path);
+}
+
+/* One tenant-isolation query as the admin login; its rows (one per line) into out. */
+static bool tenant_query(doctor *dr, const char *name, const char *sql, char *out, size_t cap)
+{
+    lc_diag d = {{0}};
+    const lc_config *cfg = &dr->c->cfg;
+    lc_pg pg = {.host = cfg->db_host,
+                .port = cfg->db_port,
+                .user = cfg->db_user,
+                .password_file = cfg->db_password_file};
+    if (tenant_psql(&pg, "postgres", sql, out, cap, &d) != LC_OK) {
+        report(dr, name, CHECK_FAIL, "%s", d.msg);
+        return false;
+    }
+    for (char *p = out; *p != '\0'; p++)
+        if (*p == '\n' && p[1] != '\0')
+            *p = ' ';
+    out[strcspn(out, "\n")] = '\0';
+    return true;
+}
+
+/* DESIGN §6a: instance roles are plain logins; PUBLIC cannot connect to their databases. */
+static void check_tenants(doctor *dr)
+{
+    char out[2048];
+    if (tenant_query(dr, "tenant roles",
+                     "SELECT rolname FROM pg_roles WHERE rolname ~ '^odoo_[0-9a-f]{12}$' "
+                     "AND (rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls);\n",
+                     out, sizeof out))
+        report(dr, "tenant roles", out[0] ? CHECK_FAIL : CHECK_OK, "%s%s",
+               out[0] ? "superuser or CREATEROLE: "
+                      : "no instance role is superuser or can "
+                        "create roles",
+               out);
+    if (tenant_query(dr, "tenant databases",
+                     "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+                     "WHERE r.rolname ~ '^odoo_[0-9a-f]{12}$' "
+                     "AND has_database_privilege('public', d.oid, 'CONNECT');\n",
+                     out, sizeof out))
+        report(dr, "tenant databases", out[0] ? CHECK_FAIL : CHECK_OK, "%s%s",
+               out[0] ? "PUBLIC may connect to: " : "PUBLIC cannot connect to instance databases",
+               out);
 }
 
 static void check_clock(doctor *dr)
@@ -202,9 +266,14 @@ static int run_doctor(cli *c, int argc, char **argv)
     engine_close(e);
     doctor_check_hosts(c, &dr, report);
     check_backup_dir(&dr);
-    check_db_server(&dr);
+    bool db_server = check_db_server(&dr);
     check_file(&dr, "webhook secret", "webhook_secret_file", c->cfg.webhook_secret_file, false);
     check_file(&dr, "cron entry", "cron_file", c->cfg.cron_file, true);
+    check_private(&dr, "store file", c->cfg.db);
+    check_private(&dr, "db password", c->cfg.db_password_file);
+    check_private(&dr, "master password", c->cfg.master_password_file);
+    if (db_server)
+        check_tenants(&dr);
     check_clock(&dr);
     if (dr.json != NULL) {
         cJSON_AddBoolToObject(dr.json, "ok", dr.failed == 0);

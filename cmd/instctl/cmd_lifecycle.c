@@ -30,6 +30,7 @@ ACTION_CMD(cmd_restore, ACT_RESTORE);
 ACTION_CMD(cmd_update, ACT_UPDATE);
 ACTION_CMD(cmd_end_maintenance, ACT_END_MAINTENANCE);
 ACTION_CMD(cmd_terminate, ACT_TERMINATE);
+ACTION_CMD(cmd_rotate_credentials, ACT_ROTATE_CREDENTIALS);
 
 cmd_entry cmd_maintenance = {
     .name = "maintenance",
@@ -49,8 +50,17 @@ cmd_entry cmd_action = {
 };
 
 static cmd_entry *const action_cmds[] = {
-    &cmd_start,  &cmd_stop,    &cmd_restart, &cmd_suspend,         &cmd_unsuspend,
-    &cmd_backup, &cmd_restore, &cmd_update,  &cmd_end_maintenance, &cmd_terminate,
+    &cmd_start,
+    &cmd_stop,
+    &cmd_restart,
+    &cmd_suspend,
+    &cmd_unsuspend,
+    &cmd_backup,
+    &cmd_restore,
+    &cmd_update,
+    &cmd_end_maintenance,
+    &cmd_terminate,
+    &cmd_rotate_credentials,
 };
 
 void cmd_actions_init(void)

@@ -43,6 +43,7 @@ static const expect_row expected[] = {
     {"update", -2, {NA, A, A, NA, NA, NA, NA, NA}},
     {"maintenance", INSTANCE_MAINTENANCE, {NA, A, A, NA, AL, NA, NA, NA}},
     {"end-maintenance", -2, {NA, NA, NA, NA, A, NA, NA, NA}},
+    {"rotate-credentials", -1, {NA, A, A, NA, NA, NA, NA, NA}},
 };
 #define EXPECTED_COUNT ((int)(sizeof expected / sizeof expected[0]))
 
@@ -308,13 +309,20 @@ START_TEST(test_validate_name)
 }
 END_TEST
 
+/* Odoo's DBNAME_PATTERN ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$, 63 bytes, not the server's own databases. */
 static const vcase database_cases[] = {
-    {"web1", true, 0, 0},   {"a", true, 0, 0},     {"a_b_1", true, 0, 0},  {"db_", true, 0, 0},
-    {"odoo17", true, 0, 0}, {NULL, true, 63, 'd'}, {"", false, 0, 0},      {"1db", false, 0, 0},
-    {"_db", false, 0, 0},   {"Db", false, 0, 0},   {"dB", false, 0, 0},    {"a-b", false, 0, 0},
-    {"a b", false, 0, 0},   {"a.b", false, 0, 0},  {"a/b", false, 0, 0},   {"db;drop", false, 0, 0},
-    {"db'x", false, 0, 0},  {"café", false, 0, 0}, {NULL, false, 64, 'd'}, {NULL, false, 300, 'd'},
-    {"db\n", false, 0, 0},
+    {"web1", true, 0, 0},      {"ab", true, 0, 0},         {"a_b_1", true, 0, 0},
+    {"db_", true, 0, 0},       {"odoo17", true, 0, 0},     {NULL, true, 63, 'd'},
+    {"1db", true, 0, 0},       {"Db", true, 0, 0},         {"acme-test", true, 0, 0},
+    {"acme.prod", true, 0, 0}, {"a1_b-c.d", true, 0, 0},   {"x-", true, 0, 0},
+    {"9.9", true, 0, 0},       {"postgres1", true, 0, 0},  {"", false, 0, 0},
+    {"a", false, 0, 0},        {"_db", false, 0, 0},       {"-x", false, 0, 0},
+    {".x", false, 0, 0},       {"a b", false, 0, 0},       {"a;b", false, 0, 0},
+    {"a/b", false, 0, 0},      {"db'x", false, 0, 0},      {"db\"x", false, 0, 0},
+    {"café", false, 0, 0},     {NULL, false, 64, 'd'},     {NULL, false, 300, 'd'},
+    {"db\n", false, 0, 0},     {"a=b", false, 0, 0},       {"a$b", false, 0, 0},
+    {"postgres", false, 0, 0}, {"template0", false, 0, 0}, {"template1", false, 0, 0},
+    {"POSTGRES", false, 0, 0}, {"Template1", false, 0, 0},
 };
 
 START_TEST(test_validate_database)
@@ -431,8 +439,8 @@ START_TEST(test_validate_message_names_value)
     lc_diag d = {{0}};
     lc_validate_name("Bad Name", &d);
     ck_assert_ptr_nonnull(strstr(d.msg, "Bad Name"));
-    lc_validate_database("x-y", &d);
-    ck_assert_ptr_nonnull(strstr(d.msg, "x-y"));
+    lc_validate_database("x y", &d);
+    ck_assert_ptr_nonnull(strstr(d.msg, "x y"));
     lc_validate_email("nobody", &d);
     ck_assert_ptr_nonnull(strstr(d.msg, "nobody"));
     lc_validate_version("v17", &d);
