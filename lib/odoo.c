@@ -93,6 +93,18 @@ static bool add_field(CURL *c, char *buf, size_t len, const char *key, const cha
     return false;
 }
 
+/* The call is abandoned at once when SIGINT, SIGTERM or SIGHUP arrived (DESIGN §2). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return lc_interrupt_pending() ? 1 : 0;
+}
+
 static CURLcode post_once(CURL *c, const char *url, const char *form, body *answer, long *status)
 {
     curl_easy_reset(c);
@@ -106,6 +118,8 @@ static CURLcode post_once(CURL *c, const char *url, const char *form, body *answ
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(c);
     *status = 0;
     if (rc == CURLE_OK)
@@ -135,7 +149,7 @@ lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request
     long status = 0;
     CURLcode rc = CURLE_OK;
     while (fits && (rc = post_once(c, url, form, answer, &status)) == CURLE_COULDNT_CONNECT &&
-           time(NULL) < deadline)
+           time(NULL) < deadline && !lc_interrupt_pending())
         usleep(250 * 1000);
     explicit_bzero(form, sizeof form);
     curl_easy_cleanup(c);
@@ -144,6 +158,8 @@ lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request
     if (!fits)
         e = lc_fail(d, LC_EUSAGE, "POST %s: the form (passwords, login) is longer than %zu bytes",
                     url, sizeof form - 1);
+    else if (lc_interrupt_pending())
+        e = lc_fail(d, LC_EINTR, "POST %s: interrupted", url);
     else if (rc != CURLE_OK)
         e = lc_fail(d, LC_EFAILED, "POST %s: %s", url, curl_easy_strerror(rc));
     else if ((status < 300 || status >= 400) && odoo_page_error(answer->data, why, sizeof why))
