@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,8 +234,14 @@ static lc_err transport_error(lc_engine *e, CURLcode rc, const char *errbuf, lc_
     long os_errno = 0;
     if (rc == CURLE_COULDNT_CONNECT &&
         curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
-        return lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->socket,
-                       strerror((int)os_errno));
+        return os_errno == EACCES
+                   ? lc_fail(d, LC_EENGINE,
+                             "permission denied: %s (instctl needs read and write access to the "
+                             "Docker engine's socket; run as root or as a member of its group, "
+                             "usually docker)",
+                             e->socket)
+                   : lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->socket,
+                             strerror((int)os_errno));
     return lc_fail(d, LC_EENGINE, "Docker engine at %s: %s", e->socket,
                    errbuf[0] != '\0' && rc != CURLE_COULDNT_CONNECT ? errbuf
                                                                     : curl_easy_strerror(rc));

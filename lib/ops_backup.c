@@ -112,9 +112,11 @@ lc_err ops_act_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_action_
     lc_backup_row row;
     lc_err e = ops_backup_now(o, in, "manual", &row, d);
     store_lease_release(o->store, in->id, NULL);
-    if (e == LC_OK)
-        snprintf(res->note, sizeof res->note, "backup %.8s, %lld bytes, %s", row.id, row.size,
-                 row.path);
+    if (e == LC_OK) {
+        char size[32];
+        lc_format_size(row.size, size, sizeof size);
+        snprintf(res->note, sizeof res->note, "backup %.8s, %s, %s", row.id, size, row.path);
+    }
     return e == LC_OK ? LC_OK
                       : lc_prefix(d, e == LC_EENGINE ? e : LC_EFAILED, "backup %s", in->name);
 }

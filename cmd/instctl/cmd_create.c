@@ -14,7 +14,7 @@ const cmd_entry cmd_create = {
     .usage = "NAME --database DB --admin-email EMAIL [--odoo-version V] [--image IMG]\n"
              "              [--admin-password-file FILE|-] [--pull missing|never] [--no-wait]",
     .summary = "create an instance: container, volume and Odoo database",
-    .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
+    .flags = NEEDS_STORE | CREATES_STORE | NEEDS_ENGINE | WRITES,
     .run = run_create,
 };
 

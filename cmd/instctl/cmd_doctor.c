@@ -63,7 +63,7 @@ static void check_database(doctor *dr)
 {
     lc_diag d = {{0}};
     lc_store *s;
-    if (store_open(dr->c->cfg.db, &s, &d) != LC_OK) {
+    if (store_open(dr->c->cfg.db, 0, &s, &d) != LC_OK) {
         report(dr, "database", CHECK_FAIL, "%s", d.msg);
         return;
     }

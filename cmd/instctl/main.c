@@ -145,7 +145,8 @@ static lc_err setup(cli *c, const cmd_entry *cmd)
 {
     lc_err e = LC_OK;
     if (cmd->flags & NEEDS_STORE)
-        e = store_open(c->cfg.db, &c->store, &c->diag);
+        e = store_open(c->cfg.db, (cmd->flags & CREATES_STORE) ? STORE_CREATE : 0, &c->store,
+                       &c->diag);
     if (e == LC_OK && (cmd->flags & NEEDS_ENGINE))
         e = engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &c->engine, &c->diag);
     c->ops = (lc_ops){
