@@ -1,4 +1,6 @@
-# instctl: build, test, benchmark, install. See README.md.
+# instctl: build, test, benchmark, install, package. See README.md.
+# VERSION is the one version: `instctl --version` and the Debian package's.
+VERSION   = 0.2.0
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
@@ -38,6 +40,9 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/instctl/*.h tests/*.h)
 $(LIBA): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/cmd/instctl/main.o: XCFLAGS += -DINSTCTL_VERSION='"$(VERSION)"'
+$(BUILD)/cmd/instctl/main.o: Makefile
 
 $(BIN): $(CMD_OBJS) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBA) $(LDLIBS)

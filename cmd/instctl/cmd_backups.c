@@ -44,8 +44,8 @@ static void print_backups(cli *c, const lc_backup_row *b, size_t n)
         }
         lc_format_time(b[i].created_at, at, sizeof at);
         lc_format_size(b[i].size, size, sizeof size);
-        printf("%.8s  %-20s  %-10s  %10s  %s\n", text_safe(b[i].id), at, text_safe(b[i].kind),
-               size, text_safe(b[i].path));
+        printf("%.8s  %-20s  %-10s  %10s  %s\n", text_safe(b[i].id), at, text_safe(b[i].kind), size,
+               text_safe(b[i].path));
     }
 }
 
@@ -75,8 +75,8 @@ static int run_backups(cli *c, int argc, char **argv)
     if (e != LC_OK)
         return fail(c, e);
     if (prune && !c->json && !c->quiet)
-        printf("%s: %zu backup(s) removed, %zu kept (backup_keep = %d)\n", text_safe(in.name), removed, n,
-               c->cfg.backup_keep);
+        printf("%s: %zu backup(s) removed, %zu kept (backup_keep = %d)\n", text_safe(in.name),
+               removed, n, c->cfg.backup_keep);
     print_backups(c, rows, n);
     free(rows);
     return 0;

@@ -97,7 +97,8 @@ static void check_engine(doctor *dr, lc_engine *e)
                present ? "present" : "not present (pulled on first create)");
 }
 
-/* The largest of the live instances' newest backups (the next one needs about as much); -1 if none. */
+/* The largest of the live instances' newest backups (the next one needs about as much); -1 if none.
+ */
 static long long largest_newest_backup(lc_store *s, char *name, size_t len)
 {
     lc_instance *v = NULL;
@@ -155,8 +156,8 @@ static void check_backup_dir(doctor *dr, lc_store *s)
              free_text);
     used = strlen(detail);
     if (need > avail)
-        snprintf(detail + used, sizeof detail - used,
-                 ", less than the newest backup of %s (%s)", text_safe(who), size);
+        snprintf(detail + used, sizeof detail - used, ", less than the newest backup of %s (%s)",
+                 text_safe(who), size);
     report(dr, "backup directory", exists && need <= avail ? CHECK_OK : CHECK_WARN, "%s", detail);
 }
 

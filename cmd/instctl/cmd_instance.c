@@ -60,8 +60,8 @@ static void list_table(cli *c, const lc_instance *v, size_t n)
 {
     int wname = 4;
     for (size_t i = 0; i < n; i++)
-        wname = (int)strlen(text_safe(v[i].name)) > wname ? (int)strlen(text_safe(v[i].name))
-                                                           : wname;
+        wname =
+            (int)strlen(text_safe(v[i].name)) > wname ? (int)strlen(text_safe(v[i].name)) : wname;
     printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", wname, "NAME", "STATUS", "ODOO",
            "CONTAINER (LAST SEEN)");
     for (size_t i = 0; i < n; i++) {
@@ -166,8 +166,8 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
            "admin email:", text_safe(in->admin_email));
     printf("%-16s %s (%s)\n", "odoo:", text_safe(in->odoo_version), text_safe(in->image));
     container_line(in, obs, oe, c->diag.msg, line, sizeof line);
-    printf("%-16s %s %s\n%-16s %s\n", "container:", text_safe(in->container_name),
-           text_safe(line), "volume:", text_safe(in->volume_name));
+    printf("%-16s %s %s\n%-16s %s\n", "container:", text_safe(in->container_name), text_safe(line),
+           "volume:", text_safe(in->volume_name));
     observed(in, obsline, sizeof obsline);
     printf("%-16s %s\n", "last observed:", obsline);
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
@@ -186,8 +186,7 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
         printf("%-16s step %s, deadline %s\n", "operation:", text_safe(in->op_step), when);
     }
     if (in->lease.pid > 0 && lc_lease_live(in, time(NULL)))
-        printf("%-16s pid %ld on %s\n", "lease held by:", in->lease.pid,
-               text_safe(in->lease.host));
+        printf("%-16s pid %ld on %s\n", "lease held by:", in->lease.pid, text_safe(in->lease.host));
     lc_format_time(in->created_at, when, sizeof when);
     printf("%-16s %s\n", "created:", when);
     lc_format_time(in->updated_at, when, sizeof when);

@@ -48,7 +48,8 @@ static void logfmt_quoted(FILE *f, const char *s)
 
 static void log_decision(const lc_decision *dc, bool dry_run)
 {
-    fprintf(stderr, "instance=%s name=%s status=%s", dc->instance[0] ? text_safe(dc->instance) : "-",
+    fprintf(stderr, "instance=%s name=%s status=%s",
+            dc->instance[0] ? text_safe(dc->instance) : "-",
             dc->name[0] ? text_safe(dc->name) : "-",
             dc->instance[0] ? instance_status_name(dc->status) : "-");
     if (dc->to != dc->status)
@@ -83,10 +84,11 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
         const char *k;
         size_t v;
     } counts[] = {
-        {"instances", r->instances}, {"kept", r->kept},       {"changed", r->changed},
-        {"would_change", r->would_change},
-        {"enforced", r->enforced},   {"skipped", r->skipped}, {"lost", r->lost},
-        {"extras", r->extras},       {"orphans", r->orphans}, {"leases_broken", r->leases_broken},
+        {"instances", r->instances}, {"kept", r->kept},
+        {"changed", r->changed},     {"would_change", r->would_change},
+        {"enforced", r->enforced},   {"skipped", r->skipped},
+        {"lost", r->lost},           {"extras", r->extras},
+        {"orphans", r->orphans},     {"leases_broken", r->leases_broken},
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         cJSON_AddNumberToObject(j, counts[i].k, (double)counts[i].v);

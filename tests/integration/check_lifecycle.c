@@ -1529,8 +1529,8 @@ START_TEST(test_stop_lease)
         lc_store *hs = NULL;
         lc_diag hd;
         lc_instance hf;
-        int ok =
-            store_open(E.db, 0, &hs, &hd) == LC_OK && store_lease_take(hs, id, 120, &hf, &hd) == LC_OK;
+        int ok = store_open(E.db, 0, &hs, &hd) == LC_OK &&
+                 store_lease_take(hs, id, 120, &hf, &hd) == LC_OK;
         _exit(ok ? 0 : 1); /* dies holding the lease */
     }
     ck_assert_int_eq(wait_exit(holder), 0);
