@@ -140,7 +140,7 @@ uninstall:
 # copy of the tree in a temporary directory (it writes beside the tree).
 deb:
 	@$(DEPS) build package
-	@VERSION=$(VERSION) OUT=$(CURDIR)/$(BUILD) scripts/build-deb.sh
+	@VERSION=$(VERSION) OUT=$(abspath $(BUILD)) scripts/build-deb.sh
 
 clean:
 	rm -rf build build-san

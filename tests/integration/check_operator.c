@@ -1992,7 +1992,8 @@ START_TEST(test_reconcile_dry_run_shows_change)
     tu_run r = IC("reconcile", "--dry-run");
     char *line = line_starting(r.err, "instance=");
     SOFT(r.status == 0 && line != NULL && strstr(line, id) &&
-             strstr(line, "status=running to=stopped verdict=change applied=dry-run"),
+             strstr(line, "status=running to=stopped ") &&
+             strstr(line, " verdict=change applied=dry-run "),
          "reconcile --dry-run decision: exit %d: %s", r.status, r.err);
     free(line);
     line = line_starting(r.err, "reconcile ");
