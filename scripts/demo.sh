@@ -47,11 +47,10 @@ set -x
 { set +x; } 2>/dev/null
 cat <<END
 
-The demo store is in $dir (database instctl.db, configuration instctl.conf,
-backups/). Point instctl at it with its configuration file:
-
-    export INSTCTL_CONFIG=$dir/instctl.conf      # then: $bin list
-    $bin --config $dir/instctl.conf list         # or per command
-
-'make demo-clean' removes the demo instance's container and volume and $dir.
+The demo store is in $dir: database instctl.db, configuration instctl.conf, backups/.
+Point instctl at it, for this shell:
+    export INSTCTL_CONFIG=$dir/instctl.conf
+or for one command:
+    $bin --config $dir/instctl.conf list
+Remove it (the demo instance's container and volume, and $dir): make demo-clean
 END
