@@ -1002,9 +1002,9 @@ START_TEST(test_json_commands)
     r = IC("reconcile", "--json");
     SOFT(r.status == 0, "reconcile --json: exit %d: %s", r.status, r.err);
     j = json_of(&r, "reconcile --json");
-    const char *reconcile_keys[] = {"instances",     "kept",      "changed", "enforced",
-                                    "skipped",       "lost",      "extras",  "orphans",
-                                    "leases_broken", "decisions", NULL};
+    const char *reconcile_keys[] = {"instances", "kept",          "changed",   "would_change",
+                                    "enforced",  "skipped",       "lost",      "extras",
+                                    "orphans",   "leases_broken", "decisions", NULL};
     check_keys(j, reconcile_keys, "reconcile --json");
     SOFT(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "decisions")),
          "reconcile --json: decisions is not an array");
