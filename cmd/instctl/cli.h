@@ -18,10 +18,10 @@
 /* What the dispatcher sets up before a command runs (git's RUN_SETUP). */
 enum {
     NEEDS_STORE = 1 << 0,   /* open (and migrate) the database; it must exist */
-    CREATES_STORE = 1 << 4, /* with NEEDS_STORE: create the database when missing */
     NEEDS_ENGINE = 1 << 1,  /* an Engine API client (connects lazily) */
     WRITES = 1 << 2,        /* changes state; listed as such in help */
     ANY_CONFIG = 1 << 3,    /* runs on the defaults when the configuration is unusable */
+    CREATES_STORE = 1 << 4, /* with NEEDS_STORE: create the database when missing (init, create) */
 };
 
 typedef struct cli {
