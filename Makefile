@@ -1,4 +1,6 @@
-# instctl: build, test, benchmark, install. See README.md.
+# instctl: build, test, benchmark, install, package. See README.md.
+# VERSION is the one version: `instctl --version` and the Debian package's.
+VERSION   = 0.2.0
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
@@ -27,7 +29,7 @@ TOOLS      = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BIN   = $(BUILD)/instctl
 LIBA  = $(BUILD)/liblifecycle.a
 
-.PHONY: all deps check unit integration bench demo lint install uninstall clean standin engine engine2
+.PHONY: all deps deps-runtime check unit integration bench demo demo-clean deb lint install uninstall clean standin engine engine2
 
 all: $(BIN)
 
@@ -38,6 +40,9 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/instctl/*.h tests/*.h)
 $(LIBA): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/cmd/instctl/main.o: XCFLAGS += -DINSTCTL_VERSION='"$(VERSION)"'
+$(BUILD)/cmd/instctl/main.o: Makefile
 
 $(BIN): $(CMD_OBJS) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBA) $(LDLIBS)
@@ -66,10 +71,15 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
+# Debian packages by set (scripts/install-deps.sh): each target installs only what it needs.
+DEPS = scripts/install-deps.sh
 deps:
-	@scripts/install-deps.sh
+	@$(DEPS) build runtime test package
 
-engine: deps
+deps-runtime:
+	@$(DEPS) runtime
+
+engine: deps-runtime
 	@scripts/start-dockerd.sh
 
 standin: engine
@@ -79,20 +89,24 @@ standin: engine
 engine2: standin
 	@scripts/start-second-engine.sh
 
-check: standin engine2
+check: deps standin engine2
 	$(MAKE) $(BIN) $(BUILD)/tests/unit $(BUILD)/tests/integration $(TOOLS)
 	@INSTCTL_BIN=$(CURDIR)/$(BIN) BUILD=$(BUILD) tests/run-tests.sh $(BUILD)/tests/unit $(BUILD)/tests/integration
 
 unit: $(BUILD)/tests/unit
 	@tests/run-tests.sh $(BUILD)/tests/unit
 
-bench: standin
+bench: deps standin
 	$(MAKE) $(BIN) $(TOOLS)
 	@INSTCTL_BIN=$(CURDIR)/$(BIN) BUILD=$(BUILD) tests/bench.sh
 
-demo: standin
-	$(MAKE) $(BIN)
+demo:
+	@$(DEPS) build runtime
+	$(MAKE) standin $(BIN)
 	@INSTCTL_BIN=$(CURDIR)/$(BIN) scripts/demo.sh
+
+demo-clean: $(BIN)
+	@INSTCTL_BIN=$(CURDIR)/$(BIN) scripts/demo.sh clean
 
 lint:
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CMD_SRCS) $(wildcard lib/*.h cmd/instctl/*.h tests/*.c tests/*.h tests/tools/*.h) \
@@ -101,6 +115,10 @@ lint:
 	  --suppress=missingIncludeSystem --inline-suppr -Ilib lib cmd tests
 
 COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS = $(sort $(wildcard systemd/*.service systemd/*.timer))
+# Files that name the binary's path get the installed one.
+BINPATH = sed 's|/usr/local/bin/instctl|$(PREFIX)/bin/instctl|g'
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/cron.d \
 	  $(COMPLETIONS) $(DESTDIR)/etc/instctl $(DESTDIR)$(PREFIX)/lib/instctl
@@ -109,13 +127,24 @@ install: $(BIN)
 	install -m 0644 cron/instctl $(DESTDIR)/etc/cron.d/instctl
 	$(BIN) completion bash > $(COMPLETIONS)/instctl
 	install -m 0644 etc/instctl.conf.example $(DESTDIR)/etc/instctl/instctl.conf.example
-	install -m 0755 scripts/billing-webhook.cgi $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
+	$(BINPATH) scripts/billing-webhook.cgi > $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
+	chmod 0755 $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
+	$(foreach u,$(UNITS),install -d $(DESTDIR)$(SYSTEMDUNITDIR) && \
+	  $(BINPATH) $(u) > $(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(u)) && \
+	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(u));)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/instctl $(DESTDIR)/etc/cron.d/instctl $(COMPLETIONS)/instctl
 	rm -f $(DESTDIR)/etc/instctl/instctl.conf.example $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
 	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man8/%,$(wildcard man/*.8))
+	rm -f $(patsubst systemd/%,$(DESTDIR)$(SYSTEMDUNITDIR)/%,$(UNITS))
 	-rmdir $(DESTDIR)$(PREFIX)/lib/instctl $(DESTDIR)/etc/instctl 2>/dev/null
+
+# instctl_$(VERSION)_amd64.deb in $(BUILD)/, built by dpkg-buildpackage from a
+# copy of the tree in a temporary directory (it writes beside the tree).
+deb:
+	@$(DEPS) build package
+	@VERSION=$(VERSION) OUT=$(abspath $(BUILD)) scripts/build-deb.sh
 
 clean:
 	rm -rf build build-san

@@ -416,8 +416,14 @@ static lc_err transport_error(lc_engine *e, CURLcode rc, const char *errbuf, lc_
         return err;
     if (rc == CURLE_COULDNT_CONNECT &&
         curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
-        return lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->where,
-                       strerror((int)os_errno));
+        return os_errno == EACCES
+                   ? lc_fail(d, LC_EENGINE,
+                             "permission denied: %s (instctl needs read and write access to the "
+                             "Docker engine's socket; run as root or as a member of its group, "
+                             "usually docker)",
+                             e->where)
+                   : lc_fail(d, LC_EENGINE, "cannot reach the Docker engine at %s: %s", e->where,
+                             strerror((int)os_errno));
     return lc_fail(d, LC_EENGINE, "Docker engine at %s: %s", e->where,
                    errbuf[0] != '\0' && rc != CURLE_COULDNT_CONNECT ? errbuf
                                                                     : curl_easy_strerror(rc));

@@ -50,6 +50,13 @@ int lc_exit_code(lc_err e);
  */
 lc_err lc_fail(lc_diag *d, lc_err code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * lc_format_size: bytes in the one format instctl shows people, into buf:
+ * "512 B", "1.2 KiB", "3.4 MiB", "5.0 GiB", "1.1 TiB" (powers of 1024, one
+ * decimal). Machine output (--json) carries the plain number of bytes.
+ */
+void lc_format_size(long long bytes, char *buf, size_t len);
+
 /* lc_prefix: prepends "what: " to the detail already in d; returns code. */
 lc_err lc_prefix(lc_diag *d, lc_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,4 +1,4 @@
-/* Error codes of liblifecycle: messages, exit statuses, and the diag helpers. */
+/* Error codes of liblifecycle: messages, exit statuses, the diag helpers and sizes in them. */
 #include "lc.h"
 
 #include <stdio.h>
@@ -130,4 +130,19 @@ bool lc_interrupt_pending(void)
 void lc_interrupt_clear(void)
 {
     lc_interrupted = 0;
+}
+
+void lc_format_size(long long bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while ((v >= 1024 || v <= -1024) && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%lld B", bytes);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
 }

@@ -88,8 +88,9 @@ ACTION_HANDLER(ops_act_backup)
     if (e == LC_OK)
         e = ops_backup_now(o, in, "manual", &row, d);
     if (e == LC_OK) {
-        snprintf(res->note, sizeof res->note, "backup %.8s, %lld bytes, %s", row.id, row.size,
-                 row.path);
+        char size[32];
+        lc_format_size(row.size, size, sizeof size);
+        snprintf(res->note, sizeof res->note, "backup %.8s, %s, %s", row.id, size, row.path);
         ctx->record = true;
         snprintf(ctx->note, sizeof ctx->note, "backup %.8s taken", row.id);
     }

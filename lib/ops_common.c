@@ -219,7 +219,7 @@ static void *keepalive_main(void *arg)
 {
     ops_keepalive *k = arg;
     lc_store *s = NULL;
-    if (store_open(k->path, &s, NULL) != LC_OK)
+    if (store_open(k->path, 0, &s, NULL) != LC_OK)
         return NULL;
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {

@@ -223,7 +223,9 @@ static void record(pass *p, const lc_instance *in, pending *pd)
         return;
     dc->verdict = o->verdict;
     dc->enforce = o->enforce;
-    dc->to = pd->applied ? o->status : in->status;
+    dc->to = pd->applied || p->opt->dry_run ? o->status : in->status;
+    if (p->opt->dry_run && o->verdict == VERDICT_CHANGE)
+        p->r->would_change++;
     dc->applied = pd->applied;
     snprintf(dc->reason, sizeof dc->reason, "%s", o->reason);
 }

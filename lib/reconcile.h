@@ -16,7 +16,7 @@
 #include "store.h"
 
 typedef struct lc_reconcile_options {
-    bool dry_run;    /* decide and report; write and enforce nothing */
+    bool dry_run;    /* decide and report (what would change); write and enforce nothing */
     bool no_enforce; /* write status changes, but leave containers alone */
 } lc_reconcile_options;
 
@@ -35,7 +35,7 @@ typedef struct lc_decision {
     char name[64];
     char container[160];
     InstanceStatus status; /* before */
-    InstanceStatus to;     /* after (== status unless a change was applied) */
+    InstanceStatus to;     /* after (== status unless a change was applied, or would be) */
     lc_verdict verdict;
     lc_enforcement enforce;
     bool applied; /* written / enforced (false under --dry-run or a lost CAS) */
@@ -44,6 +44,7 @@ typedef struct lc_decision {
 
 typedef struct lc_reconcile_report {
     size_t instances, kept, changed, enforced, skipped, lost, extras, orphans, leases_broken;
+    size_t would_change;    /* under dry_run: the status changes a real pass would write */
     unsigned long requests; /* Engine API requests made by the pass */
     long ms;                /* wall time of the pass, milliseconds */
     lc_decision *decisions; /* malloc'd; reconcile_report_free */

@@ -283,22 +283,82 @@ static lc_err read_uuid(lc_store *s, lc_diag *d)
     return e;
 }
 
-static void make_parent(const char *path)
+/* Creates the parent directories of path (mode 0750); 0 or the errno of the first failure. */
+static int make_parent(const char *path)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash == NULL || slash == dir)
-        return;
+        return 0;
     *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p == '/') {
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
             *p = '\0';
-            mkdir(dir, 0750);
-            *p = '/';
+            if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+                return errno;
+            *p = c;
+            if (c == '\0')
+                return 0;
         }
     }
-    mkdir(dir, 0750);
+}
+
+/* The one line for a database this user may not use (SQLite says "unable to open"). */
+static lc_err denied(const char *what, int err, lc_diag *d)
+{
+    if (err == EACCES || err == EPERM)
+        return lc_fail(d, LC_ESTORE,
+                       "permission denied: %s (instctl needs read and write access to the "
+                       "database and its directory; run as root or as their owner)",
+                       what);
+    return lc_fail(d, LC_ESTORE, "database %s: %s", what, strerror(err));
+}
+
+/*
+ * Before SQLite sees path: a missing database is refused unless
+ * STORE_CREATE, in which case it is created empty with mode 0600 (SQLite
+ * gives its -wal and -shm files the same mode); the database, its -wal and
+ * -shm files and its directory must be readable and writable.
+ */
+static lc_err check_path(const char *path, unsigned flags, lc_diag *d)
+{
+    char dir[4096], side[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir ? 1 : 0] = '\0';
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    if (!exists && errno != ENOENT)
+        return denied(path, errno, d);
+    if (!exists && !(flags & STORE_CREATE))
+        return lc_fail(d, LC_ESTORE,
+                       "database %s does not exist (a mistyped --db or db? 'instctl init' "
+                       "creates it)",
+                       path);
+    if (!exists) {
+        int err = make_parent(path);
+        if (err != 0)
+            return denied(dir, err, d);
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return denied(errno == EACCES ? dir : path, errno, d);
+        if (fd >= 0)
+            close(fd);
+    }
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", path, suffixes[i]);
+        if (access(side, R_OK | W_OK) != 0 && (i == 0 || errno != ENOENT))
+            return denied(side, errno, d);
+    }
+    if (access(dir, W_OK | X_OK) != 0)
+        return denied(dir, errno, d);
+    return LC_OK;
 }
 
 static lc_err configure(lc_store *s, lc_diag *d)
@@ -323,12 +383,8 @@ static lc_err configure(lc_store *s, lc_diag *d)
 
 static lc_err open_db(lc_store *s, lc_diag *d)
 {
-    /* a new database is private (0600); SQLite gives its -wal and -shm the same mode */
-    int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        close(fd);
-    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
+    /* check_path made a new database (mode 0600) already: SQLite never creates one */
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         return lc_fail(d, LC_ESTORE, "database %s: %s", s->path,
                        s->db != NULL ? sqlite3_errmsg(s->db) : strerror(errno));
     lc_err e = configure(s, d);
@@ -347,7 +403,7 @@ static void close_db(lc_store *s)
     s->db = NULL;
 }
 
-lc_err store_open(const char *path, lc_store **out, lc_diag *d)
+lc_err store_open(const char *path, unsigned flags, lc_store **out, lc_diag *d)
 {
     *out = NULL;
     lc_store *s = calloc(1, sizeof *s);
@@ -355,8 +411,9 @@ lc_err store_open(const char *path, lc_store **out, lc_diag *d)
         free(s);
         return lc_fail(d, LC_ENOMEM, "out of memory");
     }
-    make_parent(path);
-    lc_err e = open_db(s, d);
+    lc_err e = check_path(path, flags, d);
+    if (e == LC_OK)
+        e = open_db(s, d);
     if (e != LC_OK) {
         store_close(s);
         return e;

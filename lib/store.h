@@ -66,13 +66,25 @@ typedef struct lc_history {
 
 typedef struct lc_store lc_store;
 
+/* store_open flags. */
+enum {
+    STORE_CREATE = 1 << 0, /* create a missing database (init, create); else it must exist */
+};
+
 /*
- * store_open: opens or creates the database at path (the parent directory
- * is created, mode 0750), sets WAL, foreign keys and a 5 s busy timeout,
+ * store_open: opens the database at path (absolute or relative to the
+ * working directory), sets WAL, foreign keys and a 5 s busy timeout,
  * applies pending migrations (one transaction each) and reads the store
- * uuid. LC_ESTORE when SQLite fails or the schema is newer than this build.
+ * uuid. With STORE_CREATE in flags a missing database is created, mode
+ * 0600 (its -wal and -shm files too), with its parent directories (0750);
+ * without it a missing database is an error, so a mistyped path never
+ * yields an empty store. LC_ESTORE naming the path when it does not exist,
+ * "permission denied: PATH (...)" when this user cannot read and write the
+ * database, its -wal/-shm files or its directory (SQLite would only say
+ * "unable to open database file"), when SQLite fails, or when the schema
+ * is newer than this build.
  */
-lc_err store_open(const char *path, lc_store **out, lc_diag *d);
+lc_err store_open(const char *path, unsigned flags, lc_store **out, lc_diag *d);
 void store_close(lc_store *s);
 
 /*

@@ -1,20 +1,35 @@
 #!/bin/sh
-# Installs the Debian 12 packages instctl needs to build, lint, test and run
-# its demo. Idempotent: when every package is already installed it prints
-# nothing and touches nothing; otherwise it runs `apt-get update` once, then
-# installs only the missing ones (as root, non-interactively).
+# Installs the Debian 12 packages of the named sets (default: all of them):
+#   build    compile instctl (make)
+#   runtime  run it and its demo: the Docker engine, the stand-in image's busybox, curl
+#   test     make check and make lint: Check, PostgreSQL, valgrind, linters, jq, man
+#   package  make deb: Debian's packaging tools and lintian
+# Idempotent: when every package is already installed it prints nothing and
+# touches nothing; otherwise it runs `apt-get update` once, then installs
+# only the missing ones (as root, non-interactively), waiting up to 10
+# minutes for a dpkg lock that another apt or dpkg holds.
 set -eu
 
-packages="
-    gcc make pkg-config
-    libsqlite3-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-    check libsubunit-dev
-    postgresql postgresql-client
-    docker.io busybox-static
-    clang-format cppcheck valgrind
-    jq sqlite3 groff-base man-db util-linux curl ca-certificates bsdutils
+build="gcc make pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev libssl-dev"
+runtime="docker.io busybox-static curl ca-certificates"
+test="check libsubunit-dev postgresql postgresql-client clang-format cppcheck valgrind
+    jq sqlite3 groff-base man-db util-linux bsdutils"
+package="build-essential dpkg-dev debhelper fakeroot lintian"
 
-"
+[ $# -gt 0 ] || set -- build runtime test package
+packages=
+for set in "$@"; do
+    case $set in
+    build) packages="$packages $build" ;;
+    runtime) packages="$packages $runtime" ;;
+    test) packages="$packages $test" ;;
+    package) packages="$packages $package" ;;
+    *)
+        echo "install-deps: unknown set \"$set\" (build, runtime, test, package)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 missing=
 for p in $packages; do
@@ -29,9 +44,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+lock="-o DPkg::Lock::Timeout=600"
 log=$(mktemp "${TMPDIR:-/tmp}/instctl-install-deps.XXXXXX")
+echo "install-deps: installing$missing (waits for the dpkg lock if another apt holds it)" >&2
 # shellcheck disable=SC2086
-if ! { apt-get update && apt-get install -y --no-install-recommends $missing; } >"$log" 2>&1 </dev/null; then
+if ! { apt-get $lock update && apt-get $lock install -y --no-install-recommends $missing; } >"$log" 2>&1 </dev/null; then
     tail -n 40 "$log" >&2
     echo "install-deps: apt-get failed installing:$missing (full log: $log)" >&2
     exit 1

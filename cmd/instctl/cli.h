@@ -17,10 +17,11 @@
 
 /* What the dispatcher sets up before a command runs (git's RUN_SETUP). */
 enum {
-    NEEDS_STORE = 1 << 0,  /* open (and create or migrate) the database */
-    NEEDS_ENGINE = 1 << 1, /* an Engine API client (connects lazily) */
-    WRITES = 1 << 2,       /* changes state; listed as such in help */
-    ANY_CONFIG = 1 << 3,   /* runs on the defaults when the configuration is unusable */
+    NEEDS_STORE = 1 << 0,   /* open (and migrate) the database; it must exist */
+    NEEDS_ENGINE = 1 << 1,  /* an Engine API client (connects lazily) */
+    WRITES = 1 << 2,        /* changes state; listed as such in help */
+    ANY_CONFIG = 1 << 3,    /* runs on the defaults when the configuration is unusable */
+    CREATES_STORE = 1 << 4, /* with NEEDS_STORE: create the database when missing (init, create) */
 };
 
 typedef struct cli {
@@ -71,6 +72,18 @@ const cmd_entry *cmd_find(const char *name);
 /* parse_opts: getopt_long over argv for a command; returns 0 or 2 after printing usage. */
 
 /* Output. */
+/*
+ * text_escape: s for a terminal into buf (len bytes, always terminated,
+ * cut at a whole character): control characters become \n \r \t \e or
+ * \xHH, UTF-8 C1 controls \u0080..\u009f, characters in also get a
+ * backslash; everything else (UTF-8 included) is kept. Returns the length.
+ * Every piece of free text (names, --reason, error messages, anything from
+ * the store or the engine) goes through it in text output; cJSON escapes
+ * --json.
+ */
+size_t text_escape(const char *s, const char *also, char *buf, size_t len);
+/* text_safe: text_escape(s, "") into one of 8 static buffers used in turn (2 KiB each). */
+const char *text_safe(const char *s);
 const char *status_badge(const cli *c, InstanceStatus s, char *buf, size_t len);
 cJSON *instance_json(const lc_instance *in);
 /* print_json: prints and frees j; returns 0. */

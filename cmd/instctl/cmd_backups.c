@@ -15,18 +15,6 @@ const cmd_entry cmd_backups = {
     .run = run_backups,
 };
 
-static void human_size(long long bytes, char *buf, size_t len)
-{
-    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static void print_backups(cli *c, const lc_backup_row *b, size_t n)
 {
     if (c->json) {
@@ -51,12 +39,13 @@ static void print_backups(cli *c, const lc_backup_row *b, size_t n)
     for (size_t i = 0; i < n; i++) {
         char at[32], size[32];
         if (c->quiet) {
-            puts(b[i].id);
+            puts(text_safe(b[i].id));
             continue;
         }
         lc_format_time(b[i].created_at, at, sizeof at);
-        human_size(b[i].size, size, sizeof size);
-        printf("%.8s  %-20s  %-10s  %10s  %s\n", b[i].id, at, b[i].kind, size, b[i].path);
+        lc_format_size(b[i].size, size, sizeof size);
+        printf("%.8s  %-20s  %-10s  %10s  %s\n", text_safe(b[i].id), at, text_safe(b[i].kind), size,
+               text_safe(b[i].path));
     }
 }
 
@@ -86,8 +75,8 @@ static int run_backups(cli *c, int argc, char **argv)
     if (e != LC_OK)
         return fail(c, e);
     if (prune && !c->json && !c->quiet)
-        printf("%s: %zu backup(s) removed, %zu kept (backup_keep = %d)\n", in.name, removed, n,
-               c->cfg.backup_keep);
+        printf("%s: %zu backup(s) removed, %zu kept (backup_keep = %d)\n", text_safe(in.name),
+               removed, n, c->cfg.backup_keep);
     print_backups(c, rows, n);
     free(rows);
     return 0;

@@ -80,7 +80,7 @@ static int print_names(cli *c)
     lc_store *s;
     lc_instance *v;
     size_t n;
-    lc_err e = store_open(c->cfg.db, &s, &c->diag);
+    lc_err e = store_open(c->cfg.db, 0, &s, &c->diag);
     if (e != LC_OK)
         return fail(c, e);
     e = store_list(s, false, -1, &v, &n, &c->diag);

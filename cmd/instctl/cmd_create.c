@@ -16,7 +16,7 @@ const cmd_entry cmd_create = {
              "              [--admin-password-file FILE|-] [--pull missing|never] [--no-wait]\n"
              "              [--host NAME]",
     .summary = "create an instance: container, volume and Odoo database",
-    .flags = NEEDS_STORE | NEEDS_ENGINE | WRITES,
+    .flags = NEEDS_STORE | CREATES_STORE | NEEDS_ENGINE | WRITES,
     .run = run_create,
 };
 

@@ -1,8 +1,9 @@
 /*
  * doctor: checks what instctl depends on, one line each, from the
  * configuration (so a test can point it anywhere), and tenant isolation
- * (DESIGN §6a: instance roles, PUBLIC access, private files). Exit 0 only if every
- * check passes; a warning (clock not synchronised) does not fail it.
+ * (DESIGN §6a: instance roles, PUBLIC access, private files). Exit 0 only if
+ * every check passes; a warning (clock not synchronised, a backup directory
+ * not created yet or short of space) does not fail it.
  */
 #include "cli.h"
 #include "tenant.h"
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,17 +61,18 @@ static void report(doctor *dr, const char *name, check_result r, const char *fmt
     }
 }
 
-static void check_database(doctor *dr)
+/* Opens the database (never creating it); the store for later checks, or NULL. */
+static lc_store *check_database(doctor *dr)
 {
     lc_diag d = {{0}};
     lc_store *s;
-    if (store_open(dr->c->cfg.db, &s, &d) != LC_OK) {
+    if (store_open(dr->c->cfg.db, 0, &s, &d) != LC_OK) {
         report(dr, "database", CHECK_FAIL, "%s", d.msg);
-        return;
+        return NULL;
     }
     report(dr, "database", CHECK_OK, "%s (schema %d, store %s)", dr->c->cfg.db,
            store_schema_version(s), store_uuid(s));
-    store_close(s);
+    return s;
 }
 
 static void check_engine(doctor *dr, lc_engine *e)
@@ -94,20 +97,68 @@ static void check_engine(doctor *dr, lc_engine *e)
                present ? "present" : "not present (pulled on first create)");
 }
 
-static void check_backup_dir(doctor *dr)
+/* The largest of the live instances' newest backups (the next one needs about as much); -1 if none.
+ */
+static long long largest_newest_backup(lc_store *s, char *name, size_t len)
+{
+    lc_instance *v = NULL;
+    size_t n = 0;
+    long long max = -1;
+    if (s == NULL || store_list(s, false, -1, &v, &n, NULL) != LC_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        lc_backup_row *b = NULL;
+        size_t nb = 0;
+        if (store_backup_list(s, v[i].id, &b, &nb, NULL) == LC_OK && nb > 0 && b[0].size > max) {
+            max = b[0].size;
+            snprintf(name, len, "%s", v[i].name);
+        }
+        free(b);
+    }
+    free(v);
+    return max;
+}
+
+/*
+ * The backup directory, or while it does not exist yet (the first backup
+ * creates it: a warning) its nearest existing parent, must be writable;
+ * warns when its free space is below the largest newest backup.
+ */
+static void check_backup_dir(doctor *dr, lc_store *s)
 {
     const char *dir = dr->c->cfg.backup_dir;
+    char at[4096], size[32], free_text[32], who[64] = "", detail[900] = "";
+    struct stat st;
+    snprintf(at, sizeof at, "%s", dir);
+    while (stat(at, &st) != 0 && errno == ENOENT) {
+        char *slash = strrchr(at, '/');
+        if (slash == NULL)
+            snprintf(at, sizeof at, ".");
+        else
+            slash[slash == at ? 1 : 0] = '\0';
+    }
+    bool exists = strcmp(at, dir) == 0;
     struct statvfs vfs;
-    if (access(dir, W_OK | X_OK) != 0) {
-        report(dr, "backup directory", CHECK_FAIL, "%s: %s", dir, strerror(errno));
+    if (access(at, W_OK | X_OK) != 0 || statvfs(at, &vfs) != 0) {
+        report(dr, "backup directory", CHECK_FAIL, "%s%s: %s", exists ? "" : "cannot create ",
+               exists ? dir : at, strerror(errno));
         return;
     }
-    if (statvfs(dir, &vfs) != 0) {
-        report(dr, "backup directory", CHECK_FAIL, "%s: %s", dir, strerror(errno));
-        return;
-    }
-    double free_gib = (double)vfs.f_bavail * (double)vfs.f_frsize / (1024.0 * 1024 * 1024);
-    report(dr, "backup directory", CHECK_OK, "%s writable, %.1f GiB free", dir, free_gib);
+    long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+    long long need = largest_newest_backup(s, who, sizeof who);
+    lc_format_size(avail, free_text, sizeof free_text);
+    lc_format_size(need, size, sizeof size);
+    if (!exists)
+        snprintf(detail, sizeof detail, "%s does not exist yet (the first backup creates it); ",
+                 dir);
+    size_t used = strlen(detail);
+    snprintf(detail + used, sizeof detail - used, "%s writable, %s free", exists ? dir : at,
+             free_text);
+    used = strlen(detail);
+    if (need > avail)
+        snprintf(detail + used, sizeof detail - used, ", less than the newest backup of %s (%s)",
+                 text_safe(who), size);
+    report(dr, "backup directory", exists && need <= avail ? CHECK_OK : CHECK_WARN, "%s", detail);
 }
 
 /* A TCP connection to host:port within 3 s. */
@@ -258,14 +309,15 @@ static int run_doctor(cli *c, int argc, char **argv)
         cJSON_AddArrayToObject(dr.json, "checks");
     }
     lc_engine *e = NULL;
-    check_database(&dr);
+    lc_store *s = check_database(&dr);
     if (engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &e, &c->diag) != LC_OK)
         report(&dr, "engine", CHECK_FAIL, "%s", c->diag.msg);
     else
         check_engine(&dr, e);
     engine_close(e);
     doctor_check_hosts(c, &dr, report);
-    check_backup_dir(&dr);
+    check_backup_dir(&dr, s);
+    store_close(s);
     bool db_server = check_db_server(&dr);
     check_file(&dr, "webhook secret", "webhook_secret_file", c->cfg.webhook_secret_file, false);
     check_file(&dr, "cron entry", "cron_file", c->cfg.cron_file, true);

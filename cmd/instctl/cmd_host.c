@@ -288,7 +288,7 @@ void doctor_check_hosts(cli *c, doctor *dr, doctor_report_fn report)
     lc_host *hosts = NULL;
     size_t n = 0;
     lc_diag d = {{0}};
-    if (store_open(c->cfg.db, &s, &d) != LC_OK || store_host_list(s, &hosts, &n, &d) != LC_OK) {
+    if (store_open(c->cfg.db, 0, &s, &d) != LC_OK || store_host_list(s, &hosts, &n, &d) != LC_OK) {
         report(dr, "hosts", CHECK_SKIP, "the database cannot be read");
         store_close(s);
         return;

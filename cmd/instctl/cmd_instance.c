@@ -1,4 +1,7 @@
-/* Read-only commands: list, show, history, stats. */
+/*
+ * Read-only commands: list, show, history, stats. Free text in their text
+ * output goes through text_safe (a --reason or a name can hold anything).
+ */
 #include "cli.h"
 
 #include "action.h"
@@ -59,7 +62,8 @@ static void list_table(cli *c, const lc_instance *v, size_t n)
 {
     int wname = 4;
     for (size_t i = 0; i < n; i++)
-        wname = (int)strlen(v[i].name) > wname ? (int)strlen(v[i].name) : wname;
+        wname =
+            (int)strlen(text_safe(v[i].name)) > wname ? (int)strlen(text_safe(v[i].name)) : wname;
     printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", wname, "NAME", "STATUS", "ODOO",
            "CONTAINER (LAST SEEN)");
     for (size_t i = 0; i < n; i++) {
@@ -67,8 +71,8 @@ static void list_table(cli *c, const lc_instance *v, size_t n)
         observed(&v[i], obs, sizeof obs);
         status_badge(c, v[i].status, badge, sizeof badge);
         int pad = 11 - (int)strlen(instance_status_name(v[i].status));
-        printf("%.8s  %-*s  %s%*s  %-7s  %s\n", v[i].id, wname, v[i].name, badge, pad, "",
-               v[i].odoo_version, obs);
+        printf("%.8s  %-*s  %s%*s  %-7s  %s\n", text_safe(v[i].id), wname, text_safe(v[i].name),
+               badge, pad, "", text_safe(v[i].odoo_version), obs);
     }
 }
 
@@ -109,7 +113,7 @@ static int run_list(cli *c, int argc, char **argv)
         print_json(arr);
     } else if (c->quiet) {
         for (size_t i = 0; i < n; i++)
-            puts(v[i].id);
+            puts(text_safe(v[i].id));
     } else {
         list_table(c, v, n);
     }
@@ -159,12 +163,13 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
     if (oe == LC_OK && in->container_id[0] && obs->state != CONTAINER_UNKNOWN)
         printf(" — container %s%s", container_state_name(obs->state),
                transient(obs->state) ? " (transient)" : "");
-    printf("\n%-16s %s\n%-16s %s\n", "id:", in->id, "name:", in->name);
-    printf("%-16s %s\n%-16s %s\n", "database:", in->database_name, "admin email:", in->admin_email);
-    printf("%-16s %s (%s)\n", "odoo:", in->odoo_version, in->image);
+    printf("\n%-16s %s\n%-16s %s\n", "id:", text_safe(in->id), "name:", text_safe(in->name));
+    printf("%-16s %s\n%-16s %s\n", "database:", text_safe(in->database_name),
+           "admin email:", text_safe(in->admin_email));
+    printf("%-16s %s (%s)\n", "odoo:", text_safe(in->odoo_version), text_safe(in->image));
     container_line(in, obs, oe, c->diag.msg, line, sizeof line);
-    printf("%-16s %s %s\n%-16s %s\n", "container:", in->container_name, line,
-           "volume:", in->volume_name);
+    printf("%-16s %s %s\n%-16s %s\n", "container:", text_safe(in->container_name), text_safe(line),
+           "volume:", text_safe(in->volume_name));
     observed(in, obsline, sizeof obsline);
     printf("%-16s %s\n", "last observed:", obsline);
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
@@ -177,13 +182,13 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
                in->suspended_from >= 0 ? instance_status_name((InstanceStatus)in->suspended_from)
                                        : "-");
     if (in->error_message[0])
-        printf("%-16s %s\n", "error:", in->error_message);
+        printf("%-16s %s\n", "error:", text_safe(in->error_message));
     if (in->op_step[0]) {
         lc_format_time(in->op_deadline, when, sizeof when);
-        printf("%-16s step %s, deadline %s\n", "operation:", in->op_step, when);
+        printf("%-16s step %s, deadline %s\n", "operation:", text_safe(in->op_step), when);
     }
     if (in->lease.pid > 0 && lc_lease_live(in, time(NULL)))
-        printf("%-16s pid %ld on %s\n", "lease held by:", in->lease.pid, in->lease.host);
+        printf("%-16s pid %ld on %s\n", "lease held by:", in->lease.pid, text_safe(in->lease.host));
     lc_format_time(in->created_at, when, sizeof when);
     printf("%-16s %s\n", "created:", when);
     lc_format_time(in->updated_at, when, sizeof when);
@@ -230,7 +235,7 @@ static int run_show(cli *c, int argc, char **argv)
         return print_json(j);
     }
     if (c->quiet) {
-        puts(in.id);
+        puts(text_safe(in.id));
         return 0;
     }
     show_text(c, &in, &obs, oe);
@@ -259,7 +264,7 @@ static int run_history(cli *c, int argc, char **argv)
         lc_format_time(h[i].at, at, sizeof at);
         if (!c->json) {
             printf("%-20s  %-11s  %-11s  %-9s  %s\n", at, from, instance_status_name(h[i].to),
-                   h[i].cause, h[i].detail);
+                   text_safe(h[i].cause), text_safe(h[i].detail));
             continue;
         }
         cJSON *o = cJSON_CreateObject();

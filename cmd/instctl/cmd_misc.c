@@ -14,8 +14,8 @@ static int run_help(cli *c, int argc, char **argv);
 const cmd_entry cmd_init = {
     .name = "init",
     .usage = "",
-    .summary = "create the database (also done on first use) and print its store uuid",
-    .flags = NEEDS_STORE | WRITES,
+    .summary = "create the database (also done by the first create) and print its store uuid",
+    .flags = NEEDS_STORE | CREATES_STORE | WRITES,
     .run = run_init,
 };
 const cmd_entry cmd_help = {

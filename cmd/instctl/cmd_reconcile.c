@@ -38,25 +38,23 @@ static const char *verdict_word(const lc_decision *dc)
     return lc_verdict_name(dc->verdict);
 }
 
-/* A logfmt value: quoted, with '"' and '\' escaped. */
+/* A logfmt value: quoted, '"' and '\' escaped, control characters as text_escape writes them. */
 static void logfmt_quoted(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s == '\n' ? ' ' : *s, f);
-    }
-    fputc('"', f);
+    char buf[2048];
+    text_escape(s, "\"\\", buf, sizeof buf);
+    fprintf(f, "\"%s\"", buf);
 }
 
 static void log_decision(const lc_decision *dc, bool dry_run)
 {
-    fprintf(stderr, "instance=%s name=%s status=%s", dc->instance[0] ? dc->instance : "-",
-            dc->name[0] ? dc->name : "-", dc->instance[0] ? instance_status_name(dc->status) : "-");
+    fprintf(stderr, "instance=%s name=%s status=%s",
+            dc->instance[0] ? text_safe(dc->instance) : "-",
+            dc->name[0] ? text_safe(dc->name) : "-",
+            dc->instance[0] ? instance_status_name(dc->status) : "-");
     if (dc->to != dc->status)
         fprintf(stderr, " to=%s", instance_status_name(dc->to));
-    fprintf(stderr, " container=%s verdict=%s", dc->container[0] ? dc->container : "-",
+    fprintf(stderr, " container=%s verdict=%s", dc->container[0] ? text_safe(dc->container) : "-",
             verdict_word(dc));
     if (dc->kind != DECISION_SKIPPED && dc->kind != DECISION_ORPHAN)
         fprintf(stderr, " applied=%s", dry_run ? "dry-run" : dc->applied ? "yes" : "no");
@@ -65,12 +63,14 @@ static void log_decision(const lc_decision *dc, bool dry_run)
     fputc('\n', stderr);
 }
 
-static void log_summary(const lc_reconcile_report *r, lc_err e)
+/* The summary line; under --dry-run the changes it would make count as would_change. */
+static void log_summary(const lc_reconcile_report *r, lc_err e, bool dry_run)
 {
     fprintf(stderr,
-            "reconcile instances=%zu kept=%zu changed=%zu enforced=%zu skipped=%zu lost=%zu "
+            "reconcile instances=%zu kept=%zu %s=%zu enforced=%zu skipped=%zu lost=%zu "
             "extras=%zu orphans=%zu leases_broken=%zu requests=%lu ms=%ld result=%s\n",
-            r->instances, r->kept, r->changed, r->enforced, r->skipped, r->lost, r->extras,
+            r->instances, r->kept, dry_run ? "would_change" : "changed",
+            dry_run ? r->would_change : r->changed, r->enforced, r->skipped, r->lost, r->extras,
             r->orphans, r->leases_broken, r->requests, r->ms,
             e == LC_OK         ? "ok"
             : e == LC_EPARTIAL ? "partial"
@@ -84,9 +84,11 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
         const char *k;
         size_t v;
     } counts[] = {
-        {"instances", r->instances}, {"kept", r->kept},       {"changed", r->changed},
-        {"enforced", r->enforced},   {"skipped", r->skipped}, {"lost", r->lost},
-        {"extras", r->extras},       {"orphans", r->orphans}, {"leases_broken", r->leases_broken},
+        {"instances", r->instances}, {"kept", r->kept},
+        {"changed", r->changed},     {"would_change", r->would_change},
+        {"enforced", r->enforced},   {"skipped", r->skipped},
+        {"lost", r->lost},           {"extras", r->extras},
+        {"orphans", r->orphans},     {"leases_broken", r->leases_broken},
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         cJSON_AddNumberToObject(j, counts[i].k, (double)counts[i].v);
@@ -163,7 +165,7 @@ static int run_reconcile(cli *c, int argc, char **argv)
     lc_err e = reconcile_run(c->store, c->engine, &c->cfg, &opt, &r, &c->diag);
     for (size_t i = 0; i < r.n_decisions && !c->quiet; i++)
         log_decision(&r.decisions[i], opt.dry_run);
-    log_summary(&r, e);
+    log_summary(&r, e, opt.dry_run);
     if (c->json && (e == LC_OK || e == LC_EPARTIAL))
         print_json(report_json(&r, e, opt.dry_run));
     reconcile_report_free(&r);

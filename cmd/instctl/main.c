@@ -30,9 +30,60 @@ const cmd_entry *cmd_find(const char *name)
     return NULL;
 }
 
+#ifndef INSTCTL_VERSION
+#error "INSTCTL_VERSION comes from the Makefile's VERSION"
+#endif
+
+/* Optimal string alignment distance (edits, a transposition counting one), capped at 9. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 30 || m > 30)
+        return 9;
+    int d[32][32];
+    for (size_t i = 0; i <= n; i++)
+        for (size_t j = 0; j <= m; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int cost = a[i - 1] != b[j - 1], best = d[i - 1][j - 1] + cost;
+            best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
+            best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m] < 9 ? d[n][m] : 9;
+}
+
+/* An unknown command: one line, with the closest command when one is near (2 edits or fewer). */
+static int unknown_command(const char *name)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (size_t i = 0;; i++) { /* every command, then --version */
+        const char *cand = commands[i] != NULL ? commands[i]->name : "--version";
+        int dist = edit_distance(name, cand);
+        if (dist < best_d && dist < (int)strlen(cand)) {
+            best_d = dist;
+            best = cand;
+        }
+        if (commands[i] == NULL)
+            break;
+    }
+    if (best != NULL)
+        fprintf(stderr, "instctl: unknown command \"%s\"; did you mean %s? See 'instctl help'.\n",
+                text_safe(name), best);
+    else
+        fprintf(stderr, "instctl: unknown command \"%s\". See 'instctl help'.\n", text_safe(name));
+    return 2;
+}
+
 typedef struct globals {
     const char *db, *host, *config;
-    bool json, no_color, quiet, help;
+    bool json, no_color, quiet, help, version;
     int wait; /* -1 = not given */
 } globals;
 
@@ -99,6 +150,8 @@ static int extract_globals(int argc, char **argv, globals *g)
             g->quiet = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             g->help = true;
+        } else if (strcmp(a, "--version") == 0) {
+            g->version = true;
         } else {
             argv[out++] = argv[i];
         }
@@ -147,7 +200,8 @@ static lc_err setup(cli *c, const cmd_entry *cmd)
 {
     lc_err e = LC_OK;
     if (cmd->flags & NEEDS_STORE)
-        e = store_open(c->cfg.db, &c->store, &c->diag);
+        e = store_open(c->cfg.db, (cmd->flags & CREATES_STORE) ? STORE_CREATE : 0, &c->store,
+                       &c->diag);
     if (e == LC_OK && (cmd->flags & NEEDS_ENGINE))
         e = engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &c->engine, &c->diag);
     c->ops = (lc_ops){
@@ -163,7 +217,8 @@ static lc_err setup(cli *c, const cmd_entry *cmd)
 static void print_usage(FILE *f)
 {
     fputs("usage: instctl [--db PATH] [--docker-host URI] [--config FILE] [--json] [--no-color]\n"
-          "               [-q] [--wait[=S]] COMMAND [ARGS...]\n\ncommands:\n",
+          "               [-q] [--wait[=S]] COMMAND [ARGS...]\n"
+          "       instctl --version\n\ncommands:\n",
           f);
     for (size_t i = 0; commands[i] != NULL; i++)
         fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
@@ -178,16 +233,17 @@ int main(int argc, char **argv)
     argc = extract_globals(argc, argv, &g);
     if (argc < 0)
         return 2;
+    if (g.version) {
+        puts("instctl " INSTCTL_VERSION);
+        return 0;
+    }
     if (argc < 2) {
         print_usage(g.help ? stdout : stderr);
         return g.help ? 0 : 2;
     }
     const cmd_entry *cmd = cmd_find(argv[1]);
-    if (cmd == NULL) {
-        fprintf(stderr, "instctl: unknown command \"%s\"\n", argv[1]);
-        print_usage(stderr);
-        return 2;
-    }
+    if (cmd == NULL)
+        return unknown_command(argv[1]);
     if (g.help) {
         print_cmd_help(stdout, cmd);
         return 0;

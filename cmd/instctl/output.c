@@ -1,4 +1,7 @@
-/* Output helpers: status badges, the instance JSON object, ages, errors. */
+/*
+ * Output helpers: free text made safe for a terminal, status badges, the
+ * instance JSON object, ages, sizes, errors.
+ */
 #include "cli.h"
 
 #include "action.h"
@@ -7,9 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t text_escape(const char *s, const char *also, char *buf, size_t len)
+{
+    static const char named[] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\033'] = 'e'};
+    size_t used = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && len > 0; p++) {
+        char one[8] = {(char)*p, 0};
+        if (*p < 0x20 && *p < sizeof named && named[*p])
+            snprintf(one, sizeof one, "\\%c", named[*p]);
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(one, sizeof one, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* C1 controls (CSI is U+009B) */
+            snprintf(one, sizeof one, "\\u%04x", *++p);
+        else if (*p != 0 && strchr(also, *p) != NULL)
+            snprintf(one, sizeof one, "\\%c", *p);
+        size_t n = strlen(one);
+        if (used + n >= len)
+            break;
+        memcpy(buf + used, one, n);
+        used += n;
+    }
+    if (len > 0)
+        buf[used] = '\0';
+    return used;
+}
+
+const char *text_safe(const char *s)
+{
+    static char ring[8][2048];
+    static unsigned next;
+    char *buf = ring[next++ % 8];
+    text_escape(s != NULL ? s : "", "", buf, sizeof ring[0]);
+    return buf;
+}
+
 int fail(cli *c, lc_err e)
 {
-    fprintf(stderr, "instctl: %s\n", c->diag.msg[0] ? c->diag.msg : lc_strerror(e));
+    fprintf(stderr, "instctl: %s\n", text_safe(c->diag.msg[0] ? c->diag.msg : lc_strerror(e)));
     return lc_exit_code(e);
 }
 
@@ -131,11 +168,11 @@ void progress_step(void *arg, const char *step)
 void progress_bytes(void *arg, const char *what, long long done, long long total)
 {
     (void)arg;
-    if (total > 0)
-        fprintf(stderr, "\r  %s: %.1f / %.1f MiB", what, (double)done / 1048576.0,
-                (double)total / 1048576.0);
-    else
-        fprintf(stderr, "\r  %s: %.1f MiB", what, (double)done / 1048576.0);
+    char d[32], t[32];
+    lc_format_size(done, d, sizeof d);
+    lc_format_size(total, t, sizeof t);
+    /* \033[K: the shorter text of a new unit leaves nothing of the old one behind */
+    fprintf(stderr, "\r  %s: %s%s%s\033[K", what, d, total > 0 ? " / " : "", total > 0 ? t : "");
     mid_line = true;
 }
 

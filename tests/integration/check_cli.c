@@ -19,6 +19,10 @@ static char db[256];
 static void setup(void)
 {
     snprintf(db, sizeof db, "%s/cli.db", tu_tmpdir("cli"));
+    const char *argv[] = {"--db", db, "--config", "/dev/null", "init", NULL};
+    tu_run r = tu_instctl(NULL, argv);
+    ck_assert_msg(r.status == 0, "init: %s", r.err);
+    tu_run_free(&r);
 }
 
 static int lines(const char *s)

@@ -1484,7 +1484,7 @@ START_TEST(test_stop_lease)
     /* this process holds the instance's lease */
     lc_store *s = NULL;
     lc_diag d = {{0}};
-    ck_assert_msg(store_open(E.db, &s, &d) == LC_OK, "store_open: %s", d.msg);
+    ck_assert_msg(store_open(E.db, 0, &s, &d) == LC_OK, "store_open: %s", d.msg);
     lc_instance fresh;
     ck_assert_msg(store_lease_take(s, id, 60, &fresh, &d) == LC_OK, "lease: %s", d.msg);
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", id), getpid());
@@ -1529,8 +1529,8 @@ START_TEST(test_stop_lease)
         lc_store *hs = NULL;
         lc_diag hd;
         lc_instance hf;
-        int ok =
-            store_open(E.db, &hs, &hd) == LC_OK && store_lease_take(hs, id, 120, &hf, &hd) == LC_OK;
+        int ok = store_open(E.db, 0, &hs, &hd) == LC_OK &&
+                 store_lease_take(hs, id, 120, &hf, &hd) == LC_OK;
         _exit(ok ? 0 : 1); /* dies holding the lease */
     }
     ck_assert_int_eq(wait_exit(holder), 0);
@@ -1609,7 +1609,7 @@ START_TEST(test_wait_deadline)
     names("wait", name, sizeof name, db, sizeof db);
     lc_store *s = NULL;
     lc_diag d = {{0}};
-    ck_assert_msg(store_open(E.db, &s, &d) == LC_OK, "store_open: %s", d.msg);
+    ck_assert_msg(store_open(E.db, 0, &s, &d) == LC_OK, "store_open: %s", d.msg);
     lc_instance in;
     memset(&in, 0, sizeof in);
     lc_new_uuid(in.id);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -605,6 +606,15 @@ START_TEST(test_install_uninstall)
         strncat(want, line, sizeof want - strlen(want) - 1);
     }
     globfree(&g);
+    /* and whatever systemd units there are */
+    if (glob("systemd/*.{service,timer}", GLOB_BRACE, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            char line[256];
+            snprintf(line, sizeof line, "usr/local/lib/systemd/system/%s\n", g.gl_pathv[i] + 8);
+            strncat(want, line, sizeof want - strlen(want) - 1);
+        }
+        globfree(&g);
+    }
     char *want_sorted = NULL;
     {
         char path[450];
@@ -992,9 +1002,9 @@ START_TEST(test_json_commands)
     r = IC("reconcile", "--json");
     SOFT(r.status == 0, "reconcile --json: exit %d: %s", r.status, r.err);
     j = json_of(&r, "reconcile --json");
-    const char *reconcile_keys[] = {"instances",     "kept",      "changed", "enforced",
-                                    "skipped",       "lost",      "extras",  "orphans",
-                                    "leases_broken", "decisions", NULL};
+    const char *reconcile_keys[] = {"instances", "kept",          "changed",   "would_change",
+                                    "enforced",  "skipped",       "lost",      "extras",
+                                    "orphans",   "leases_broken", "decisions", NULL};
     check_keys(j, reconcile_keys, "reconcile --json");
     SOFT(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "decisions")),
          "reconcile --json: decisions is not an array");
@@ -1685,6 +1695,409 @@ START_TEST(test_show_container_states)
 }
 END_TEST
 
+/* ---- issue 13: no surprises at a shell ---- */
+
+/* Every command but init and create refuses a database that does not exist (exit 8, the path). */
+START_TEST(test_missing_database)
+{
+    char db[400];
+    snprintf(db, sizeof db, "%s/typo/instctl.db", E.dir);
+    const char *const cmds[][4] = {
+        {"list", NULL},      {"stats", NULL},
+        {"show", "x", NULL}, {"history", "x", NULL},
+        {"stop", "x", NULL}, {"backups", "x", NULL},
+        {"reconcile", NULL}, {"maintenance", "x", "on", NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *args[8] = {"--config", E.conf, "--db", db};
+        size_t n = 4;
+        for (size_t k = 0; cmds[i][k] != NULL; k++)
+            args[n++] = cmds[i][k];
+        args[n] = NULL;
+        tu_run r = tu_instctl(NULL, args);
+        SOFT(r.status == 8 && strstr(r.err, db) != NULL && strstr(r.err, "does not exist"),
+             "%s on a missing database: exit %d (want 8), stderr %s", cmds[i][0], r.status, r.err);
+        SOFT(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "%s: more than one line: %s",
+             cmds[i][0], r.err);
+        tu_run_free(&r);
+        SOFT(!exists(db), "%s created the mistyped database %s", cmds[i][0], db);
+    }
+    /* doctor says so in its database line */
+    tu_run r = IC("--db", db, "doctor");
+    char *line = doctor_line(r.out, "database");
+    SOFT(line != NULL && strncmp(line, "FAIL", 4) == 0 && strstr(line, "does not exist"),
+         "doctor on a missing database: %s", line ? line : r.out);
+    free(line);
+    tu_run_free(&r);
+    SOFT(!exists(db), "doctor created the mistyped database %s", db);
+    /* create may make it (here the create itself fails: the image is absent) */
+    const char *args[] = {"--config",
+                          E.conf,
+                          "--db",
+                          db,
+                          "create",
+                          "newdb",
+                          "--database",
+                          "newdb",
+                          "--admin-email",
+                          "a@example.com",
+                          "--admin-password-file",
+                          E.pwfile,
+                          "--image",
+                          "instctl/odoo-standin:absent",
+                          "--pull",
+                          "never",
+                          NULL};
+    r = tu_instctl(NULL, args);
+    SOFT(exists(db), "create did not create the database: exit %d %s", r.status, r.err);
+    tu_run_free(&r);
+    soft_done();
+}
+END_TEST
+
+/* New databases are 0600, and so are the -wal and -shm files SQLite makes beside them. */
+START_TEST(test_database_modes)
+{
+    struct stat st;
+    ck_assert(stat(E.db, &st) == 0);
+    ck_assert_msg((st.st_mode & 0777) == 0600, "%s: mode %o, want 600", E.db, st.st_mode & 0777);
+    sqlite3 *db = NULL;
+    ck_assert(sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    ck_assert(sqlite3_exec(db, "BEGIN IMMEDIATE; CREATE TABLE mode_probe (x); COMMIT;", NULL, NULL,
+                           NULL) == SQLITE_OK);
+    const char *sides[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s%s", E.db, sides[i]);
+        ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+        ck_assert_msg((st.st_mode & 0777) == 0600, "%s: mode %o, want 600", path,
+                      st.st_mode & 0777);
+    }
+    sqlite3_close(db);
+}
+END_TEST
+
+/*
+ * Not root: a database and an engine socket this user may not use say
+ * "permission denied: PATH (...)", not SQLite's "unable to open database
+ * file". Runs a copy of the binary as nobody.
+ */
+START_TEST(test_permission_denied)
+{
+    int st;
+    char pub[320], bin[400], conf[400];
+    snprintf(pub, sizeof pub, "%s-pub", E.dir);
+    snprintf(bin, sizeof bin, "%s/instctl", pub);
+    snprintf(conf, sizeof conf, "%s/instctl.conf", pub);
+    free(shf(&st, "mkdir -p '%s' && cp '%s' '%s' && chmod 0755 '%s' '%s'", pub, bin_path(), bin,
+             pub, bin));
+    ck_assert_msg(st == 0, "cannot copy the binary to %s", pub);
+    ck_assert(write_conf(conf, E.db, NULL));
+    chmod(conf, 0644);
+    /* the database is root's 0600 in root's 0700 directory; the socket is root's (and docker's) */
+    char *out = shf(&st,
+                    "setpriv --reuid=65534 --regid=65534 --clear-groups env -u INSTCTL_DB "
+                    "-u INSTCTL_CONFIG '%s' --config '%s' --docker-host '%s' doctor 2>&1",
+                    bin, conf, engine_uri());
+    char *dbline = doctor_line(out, "database"), *engine = doctor_line(out, "engine");
+    SOFT(dbline != NULL && strstr(dbline, "permission denied: ") != NULL &&
+             strstr(dbline, "read and write access") && !strstr(dbline, "unable to open"),
+         "doctor as nobody, database line: %s", dbline ? dbline : out);
+    SOFT(engine != NULL && strstr(engine, "permission denied: ") != NULL &&
+             strstr(engine, engine_uri() + 7) != NULL,
+         "doctor as nobody, engine line: %s", engine ? engine : out);
+    free(dbline);
+    free(engine);
+    free(out);
+    out = shf(&st,
+              "setpriv --reuid=65534 --regid=65534 --clear-groups env -u INSTCTL_DB "
+              "-u INSTCTL_CONFIG '%s' --config '%s' list 2>&1",
+              bin, conf);
+    SOFT(st == 8 && strncmp(out, "instctl: permission denied: ", 28) == 0 && !strchr(out, '\n'),
+         "list as nobody: exit %d (want 8): %s", st, out);
+    free(out);
+    free(shf(NULL, "rm -rf '%s'", pub));
+    soft_done();
+}
+END_TEST
+
+/* Free text with newlines and escape codes is escaped in text output, kept exact in --json. */
+START_TEST(test_escaped_text)
+{
+    char id[40], name[64], db[64], sql[1024];
+    create_failing("esc", id);
+    names("esc", name, sizeof name, db, sizeof db);
+    snprintf(sql, sizeof sql,
+             "UPDATE instances SET error_message = 'bad' || char(10) || 'line' || char(27) || "
+             "'[2J' WHERE id = '%s';"
+             "INSERT INTO status_events (instance_id, from_status, to_status, cause, detail, at) "
+             "VALUES ('%s', 'error', 'error', 'action', 'why' || char(13) || char(10) || "
+             "char(27) || ']0;owned' || char(7) || 'end', 1700000000);",
+             id, id);
+    ck_assert(tu_sql_exec(E.db, sql));
+    tu_run r = IC("history", name);
+    SOFT(r.status == 0 && !has_escape(r.out) && strchr(r.out, '\r') == NULL &&
+             strchr(r.out, '\a') == NULL && strstr(r.out, "why\\r\\n\\e]0;owned\\x07end") != NULL,
+         "history does not escape the detail: exit %d\n%s", r.status, r.out);
+    tu_run_free(&r);
+    r = IC("show", name);
+    char *err = line_starting(r.out, "error:");
+    SOFT(err != NULL && strstr(err, "bad\\nline\\e[2J") != NULL && !has_escape(r.out),
+         "show does not escape the error message:\n%s", r.out);
+    free(err);
+    tu_run_free(&r);
+    r = IC("show", name, "--json");
+    cJSON *j = cJSON_Parse(r.out);
+    SOFT(j != NULL && str_of(j, "error_message") &&
+             strcmp(str_of(j, "error_message"), "bad\nline\033[2J") == 0,
+         "show --json does not carry the exact message: %s", r.out);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    soft_done();
+}
+END_TEST
+
+/* The Makefile's VERSION (the one definition). */
+static void makefile_version(char *buf, size_t len)
+{
+    char *v = shf(NULL, "sed -n 's/^VERSION *= *//p' Makefile");
+    snprintf(buf, len, "%s", v);
+    free(v);
+}
+
+/* An unknown command: one line naming the closest command, exit 2; --version. */
+START_TEST(test_unknown_command_version)
+{
+    const char *const typos[][2] = {
+        {"strat", "start"}, {"lsit", "list"}, {"histroy", "history"}, {"version", "--version"}};
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        char want[160];
+        snprintf(want, sizeof want,
+                 "instctl: unknown command \"%s\"; did you mean %s? See 'instctl help'.\n",
+                 typos[i][0], typos[i][1]);
+        tu_run r = RAW(typos[i][0]);
+        SOFT(r.status == 2 && strcmp(r.err, want) == 0 && r.out[0] == '\0',
+             "instctl %s: exit %d, stderr \"%s\", want \"%s\"", typos[i][0], r.status, r.err, want);
+        tu_run_free(&r);
+    }
+    tu_run r = RAW("zzzzzzzz\033[31m");
+    SOFT(r.status == 2 && strcmp(r.err, "instctl: unknown command \"zzzzzzzz\\e[31m\". See "
+                                        "'instctl help'.\n") == 0,
+         "a far, escaped unknown command: exit %d, stderr \"%s\"", r.status, r.err);
+    tu_run_free(&r);
+    char version[32], want[64];
+    makefile_version(version, sizeof version);
+    snprintf(want, sizeof want, "instctl %s\n", version);
+    r = RAW("--version");
+    SOFT(version[0] && r.status == 0 && strcmp(r.out, want) == 0,
+         "instctl --version: exit %d, \"%s\", want \"%s\"", r.status, r.out, want);
+    tu_run_free(&r);
+    r = RAW("list", "--version", "--db", "/nonexistent/x.db");
+    SOFT(r.status == 0 && strcmp(r.out, want) == 0, "--version after a command: exit %d \"%s\"",
+         r.status, r.out);
+    tu_run_free(&r);
+    soft_done();
+}
+END_TEST
+
+/* "1.2 MiB" for people, bytes in --json: backup's note, backups' table and JSON. */
+static bool human_size(const char *s)
+{
+    regex_t re;
+    ck_assert(regcomp(&re, "(^|[ ,])[0-9]+(\\.[0-9] (KiB|MiB|GiB|TiB)| B)([ ,]|$)",
+                      REG_EXTENDED | REG_NOSUB) == 0);
+    bool ok = regexec(&re, s, 0, NULL, 0) == 0;
+    regfree(&re);
+    return ok;
+}
+
+START_TEST(test_sizes)
+{
+    char name[64], id[40];
+    create_running("size", name, sizeof name, id);
+    tu_run r = IC("backup", name);
+    SOFT(r.status == 0 && human_size(r.out) && strstr(r.out, "bytes") == NULL,
+         "backup's note has no human size: exit %d: %s%s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    r = IC("backups", name);
+    char *row = r.out != NULL ? strchr(r.out, '\n') : NULL;
+    SOFT(r.status == 0 && row != NULL && human_size(row), "backups table: %s", r.out);
+    tu_run_free(&r);
+    r = IC("backups", name, "--json");
+    cJSON *j = cJSON_Parse(r.out);
+    const cJSON *b = cJSON_GetArrayItem(j, 0);
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(b, "size");
+    struct stat st;
+    SOFT(cJSON_IsNumber(size) && str_of(b, "path") && stat(str_of(b, "path"), &st) == 0 &&
+             (long long)size->valuedouble == (long long)st.st_size,
+         "backups --json size is not the file's bytes: %s", r.out);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    soft_done();
+}
+END_TEST
+
+/* doctor: a backup directory not created yet warns; free space below the largest newest backup
+ * warns. */
+START_TEST(test_doctor_backup_dir)
+{
+    char conf[400], extra[512], later[400];
+    snprintf(later, sizeof later, "%s/not/yet", E.dir);
+    snprintf(conf, sizeof conf, "%s/later.conf", E.dir);
+    snprintf(extra, sizeof extra, "backup_dir = %s\n", later); /* the later line wins */
+    ck_assert(write_conf(conf, E.db, extra));
+    const char *args[] = {"--config", conf, "doctor", NULL};
+    tu_run r = run_env(NULL, args);
+    char *line = doctor_line(r.out, "backup directory");
+    SOFT(r.status == 0 && line != NULL && strncmp(line, "warn", 4) == 0 && strstr(line, later) &&
+             strstr(line, "does not exist yet"),
+         "doctor with a backup directory not created yet: exit %d, %s", r.status,
+         line ? line : r.out);
+    free(line);
+    tu_run_free(&r);
+    SOFT(!exists(later), "doctor created %s", later);
+
+    /* an instance whose newest backup is larger than any disk */
+    char id[40], name[64], db[64], sql[512];
+    create_failing("huge", id);
+    names("huge", name, sizeof name, db, sizeof db);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO backups VALUES ('00000000-0000-4000-8000-00000000b16b', '%s', "
+             "'/nonexistent.tar', %lld, 'x', '[]', 'manual', 1700000000)",
+             id, 3LL << 50);
+    ck_assert(tu_sql_exec(E.db, sql));
+    r = IC("doctor");
+    line = doctor_line(r.out, "backup directory");
+    SOFT(r.status == 0 && line != NULL && strncmp(line, "warn", 4) == 0 &&
+             strstr(line, "less than the newest backup of") && strstr(line, name) &&
+             strstr(line, "3.0 PiB"),
+         "doctor with too little space: exit %d, %s", r.status, line ? line : r.out);
+    free(line);
+    tu_run_free(&r);
+    soft_done();
+}
+END_TEST
+
+/* reconcile --dry-run shows the status it would write and counts would_change, writing nothing. */
+START_TEST(test_reconcile_dry_run_shows_change)
+{
+    char name[64], id[40], sql[256];
+    create_running("dry", name, sizeof name, id);
+    snprintf(sql, sizeof sql, "SELECT container_id FROM instances WHERE id = '%s'", id);
+    char *cid = tu_sql(E.db, sql);
+    int st;
+    free(shf(&st, "docker stop -t 1 '%s' >/dev/null 2>&1", cid));
+    ck_assert_msg(st == 0, "docker stop %s failed", cid);
+    free(cid);
+    tu_run r = IC("reconcile", "--dry-run");
+    char *line = line_starting(r.err, "instance=");
+    SOFT(r.status == 0 && line != NULL && strstr(line, id) &&
+             strstr(line, "status=running to=stopped ") &&
+             strstr(line, " verdict=change applied=dry-run "),
+         "reconcile --dry-run decision: exit %d: %s", r.status, r.err);
+    free(line);
+    line = line_starting(r.err, "reconcile ");
+    SOFT(line != NULL && strstr(line, " would_change=1 ") && !strstr(line, "changed="),
+         "reconcile --dry-run summary: %s", line ? line : r.err);
+    free(line);
+    tu_run_free(&r);
+    snprintf(sql, sizeof sql, "SELECT status FROM instances WHERE id = '%s'", id);
+    char *status = tu_sql(E.db, sql);
+    SOFT(strcmp(status, "running") == 0, "--dry-run wrote %s", status);
+    free(status);
+    r = IC("reconcile", "--dry-run", "--json");
+    cJSON *j = cJSON_Parse(r.out);
+    const cJSON *wc = cJSON_GetObjectItemCaseSensitive(j, "would_change");
+    SOFT(cJSON_IsNumber(wc) && wc->valuedouble == 1, "reconcile --dry-run --json: %s", r.out);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    r = IC("reconcile");
+    line = line_starting(r.err, "reconcile ");
+    SOFT(line != NULL && strstr(line, " changed=1 ") && !strstr(line, "would_change"),
+         "reconcile summary: %s", line ? line : r.err);
+    free(line);
+    tu_run_free(&r);
+    soft_done();
+}
+END_TEST
+
+/* ---- the Debian package: built, installed, used and purged ---- */
+
+/* Files of the package that must be there after install and gone after purge. */
+static const char *const deb_files[] = {
+    "/usr/bin/instctl",
+    "/usr/share/man/man8/instctl.8.gz",
+    "/usr/share/bash-completion/completions/instctl",
+    "/etc/cron.d/instctl",
+    "/etc/instctl/instctl.conf.example",
+    "/usr/lib/instctl/billing-webhook.cgi",
+    NULL,
+};
+
+START_TEST(test_deb_package)
+{
+    int st;
+    char *have = shf(&st, "dpkg-query -W -f='${Status}' instctl 2>/dev/null");
+    ck_assert_msg(strstr(have, "installed") == NULL || strstr(have, "not-installed"),
+                  "the package instctl is installed on this machine (%s): this test installs and "
+                  "purges it; remove it first",
+                  have);
+    free(have);
+    char version[32], out_dir[400];
+    makefile_version(version, sizeof version);
+    snprintf(out_dir, sizeof out_dir, "%s/deb", E.dir);
+    char *out = shf(&st,
+                    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s deb BUILD='%s' 2>&1; "
+                    "git status --porcelain --ignored debian 2>&1",
+                    out_dir);
+    ck_assert_msg(st == 0, "make deb: exit %d:\n%s", st, out);
+    ck_assert_msg(strstr(out, "lintian reports errors") == NULL, "%s", out);
+    ck_assert_msg(strstr(out, "?? debian") == NULL && strstr(out, "!! debian") == NULL,
+                  "make deb left build files in debian/:\n%s", out);
+    free(out);
+    char deb[500];
+    snprintf(deb, sizeof deb, "%s/instctl_%s_amd64.deb", out_dir, version);
+    ck_assert_msg(exists(deb), "make deb made no %s", deb);
+
+    out = shf(&st,
+              "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y "
+              "--no-install-recommends '%s' 2>&1",
+              deb);
+    SOFT(st == 0, "apt-get install %s: exit %d:\n%s", deb, st, out);
+    free(out);
+    for (size_t i = 0; deb_files[i] != NULL; i++)
+        SOFT(exists(deb_files[i]), "the package did not install %s", deb_files[i]);
+    out = shf(&st, "/usr/bin/instctl --version");
+    char want[64];
+    snprintf(want, sizeof want, "instctl %s", version);
+    SOFT(st == 0 && strcmp(out, want) == 0, "installed instctl --version: exit %d \"%s\"", st, out);
+    free(out);
+    /* doctor on this case's configuration: it runs and prints its checks */
+    out = shf(&st, "env -u INSTCTL_DB -u INSTCTL_CONFIG /usr/bin/instctl --config '%s' doctor",
+              E.conf);
+    char *db = doctor_line(out, "database"), *engine = doctor_line(out, "engine");
+    SOFT((st == 0 || st == 1) && db != NULL && engine != NULL && strncmp(db, "ok", 2) == 0,
+         "installed instctl doctor: exit %d:\n%s", st, out);
+    free(db);
+    free(engine);
+    free(out);
+
+    out = shf(&st, "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y "
+                   "instctl 2>&1");
+    SOFT(st == 0, "apt-get purge instctl: exit %d:\n%s", st, out);
+    free(out);
+    for (size_t i = 0; deb_files[i] != NULL; i++)
+        SOFT(!exists(deb_files[i]), "%s is left after apt-get purge", deb_files[i]);
+    SOFT(!exists("/usr/lib/instctl") && !exists("/etc/instctl"),
+         "directories left after apt-get purge");
+    have = shf(NULL, "dpkg-query -W -f='${Status}' instctl 2>/dev/null");
+    SOFT(strstr(have, "installed") == NULL || strstr(have, "not-installed"),
+         "dpkg still lists instctl: %s", have);
+    free(have);
+    soft_done();
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static TCase *add_case(Suite *s, const char *name, const TTest *test, int timeout)
@@ -1722,5 +2135,14 @@ Suite *suite_operator(void)
     add_case(s, "doctor_webhook_secret_missing", test_doctor_webhook_secret_missing, 60);
     add_case(s, "completion", test_completion, 60);
     add_case(s, "show_container_states", test_show_container_states, 120);
+    add_case(s, "missing_database", test_missing_database, 60);
+    add_case(s, "database_modes", test_database_modes, 60);
+    add_case(s, "permission_denied", test_permission_denied, 60);
+    add_case(s, "escaped_text", test_escaped_text, 60);
+    add_case(s, "unknown_command_version", test_unknown_command_version, 60);
+    add_case(s, "sizes", test_sizes, 120);
+    add_case(s, "doctor_backup_dir", test_doctor_backup_dir, 60);
+    add_case(s, "reconcile_dry_run_shows_change", test_reconcile_dry_run_shows_change, 120);
+    add_case(s, "deb_package", test_deb_package, 900);
     return s;
 }

@@ -610,7 +610,7 @@ START_TEST(leased_instance_is_left_alone)
     lc_store *ls;
     lc_instance fresh;
     lc_diag d = {""};
-    ck_assert_msg(store_open(s->db, &ls, &d) == LC_OK, "%s", d.msg);
+    ck_assert_msg(store_open(s->db, 0, &ls, &d) == LC_OK, "%s", d.msg);
     ck_assert_msg(store_lease_take(ls, a.id, 300, &fresh, &d) == LC_OK, "%s", d.msg);
     char q[256];
     snprintf(q, sizeof q, "SELECT version || ' ' || lease_pid FROM instances WHERE id = '%s'",

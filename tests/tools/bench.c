@@ -625,7 +625,7 @@ static bool cleanup_previous(bench *b)
     if (uuid[0] == '\0' && access(b->db, F_OK) == 0) {
         lc_store *s;
         lc_diag d = {{0}};
-        if (store_open(b->db, &s, &d) == LC_OK) {
+        if (store_open(b->db, STORE_CREATE, &s, &d) == LC_OK) {
             snprintf(uuid, sizeof uuid, "%s", store_uuid(s));
             store_close(s);
         }
@@ -993,7 +993,7 @@ static bool sqlite_read(bench *b, sql_result *r)
     lc_diag d = {{0}};
     memset(r, 0, sizeof *r);
     double t0 = now_ms();
-    if (store_open(b->db, &s, &d) != LC_OK) {
+    if (store_open(b->db, STORE_CREATE, &s, &d) != LC_OK) {
         fprintf(stderr, "bench: store_open: %s\n", d.msg);
         return false;
     }
@@ -1190,7 +1190,7 @@ static int run(bench *b)
     }
     if (!write_file(b->conf, "# instctl bench: built-in defaults\n"))
         return 1;
-    if (store_open(b->db, &b->store, &d) != LC_OK) {
+    if (store_open(b->db, STORE_CREATE, &b->store, &d) != LC_OK) {
         fprintf(stderr, "bench: store_open %s: %s\n", b->db, d.msg);
         return 1;
     }

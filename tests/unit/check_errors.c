@@ -165,6 +165,32 @@ START_TEST(test_prefix_truncates)
 }
 END_TEST
 
+/* lc_format_size: the one size format for people (powers of 1024, one decimal). */
+static const struct {
+    long long bytes;
+    const char *text;
+} size_rows[] = {
+    {0, "0 B"},
+    {1, "1 B"},
+    {1023, "1023 B"},
+    {1024, "1.0 KiB"},
+    {1536, "1.5 KiB"},
+    {1258291, "1.2 MiB"},
+    {1048576LL * 1024, "1.0 GiB"},
+    {5LL * 1024 * 1024 * 1024 * 1024, "5.0 TiB"},
+    {3LL * 1024 * 1024 * 1024 * 1024 * 1024, "3.0 PiB"},
+    {4096LL * 1024 * 1024 * 1024 * 1024 * 1024, "4096.0 PiB"},
+};
+
+START_TEST(test_format_size)
+{
+    char buf[32];
+    lc_format_size(size_rows[_i].bytes, buf, sizeof buf);
+    ck_assert_msg(strcmp(buf, size_rows[_i].text) == 0, "%lld bytes: \"%s\", want \"%s\"",
+                  size_rows[_i].bytes, buf, size_rows[_i].text);
+}
+END_TEST
+
 Suite *suite_errors(void)
 {
     Suite *s = suite_create("errors");
@@ -180,6 +206,9 @@ Suite *suite_errors(void)
     tcase_add_test(t, test_fail_truncates);
     tcase_add_test(t, test_prefix_formats);
     tcase_add_test(t, test_prefix_truncates);
+    suite_add_tcase(s, t);
+    t = tcase_create("sizes");
+    tcase_add_loop_test(t, test_format_size, 0, (int)(sizeof size_rows / sizeof size_rows[0]));
     suite_add_tcase(s, t);
     return s;
 }

@@ -74,7 +74,7 @@ static lc_store *open_store(void)
 {
     lc_store *s = NULL;
     lc_diag d = {{0}};
-    lc_err e = store_open(db_path, &s, &d);
+    lc_err e = store_open(db_path, STORE_CREATE, &s, &d);
     ck_assert_msg(e == LC_OK, "store_open %s: %s", db_path, d.msg);
     ck_assert_ptr_nonnull(s);
     return s;
@@ -233,7 +233,7 @@ START_TEST(test_uuid_stable_on_reopen)
     char other[600];
     snprintf(other, sizeof other, "%s/other.db", tmp_dir);
     lc_store *o = NULL;
-    ck_assert_int_eq(store_open(other, &o, &d), LC_OK);
+    ck_assert_int_eq(store_open(other, STORE_CREATE, &o, &d), LC_OK);
     ck_assert(is_uuid_v4(store_uuid(o)));
     ck_assert_str_ne(store_uuid(o), first);
     store_close(o);
@@ -307,7 +307,7 @@ static void assert_newer_refused(const char *path, int version)
     char *before = read_all(path, &before_len);
     lc_store *s = NULL;
     lc_diag d = {{0}};
-    lc_err e = store_open(path, &s, &d);
+    lc_err e = store_open(path, STORE_CREATE, &s, &d);
     ck_assert_int_eq(e, LC_ESTORE);
     ck_assert_ptr_null(s);
     char num[16];
@@ -733,7 +733,7 @@ static holder spawn_holder(const char *id, int seconds, bool stay)
         lc_instance in;
         lc_diag d;
         char ok = 'n';
-        if (store_open(db_path, &s, &d) == LC_OK &&
+        if (store_open(db_path, STORE_CREATE, &s, &d) == LC_OK &&
             store_lease_take(s, id, seconds, &in, &d) == LC_OK)
             ok = 'y';
         store_close(s);
