@@ -338,6 +338,12 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return lc_interrupt_pending() ? 1 : 0;
 }
 
+void lc_curl_stop_on_interrupt(void *curl)
+{
+    curl_easy_setopt((CURL *)curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt((CURL *)curl, CURLOPT_NOPROGRESS, 0L);
+}
+
 /* https only, the engine's certificate verified against our CA alone, our certificate presented. */
 static void set_tls(CURL *c, const lc_engine_tls *tls)
 {
@@ -371,8 +377,7 @@ static void set_options(lc_engine *e, const request *rq, const char *url, char *
     }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rq->sink != NULL ? on_stream : on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, rq->sink != NULL ? (void *)st : (void *)&rs->body);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    lc_curl_stop_on_interrupt(c);
     set_method(c, rq, st);
 }
 

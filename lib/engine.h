@@ -84,6 +84,13 @@ typedef struct lc_engine lc_engine;
 bool lc_curl_init(void);
 
 /*
+ * lc_curl_stop_on_interrupt: makes the curl easy handle abandon its
+ * transfer (CURLE_ABORTED_BY_CALLBACK) once lc_interrupt_pending() (lc.h);
+ * the caller reports LC_EINTR. Used for every Engine API and Odoo call.
+ */
+void lc_curl_stop_on_interrupt(void *curl);
+
+/*
  * TLS material for a tcp:// engine (DESIGN §7a): PEM file paths, as Docker's
  * own DOCKER_CERT_PATH holds them (ca.pem, cert.pem, key.pem). A tcp://
  * engine is used only with all three: the engine's certificate verified

@@ -93,18 +93,6 @@ static bool add_field(CURL *c, char *buf, size_t len, const char *key, const cha
     return false;
 }
 
-/* The call is abandoned at once when SIGINT, SIGTERM or SIGHUP arrived (DESIGN §2). */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-    (void)arg;
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    return lc_interrupt_pending() ? 1 : 0;
-}
-
 static CURLcode post_once(CURL *c, const char *url, const char *form, body *answer, long *status)
 {
     curl_easy_reset(c);
@@ -118,8 +106,8 @@ static CURLcode post_once(CURL *c, const char *url, const char *form, body *answ
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    lc_curl_stop_on_interrupt(c);
+
     CURLcode rc = curl_easy_perform(c);
     *status = 0;
     if (rc == CURLE_OK)
