@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "engine.h"
+#include "types.h"
 #include "status.h"
 
 #define LC_CRASH_LOOP_RESTARTS 5   /* restart count rise that makes a crash loop */

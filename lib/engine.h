@@ -20,42 +20,9 @@
 #include <time.h>
 
 #include "lc.h"
+#include "lctime.h"
 #include "status.h"
-
-#define LC_LABEL_MANAGED "io.instctl.managed"
-#define LC_LABEL_STORE "io.instctl.store"
-#define LC_LABEL_INSTANCE "io.instctl.instance"
-/* Containers that are not an instance's own (e.g. "helper" for backups) carry a role. */
-#define LC_LABEL_ROLE "io.instctl.role"
-#define LC_ROLE_HELPER "helper"
-#define LC_ENGINE_MIN_API "1.41"
-#define LC_DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
-
-/* One container as inspected (GET /containers/{id}/json). */
-typedef struct lc_observation {
-    lc_container_state state; /* from State.Status, never from State.Running */
-    char state_raw[32];       /* State.Status as Docker said it */
-    int exit_code;            /* State.ExitCode */
-    bool oom_killed;          /* State.OOMKilled */
-    char error[256];          /* State.Error, "" when none */
-    char health[16];          /* State.Health.Status: "", starting, healthy, unhealthy */
-    time_t started_at;        /* State.StartedAt, 0 for Docker's zero time (never) */
-    time_t finished_at;       /* State.FinishedAt, 0 for never */
-    int restart_count;        /* RestartCount */
-    char id[65];              /* Id */
-    char name[128];           /* Name without the leading '/' */
-    char ip[64];              /* first non-empty NetworkSettings.Networks.*.IPAddress */
-    char instance[64];        /* Config.Labels["io.instctl.instance"], "" when absent */
-} lc_observation;
-
-/* One element of GET /containers/json?all=1. */
-typedef struct lc_container_summary {
-    char id[65];
-    char name[128];           /* Names[0] without '/' */
-    char instance[64];        /* Labels["io.instctl.instance"] */
-    lc_container_state state; /* from State */
-    char state_raw[32];
-} lc_container_summary;
+#include "types.h"
 
 /* What instctl creates a container from (POST /containers/create). */
 typedef struct lc_container_spec {
@@ -285,15 +252,5 @@ lc_err engine_parse_list(const char *json, size_t len, lc_container_summary **ou
 
 /* engine_parse_message: Docker's {"message": "..."} into out, or "" when absent. */
 void engine_parse_message(const char *json, size_t len, char *out, size_t outlen);
-
-/*
- * lc_parse_docker_time: RFC 3339 with 0-9 fraction digits and Z or +hh:mm,
- * parsed as UTC with timegm. Docker's zero time 0001-01-01T00:00:00Z -> 0
- * (never). Returns false on malformed input.
- */
-bool lc_parse_docker_time(const char *s, time_t *out);
-
-/* lc_format_time: RFC 3339 UTC "2026-11-29T11:36:37Z" into buf (>= 21 bytes); "" for 0. */
-void lc_format_time(time_t t, char *buf, size_t len);
 
 #endif

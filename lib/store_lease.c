@@ -2,6 +2,7 @@
  * Leases (DESIGN §5): the identity of the holding process, whether it still
  * lives, and taking a lease in a short transaction.
  */
+#include "lctime.h"
 #include "store_internal.h"
 
 #include <errno.h>
