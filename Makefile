@@ -109,6 +109,7 @@ demo-clean: $(BIN)
 	@INSTCTL_BIN=$(CURDIR)/$(BIN) scripts/demo.sh clean
 
 lint:
+	scripts/check-layers.sh
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CMD_SRCS) $(wildcard lib/*.h cmd/instctl/*.h tests/*.c tests/*.h tests/tools/*.h) \
 	  $(UNIT_SRCS) $(INTEG_SRCS) $(TOOL_SRCS)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
