@@ -397,7 +397,15 @@ char *tu_pg_query(const tu_pg *pg, const char *db, const char *sql)
 /* ---- added for the crash and concurrency suites ---- */
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <stdarg.h>
+
+/* The string member key of j, "" when absent or null. */
+static const char *jstr(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
 
 double tu_now_s(void)
 {
@@ -472,14 +480,80 @@ bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *w
     return ok;
 }
 
+static size_t engine_body(char *p, size_t size, size_t n, void *f)
+{
+    return fwrite(p, size, n, (FILE *)f);
+}
+
+int tu_engine(const char *method, const char *path, cJSON **json)
+{
+    const char *host = getenv("DOCKER_HOST");
+    const char *sock =
+        host != NULL && strncmp(host, "unix://", 7) == 0 ? host + 7 : "/var/run/docker.sock";
+    char url[4096], *body = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&body, &len);
+    snprintf(url, sizeof url, "http://docker%s", path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, engine_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    long code = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    fclose(f);
+    if (json != NULL)
+        *json = code > 0 ? cJSON_Parse(body) : NULL;
+    free(body);
+    return (int)code;
+}
+
+cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes)
+{
+    char filters[512], *q, path[1024];
+    if (instance != NULL)
+        snprintf(filters, sizeof filters,
+                 "{\"label\":[\"io.instctl.store=%s\",\"io.instctl.instance=%s\"]}", uuid,
+                 instance);
+    else
+        snprintf(filters, sizeof filters, "{\"label\":[\"io.instctl.store=%s\"]}", uuid);
+    CURL *c = curl_easy_init();
+    q = curl_easy_escape(c, filters, 0);
+    snprintf(path, sizeof path, "%s?%sfilters=%s", volumes ? "/volumes" : "/containers/json",
+             volumes ? "" : "all=1&", q);
+    curl_free(q);
+    curl_easy_cleanup(c);
+    cJSON *j = NULL;
+    if (tu_engine("GET", path, &j) != 200) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    if (!volumes)
+        return j;
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(j, "Volumes");
+    cJSON_Delete(j);
+    return cJSON_IsArray(v) ? v : (cJSON_Delete(v), cJSON_CreateArray());
+}
+
 void tu_store_clean(const tu_store *s)
 {
-    if (s->uuid[0] != '\0')
-        free(tu_shf(NULL,
-                    "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                    ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                    "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                    s->uuid, s->uuid));
+    char path[512];
+    cJSON *list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, false) : NULL;
+    for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
+        snprintf(path, sizeof path, "/containers/%s?force=1&v=1", jstr(e, "Id"));
+        tu_engine("DELETE", path, NULL);
+    }
+    cJSON_Delete(list);
+    list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, true) : NULL;
+    for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
+        snprintf(path, sizeof path, "/volumes/%s?force=1", jstr(e, "Name"));
+        tu_engine("DELETE", path, NULL);
+    }
+    cJSON_Delete(list);
     if (strncmp(s->dir, "/tmp/", 5) == 0)
         free(tu_shf(NULL, "rm -rf '%s'", s->dir));
 }
@@ -577,13 +651,6 @@ bool tu_wait_line(const char *path, const char *prefix, double timeout_s, pid_t 
     }
 }
 
-/* The string member key of j, "" when absent or null. */
-static const char *jstr(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static bool is_status(const char *s)
 {
     static const char *const eight[] = {"creating",    "running",  "stopped", "suspended",
@@ -623,67 +690,70 @@ static int check_history(const tu_store *s, const char *id, const char *status, 
     return n;
 }
 
-/* Containers labelled for id: "id name state mount,mount," lines (malloc'd). */
-static char *labelled_containers(const tu_store *s, const char *id)
+/* One labelled container against the row: its id, name, volume and state. */
+static int check_container(const cJSON *c, const cJSON *row, const char *volume, FILE *rep)
 {
-    return tu_shf(NULL,
-                  "docker ps -aq --no-trunc --filter label=io.instctl.store=%s --filter "
-                  "label=io.instctl.instance=%s | xargs -r docker inspect -f '{{.Id}} {{.Name}} "
-                  "{{.State.Status}} {{range .Mounts}}{{.Name}},{{end}}'",
-                  s->uuid, id);
+    const char *status = jstr(row, "status"), *cid = jstr(row, "container_id");
+    const char *c_id = jstr(c, "Id"), *state = jstr(c, "State");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(c, "Names");
+    const char *c_name = cJSON_IsArray(names) && cJSON_IsString(names->child)
+                             ? names->child->valuestring + (names->child->valuestring[0] == '/')
+                             : "";
+    if (strcmp(c_id, cid) != 0 || strcmp(c_name, jstr(row, "container_name")) != 0) {
+        fprintf(rep,
+                "the container is the row's: %.12s %s (%s) is labelled for the instance, the row "
+                "says %.12s %s\n",
+                c_id, c_name, state, cid[0] ? cid : "(none)", jstr(row, "container_name"));
+        return 1;
+    }
+    int n = 0;
+    bool mounted = false;
+    const cJSON *m, *mounts = cJSON_GetObjectItemCaseSensitive(c, "Mounts");
+    cJSON_ArrayForEach(m, mounts) mounted = mounted || strcmp(jstr(m, "Name"), volume) == 0;
+    if (!mounted && ++n)
+        fprintf(rep, "the container mounts the row's volume: %s does not mount %s\n", c_name,
+                volume);
+    bool runs = strcmp(state, "running") == 0 || strcmp(state, "restarting") == 0;
+    if (strcmp(status, "running") == 0 && !runs && ++n)
+        fprintf(rep, "status agrees with Docker: status running, container %s\n", state);
+    if ((strcmp(status, "stopped") == 0 || strcmp(status, "suspended") == 0) && runs && ++n)
+        fprintf(rep, "status agrees with Docker: status %s, container %s\n", status, state);
+    return n;
 }
 
-/* Docker's side: containers and volumes against the row. */
+/* Docker's side: the containers and volumes labelled for id against the row. */
 static int check_docker(const tu_store *s, const char *id, const cJSON *row, const char *volume,
                         FILE *rep)
 {
     const char *status = jstr(row, "status"), *cid = jstr(row, "container_id");
-    const char *cname = jstr(row, "container_name");
     bool live = strcmp(status, "terminated") != 0;
     bool needs = strcmp(status, "running") == 0 || strcmp(status, "stopped") == 0 ||
                  strcmp(status, "suspended") == 0 || strcmp(status, "maintenance") == 0;
     int n = 0, count = 0;
-    char *list = labelled_containers(s, id), *save = NULL, want[200];
-    snprintf(want, sizeof want, "/%s", cname);
-    bool row_seen = false;
-    for (char *l = strtok_r(list, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-        char c_id[80] = "", c_name[200] = "", state[32] = "", mounts[512] = "";
-        sscanf(l, "%79s %199s %31s %511s", c_id, c_name, state, mounts);
-        count++;
-        if (strcmp(c_id, cid) != 0 || strcmp(c_name, want) != 0) {
-            fprintf(rep,
-                    "the container is the row's: %s %s (%s) labelled for the instance, the "
-                    "row says %s %s\n",
-                    c_id, c_name, state, cid[0] ? cid : "(none)", want);
-            n++;
-            continue;
-        }
-        row_seen = true;
-        char vol[300];
-        snprintf(vol, sizeof vol, "%s,", volume);
-        if (strstr(mounts, vol) == NULL && ++n)
-            fprintf(rep, "the container mounts the row's volume: %s mounts %s, the row says %s\n",
-                    c_name, mounts[0] ? mounts : "(nothing)", volume);
-        bool runs = strcmp(state, "running") == 0 || strcmp(state, "restarting") == 0;
-        if (strcmp(status, "running") == 0 && !runs && ++n)
-            fprintf(rep, "status agrees with Docker: status running, container %s\n", state);
-        if ((strcmp(status, "stopped") == 0 || strcmp(status, "suspended") == 0) && runs && ++n)
-            fprintf(rep, "status agrees with Docker: status %s, container %s\n", status, state);
+    bool row_seen = false, vol_seen = false;
+    cJSON *list = tu_engine_labelled(s->uuid, id, false), *c;
+    if (list == NULL) {
+        fprintf(rep, "Docker: the engine does not list containers\n");
+        return 1;
     }
-    free(list);
+    cJSON_ArrayForEach(c, list)
+    {
+        count++;
+        row_seen = row_seen || strcmp(jstr(c, "Id"), cid) == 0;
+        n += check_container(c, row, volume, rep);
+    }
+    cJSON_Delete(list);
     if (!live && count > 0 && ++n)
-        fprintf(rep, "no container once terminated: %d container(s) labelled for it\n", count);
+        fprintf(rep, "no container once terminated: %d labelled for it\n", count);
     if (live && count > 1 && ++n)
         fprintf(rep, "one container per live instance: %d labelled for it\n", count);
     if (needs && !row_seen && ++n)
-        fprintf(rep, "status agrees with Docker: status %s, the row's container %s is missing\n",
+        fprintf(rep, "status agrees with Docker: status %s, the row's container %.12s is missing\n",
                 status, cid[0] ? cid : "(none)");
-    char *vols = tu_shf(NULL,
-                        "docker volume ls -q --filter label=io.instctl.store=%s "
-                        "--filter label=io.instctl.instance=%s",
-                        s->uuid, id);
-    bool vol_seen = false;
-    for (char *v = strtok_r(vols, "\n", &save); v != NULL; v = strtok_r(NULL, "\n", &save)) {
+    list = tu_engine_labelled(s->uuid, id, true);
+    cJSON_ArrayForEach(c, list)
+    {
+        const char *v = jstr(c, "Name");
         if (!live && ++n)
             fprintf(rep, "no volume once terminated: %s is left\n", v);
         else if (strcmp(v, volume) != 0 && ++n)
@@ -691,7 +761,7 @@ static int check_docker(const tu_store *s, const char *id, const cJSON *row, con
                     volume);
         vol_seen = vol_seen || strcmp(v, volume) == 0;
     }
-    free(vols);
+    cJSON_Delete(list);
     if (needs && !vol_seen && ++n)
         fprintf(rep, "the row's volume exists: %s is missing (status %s)\n", volume, status);
     return n;

@@ -138,6 +138,25 @@ typedef struct tu_store {
  */
 bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *why, size_t len);
 
+/*
+ * tu_engine: one request to the Docker engine (DOCKER_HOST when unix://,
+ * else /var/run/docker.sock) with libcurl, no docker CLI: method, path
+ * (e.g. "/containers/json?all=1"). Returns the HTTP status (-1 when the
+ * engine cannot be reached) and, when json is not NULL, the parsed answer
+ * into *json (NULL when it is not JSON; cJSON_Delete).
+ */
+struct cJSON;
+int tu_engine(const char *method, const char *path, struct cJSON **json);
+
+/*
+ * tu_engine_labelled: the containers (volumes when volumes) labelled
+ * io.instctl.store=uuid and, when instance is not NULL,
+ * io.instctl.instance=instance, as the engine lists them (a cJSON array
+ * of /containers/json?all=1 or /volumes "Volumes" elements; cJSON_Delete).
+ * NULL when the engine does not answer.
+ */
+struct cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes);
+
 /* tu_store_clean: removes every container and volume labelled with the store's uuid, and DIR. */
 void tu_store_clean(const tu_store *s);
 
