@@ -718,6 +718,11 @@ static int check_container(const cJSON *c, const cJSON *row, const char *volume,
         fprintf(rep, "status agrees with Docker: status running, container %s\n", state);
     if ((strcmp(status, "stopped") == 0 || strcmp(status, "suspended") == 0) && runs && ++n)
         fprintf(rep, "status agrees with Docker: status %s, container %s\n", status, state);
+    if (strcmp(status, "error") == 0 && runs && ++n)
+        fprintf(rep,
+                "status agrees with Docker: status error, container %s (an interrupted or "
+                "failed operation leaves its container stopped)\n",
+                state);
     return n;
 }
 

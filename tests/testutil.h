@@ -193,8 +193,9 @@ char *tu_read_file(const char *path);
  * `--json history`, the SQLite row, Docker through the docker CLI and, when
  * pg is not NULL, PostgreSQL): the status is one of the eight, not an
  * operation left in flight (creating, updating), and agrees with Docker
- * (running: the container runs; stopped, suspended: it does not; terminated:
- * no container); no lease on the row; one container labelled for a live
+ * (running: the container runs; stopped, suspended, error: it does not
+ * (issue 9: an interrupted create is error with its container stopped);
+ * terminated: no container); no lease on the row; one container labelled for a live
  * instance (none for a terminated one), the row's id and name, mounting the
  * row's volume; no volume labelled for it but the row's (none once
  * terminated); the history one chain ending at the status; with pg, the
