@@ -197,6 +197,7 @@ START_TEST(test_concurrency)
     char dir[64] = "/tmp/instctl-conc-XXXXXX", path[128];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     pid_t pids[NWORKERS + NLOOPS];
+    fflush(stdout);
     for (int w = 0; w < NWORKERS + NLOOPS; w++) {
         snprintf(path, sizeof path, "%s/%d", dir, w);
         pids[w] = fork();
@@ -222,6 +223,7 @@ START_TEST(test_concurrency)
     rmdir(dir);
     fclose(b);
     print_counts(counts);
+    fflush(stdout);
     int ok = 0;
     for (size_t a = 1; a <= NACTIONS; a++)
         ok += counts[a][0];
@@ -245,6 +247,7 @@ START_TEST(test_concurrency)
     free(st);
     printf("concurrency: %d instance invariant(s) violated at the end%s%s\n", failed,
            failed ? "\n" : "", failed ? report : "");
+    fflush(stdout); /* Check ends a failed case with _exit */
     ck_assert_msg(failed == 0, "%d invariant(s) violated:\n%.3000s", failed, report);
     free(report);
 }

@@ -544,6 +544,7 @@ typedef struct crash_cell {
 static pid_t cell_start(const crash_action *a, const crash_step *steps, const crash_cell *c,
                         const char *path)
 {
+    fflush(stdout);
     pid_t pid = fork();
     if (pid != 0)
         return pid;
@@ -647,6 +648,7 @@ static void run_matrix(const char *action_name)
     fclose(summary);
     printf("crash matrix: %s: %zu steps x %zu modes = %zu cells%s, %zu failed\n", a->name, nsteps,
            nmodes, n, filter != NULL ? " (CRASH_FILTER)" : "", failed);
+    fflush(stdout); /* Check ends a failed case with _exit */
     FILE *f = fopen(matrix_file, "a");
     if (f != NULL) {
         fprintf(f, "%s %zu %zu %zu\n", a->name, nsteps, n, failed);
@@ -690,6 +692,7 @@ START_TEST(test_crash_matrix_size)
         fclose(f);
     unlink(matrix_file);
     printf("crash matrix: %zu actions x %zu steps = %zu cells (%zu failed)\n", na, ns, nc, nf);
+    fflush(stdout);
     ck_assert_msg(na > 0, "no crash matrix case ran");
 }
 END_TEST
