@@ -67,7 +67,7 @@ static int pick(int inst)
         return any;
     tu_run r =
         tu_instctl(NULL, (const char *[]){"--config", S.conf, "--json", "show", names[inst], NULL});
-    int allowed[NACTIONS], n = 0;
+    int allowed[NACTIONS] = {0}, n = 0;
     for (size_t a = 0; a < NACTIONS; a++) {
         char quoted[64];
         snprintf(quoted, sizeof quoted, "\"%s\"", actions[a].allowed);
