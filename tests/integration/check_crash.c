@@ -340,6 +340,15 @@ static void env_clean(const crash_env *e)
         db_drop(e->db);
 }
 
+/* env_make, once more after a failure: a loaded engine may fail a setup step (health in time). */
+static bool env_make_retry(crash_env *e, const crash_action *a)
+{
+    if (env_make(e, a))
+        return true;
+    env_clean(e);
+    return env_make(e, a);
+}
+
 /* The instance's id by name ("" when there is no row). */
 static void find_id(crash_env *e)
 {
@@ -449,11 +458,7 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
 {
     crash_env e;
     double t0 = tu_now_s();
-    bool made = env_make(&e, a);
-    if (!made) { /* a loaded engine may fail a setup step: once more */
-        env_clean(&e);
-        made = env_make(&e, a);
-    }
+    bool made = env_make_retry(&e, a);
     trace("instance made", t0);
     if (!made) {
         fprintf(rep, "%s\n", e.why);
@@ -509,7 +514,7 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
 static size_t discover(const crash_action *a, crash_step *steps)
 {
     crash_env e;
-    ck_assert_msg(env_make(&e, a), "discovery of %s: %s", a->name, e.why);
+    ck_assert_msg(env_make_retry(&e, a), "discovery of %s: %s", a->name, e.why);
     char sock[400], log[400], host[420];
     snprintf(sock, sizeof sock, "%s/engine.sock", e.s.dir);
     snprintf(log, sizeof log, "%s/proxy.log", e.s.dir);
