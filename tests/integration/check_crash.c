@@ -24,7 +24,8 @@
  * A cell is one store of its own (own config, database and uuid) and one
  * instance, so cells run in parallel worker processes (CRASH_JOBS, default
  * 4) without seeing each other. CRASH_FILTER=substring runs only the cells
- * whose name contains it (e.g. "update/09", "kill-after"). Every failing
+ * whose name contains it (e.g. "update/09", "kill-after"); CRASH_SHOW=1
+ * adds what each cell left (show, history, Docker's lists). Every failing
  * cell is printed with each assertion that failed; each TCase prints
  * "crash matrix: <action>: S steps x M modes = N cells, F failed" and the
  * last one the whole size, "crash matrix: A actions x S steps = N cells".
@@ -416,6 +417,21 @@ static void check_no_row(const crash_env *e, FILE *rep)
     cJSON_Delete(v);
 }
 
+/* With CRASH_SHOW set: what the cell left, `show` and Docker's lists, into the report. */
+static void show_state(const crash_env *e, FILE *rep)
+{
+    char *o = tu_shf(NULL,
+                     "%s --config %s show %s 2>&1; %s --config %s history %s 2>&1; docker ps -a "
+                     "--filter label=io.instctl.store=%s --format '{{.ID}} {{.Names}} {{.State}} "
+                     "{{.Mounts}}'; docker volume ls -q --filter label=io.instctl.store=%s",
+                     getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", e->s.conf,
+                     e->id[0] ? e->id : e->name,
+                     getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", e->s.conf,
+                     e->id[0] ? e->id : e->name, e->s.uuid, e->s.uuid);
+    fprintf(rep, "state left (CRASH_SHOW):\n%s\n", o);
+    free(o);
+}
+
 /* ---- one cell ---- */
 
 /* Sends the signal once the proxy holds the step; records how instctl ended. */
@@ -503,6 +519,8 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
         check_no_row(&e, rep);
     check_files(&e, rep);
     check_processes(&e, rep);
+    if (getenv("CRASH_SHOW") != NULL)
+        show_state(&e, rep);
     trace("checked", t0);
     env_clean(&e);
     trace("cleaned", t0);
