@@ -766,9 +766,11 @@ static int check_docker(const tu_store *s, const char *id, const cJSON *row, con
                     volume);
         vol_seen = vol_seen || strcmp(v, volume) == 0;
     }
+    bool others = cJSON_GetArraySize(list) > (vol_seen ? 1 : 0);
     cJSON_Delete(list);
-    if (needs && !vol_seen && ++n)
-        fprintf(rep, "the row's volume exists: %s is missing (status %s)\n", volume, status);
+    if (live && !vol_seen && (needs || others) && ++n)
+        fprintf(rep, "the row's volume exists: %s is missing (status %s)%s\n", volume, status,
+                others ? ", another volume labelled for it is left" : "");
     return n;
 }
 

@@ -198,8 +198,9 @@ char *tu_read_file(const char *path);
  * terminated: no container); no lease on the row; one container labelled for a live
  * instance (none for a terminated one), the row's id and name, mounting the
  * row's volume; no volume labelled for it but the row's (none once
- * terminated); the history one chain ending at the status; with pg, the
- * row's database present while live, absent once terminated, and no other
+ * terminated), and the row's volume present (while the status needs a
+ * container, or when another volume labelled for it exists); the history one chain ending at the
+ * status; with pg, the row's database present while live, absent once terminated, and no other
  * database named after it. Appends one line "invariant: detail" per
  * violation to report; returns how many.
  */
