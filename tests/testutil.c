@@ -394,3 +394,445 @@ char *tu_pg_query(const tu_pg *pg, const char *db, const char *sql)
         r.out[--n] = '\0';
     return r.out;
 }
+
+/* ---- added for the crash and concurrency suites ---- */
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdarg.h>
+
+/* The string member key of j, "" when absent or null. */
+static const char *jstr(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double tu_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void tu_random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[32] = {0};
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(b, 1, nbytes, f) != nbytes) {
+        for (size_t i = 0; i < nbytes; i++)
+            b[i] = (unsigned char)(rand() ^ getpid());
+    }
+    if (f != NULL)
+        fclose(f);
+    for (size_t i = 0; i < nbytes; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+    out[2 * nbytes] = '\0';
+}
+
+char *tu_shf(int *status, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    tu_run r = tu_sh(cmd);
+    if (status != NULL)
+        *status = r.status;
+    free(r.err);
+    size_t n = strlen(r.out);
+    while (n > 0 && (r.out[n - 1] == '\n' || r.out[n - 1] == ' ' || r.out[n - 1] == '\t'))
+        r.out[--n] = '\0';
+    return r.out;
+}
+
+bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *why, size_t len)
+{
+    memset(s, 0, sizeof *s);
+    char *dir = tu_tmpdir(tag), text[4096], pw[32] = "pw";
+    if (dir == NULL) {
+        snprintf(why, len, "mkdtemp: %s", strerror(errno));
+        return false;
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    free(dir);
+    snprintf(s->conf, sizeof s->conf, "%s/instctl.conf", s->dir);
+    snprintf(s->db, sizeof s->db, "%s/instctl.db", s->dir);
+    snprintf(s->backups, sizeof s->backups, "%s/backups", s->dir);
+    snprintf(s->adminpw, sizeof s->adminpw, "%s/admin.pw", s->dir);
+    snprintf(text, sizeof text,
+             "db = %s\nimage_template = instctl/odoo-standin:{version}\n"
+             "backup_dir = %s\n%s",
+             s->db, s->backups, extra_conf != NULL ? extra_conf : "");
+    tu_random_hex(pw + 2, 12);
+    if (!tu_write_file(s->conf, text) || !tu_write_file(s->adminpw, pw)) {
+        snprintf(why, len, "cannot write %s", s->conf);
+        return false;
+    }
+    tu_run r = tu_instctl(NULL, (const char *[]){"--config", s->conf, "init", "-q", NULL});
+    r.out[strcspn(r.out, "\n")] = '\0';
+    bool ok = r.status == 0 && strlen(r.out) == 36;
+    if (ok)
+        snprintf(s->uuid, sizeof s->uuid, "%s", r.out);
+    else
+        snprintf(why, len, "instctl init -q: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    return ok;
+}
+
+static size_t engine_body(char *p, size_t size, size_t n, void *f)
+{
+    return fwrite(p, size, n, (FILE *)f);
+}
+
+int tu_engine(const char *method, const char *path, cJSON **json)
+{
+    const char *host = getenv("DOCKER_HOST");
+    const char *sock =
+        host != NULL && strncmp(host, "unix://", 7) == 0 ? host + 7 : "/var/run/docker.sock";
+    char url[4096], *body = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&body, &len);
+    snprintf(url, sizeof url, "http://docker%s", path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, engine_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    long code = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    fclose(f);
+    if (json != NULL)
+        *json = code > 0 ? cJSON_Parse(body) : NULL;
+    free(body);
+    return (int)code;
+}
+
+cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes)
+{
+    char filters[512], *q, path[1024];
+    if (instance != NULL)
+        snprintf(filters, sizeof filters,
+                 "{\"label\":[\"io.instctl.store=%s\",\"io.instctl.instance=%s\"]}", uuid,
+                 instance);
+    else
+        snprintf(filters, sizeof filters, "{\"label\":[\"io.instctl.store=%s\"]}", uuid);
+    CURL *c = curl_easy_init();
+    q = curl_easy_escape(c, filters, 0);
+    snprintf(path, sizeof path, "%s?%sfilters=%s", volumes ? "/volumes" : "/containers/json",
+             volumes ? "" : "all=1&", q);
+    curl_free(q);
+    curl_easy_cleanup(c);
+    cJSON *j = NULL;
+    if (tu_engine("GET", path, &j) != 200) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    if (!volumes)
+        return j;
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(j, "Volumes");
+    cJSON_Delete(j);
+    return cJSON_IsArray(v) ? v : (cJSON_Delete(v), cJSON_CreateArray());
+}
+
+void tu_store_clean(const tu_store *s)
+{
+    char path[512];
+    cJSON *list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, false) : NULL;
+    for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
+        snprintf(path, sizeof path, "/containers/%s?force=1&v=1", jstr(e, "Id"));
+        tu_engine("DELETE", path, NULL);
+    }
+    cJSON_Delete(list);
+    list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, true) : NULL;
+    for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
+        snprintf(path, sizeof path, "/volumes/%s?force=1", jstr(e, "Name"));
+        tu_engine("DELETE", path, NULL);
+    }
+    cJSON_Delete(list);
+    if (strncmp(s->dir, "/tmp/", 5) == 0)
+        free(tu_shf(NULL, "rm -rf '%s'", s->dir));
+}
+
+pid_t tu_spawn(const char *const *argv, const char *const *env, const char *out, const char *err)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    setpgid(0, 0);
+    int in = open("/dev/null", O_RDONLY);
+    int o = open(out != NULL ? out : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int e = open(err != NULL ? err : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || o < 0 || e < 0)
+        _exit(127);
+    dup2(in, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    close_range(3, ~0U, 0);
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        putenv((char *)env[i]);
+    signal(SIGINT, SIG_DFL);
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+void tu_instctl_argv(const char **argv, size_t n, const char *const *args)
+{
+    const char *bin = getenv("INSTCTL_BIN");
+    size_t k = 0;
+    argv[k++] = bin != NULL ? bin : "build/instctl";
+    for (size_t i = 0; args[i] != NULL && k + 1 < n; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+}
+
+int tu_wait_exit(pid_t pid, double timeout_s)
+{
+    double until = tu_now_s() + timeout_s;
+    for (;;) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (w < 0 || tu_now_s() > until)
+            return -1;
+        nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
+    }
+}
+
+char *tu_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while (f != NULL && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, m);
+    if (f != NULL)
+        fclose(f);
+    fclose(m);
+    return buf;
+}
+
+/* True when a line of text starts with prefix. */
+static bool has_line(const char *text, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *l = text; l != NULL && *l != '\0'; l = strchr(l, '\n'), l = l ? l + 1 : l)
+        if (strncmp(l, prefix, n) == 0)
+            return true;
+    return false;
+}
+
+bool tu_wait_line(const char *path, const char *prefix, double timeout_s, pid_t watch, int *exited)
+{
+    double until = tu_now_s() + timeout_s;
+    if (exited != NULL)
+        *exited = -1;
+    for (;;) {
+        char *text = tu_read_file(path);
+        bool found = has_line(text, prefix);
+        free(text);
+        if (found)
+            return true;
+        int st = watch > 0 ? tu_wait_exit(watch, 0) : -1;
+        if (st >= 0 || tu_now_s() > until) {
+            if (exited != NULL)
+                *exited = st;
+            return false;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
+    }
+}
+
+static bool is_status(const char *s)
+{
+    static const char *const eight[] = {"creating",    "running",  "stopped", "suspended",
+                                        "maintenance", "updating", "error",   "terminated"};
+    for (size_t i = 0; i < sizeof eight / sizeof eight[0]; i++)
+        if (strcmp(s, eight[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The history of id: one chain (each from is the previous to) ending at status. */
+static int check_history(const tu_store *s, const char *id, const char *status, FILE *rep)
+{
+    tu_run r =
+        tu_instctl(NULL, (const char *[]){"--config", s->conf, "--json", "history", id, NULL});
+    cJSON *h = r.status == 0 ? cJSON_Parse(r.out) : NULL;
+    int n = 0;
+    if (!cJSON_IsArray(h)) {
+        fprintf(rep, "history: exit %d, %s\n", r.status,
+                r.status == 0 ? "not a JSON array" : r.err);
+        n++;
+    }
+    const char *prev = NULL;
+    int i = 0;
+    for (const cJSON *e = h != NULL ? h->child : NULL; e != NULL; e = e->next, i++) {
+        const char *from = jstr(e, "from"), *to = jstr(e, "to");
+        if (prev != NULL && strcmp(from, prev) != 0 && n++ < 100)
+            fprintf(rep, "history one chain: event %d goes %s -> %s after an event ending at %s\n",
+                    i + 1, from[0] ? from : "null", to, prev);
+        prev = to;
+    }
+    if (prev != NULL && strcmp(prev, status) != 0 && ++n)
+        fprintf(rep, "history one chain: the last event ends at %s, the status is %s\n", prev,
+                status);
+    cJSON_Delete(h);
+    tu_run_free(&r);
+    return n;
+}
+
+/* One labelled container against the row: its id, name, volume and state. */
+static int check_container(const cJSON *c, const cJSON *row, const char *volume, FILE *rep)
+{
+    const char *status = jstr(row, "status"), *cid = jstr(row, "container_id");
+    const char *c_id = jstr(c, "Id"), *state = jstr(c, "State");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(c, "Names");
+    const char *c_name = cJSON_IsArray(names) && cJSON_IsString(names->child)
+                             ? names->child->valuestring + (names->child->valuestring[0] == '/')
+                             : "";
+    if (strcmp(c_id, cid) != 0 || strcmp(c_name, jstr(row, "container_name")) != 0) {
+        fprintf(rep,
+                "the container is the row's: %.12s %s (%s) is labelled for the instance, the row "
+                "says %.12s %s\n",
+                c_id, c_name, state, cid[0] ? cid : "(none)", jstr(row, "container_name"));
+        return 1;
+    }
+    int n = 0;
+    bool mounted = false;
+    const cJSON *m, *mounts = cJSON_GetObjectItemCaseSensitive(c, "Mounts");
+    cJSON_ArrayForEach(m, mounts) mounted = mounted || strcmp(jstr(m, "Name"), volume) == 0;
+    if (!mounted && ++n)
+        fprintf(rep, "the container mounts the row's volume: %s does not mount %s\n", c_name,
+                volume);
+    bool runs = strcmp(state, "running") == 0 || strcmp(state, "restarting") == 0;
+    if (strcmp(status, "running") == 0 && !runs && ++n)
+        fprintf(rep, "status agrees with Docker: status running, container %s\n", state);
+    if ((strcmp(status, "stopped") == 0 || strcmp(status, "suspended") == 0) && runs && ++n)
+        fprintf(rep, "status agrees with Docker: status %s, container %s\n", status, state);
+    if (strcmp(status, "error") == 0 && runs && ++n)
+        fprintf(rep,
+                "status agrees with Docker: status error, container %s (an interrupted or "
+                "failed operation leaves its container stopped)\n",
+                state);
+    return n;
+}
+
+/* Docker's side: the containers and volumes labelled for id against the row. */
+static int check_docker(const tu_store *s, const char *id, const cJSON *row, const char *volume,
+                        FILE *rep)
+{
+    const char *status = jstr(row, "status"), *cid = jstr(row, "container_id");
+    bool live = strcmp(status, "terminated") != 0;
+    bool needs = strcmp(status, "running") == 0 || strcmp(status, "stopped") == 0 ||
+                 strcmp(status, "suspended") == 0 || strcmp(status, "maintenance") == 0;
+    int n = 0, count = 0;
+    bool row_seen = false, vol_seen = false;
+    cJSON *list = tu_engine_labelled(s->uuid, id, false), *c;
+    if (list == NULL) {
+        fprintf(rep, "Docker: the engine does not list containers\n");
+        return 1;
+    }
+    cJSON_ArrayForEach(c, list)
+    {
+        count++;
+        row_seen = row_seen || strcmp(jstr(c, "Id"), cid) == 0;
+        n += check_container(c, row, volume, rep);
+    }
+    cJSON_Delete(list);
+    if (!live && count > 0 && ++n)
+        fprintf(rep, "no container once terminated: %d labelled for it\n", count);
+    if (live && count > 1 && ++n)
+        fprintf(rep, "one container per live instance: %d labelled for it\n", count);
+    if (needs && !row_seen && ++n)
+        fprintf(rep, "status agrees with Docker: status %s, the row's container %.12s is missing\n",
+                status, cid[0] ? cid : "(none)");
+    list = tu_engine_labelled(s->uuid, id, true);
+    cJSON_ArrayForEach(c, list)
+    {
+        const char *v = jstr(c, "Name");
+        if (!live && ++n)
+            fprintf(rep, "no volume once terminated: %s is left\n", v);
+        else if (strcmp(v, volume) != 0 && ++n)
+            fprintf(rep, "no volume but the row's: %s is labelled for it, the row says %s\n", v,
+                    volume);
+        vol_seen = vol_seen || strcmp(v, volume) == 0;
+    }
+    bool others = cJSON_GetArraySize(list) > (vol_seen ? 1 : 0);
+    cJSON_Delete(list);
+    if (live && !vol_seen && (needs || others) && ++n)
+        fprintf(rep, "the row's volume exists: %s is missing (status %s)%s\n", volume, status,
+                others ? ", another volume labelled for it is left" : "");
+    return n;
+}
+
+/* With a PostgreSQL server: the row's database while live, none named after it. */
+static int check_pg(const tu_pg *pg, const char *database, bool live, FILE *rep)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT datname FROM pg_database WHERE starts_with(datname, '%s') ORDER BY 1",
+             database);
+    char *dbs = tu_pg_query(pg, "postgres", sql);
+    int n = 0;
+    if (dbs == NULL) {
+        fprintf(rep, "database: cannot list PostgreSQL's databases\n");
+        return 1;
+    }
+    bool seen = false;
+    char *save = NULL;
+    for (char *d = strtok_r(dbs, "\n", &save); d != NULL; d = strtok_r(NULL, "\n", &save)) {
+        if (strcmp(d, database) == 0)
+            seen = true;
+        else if (++n)
+            fprintf(rep, "no database but the row's: %s is left beside %s\n", d, database);
+    }
+    free(dbs);
+    if (live && !seen && ++n)
+        fprintf(rep, "the row's database exists: %s is missing\n", database);
+    if (!live && seen && ++n)
+        fprintf(rep, "no database once terminated: %s is left\n", database);
+    return n;
+}
+
+int tu_check_instance(const tu_store *s, const char *id, const tu_pg *pg, FILE *rep)
+{
+    tu_run r = tu_instctl(NULL, (const char *[]){"--config", s->conf, "--json", "show", id, NULL});
+    cJSON *row = r.status == 0 ? cJSON_Parse(r.out) : NULL;
+    if (row == NULL) {
+        fprintf(rep, "show: exit %d: %s\n", r.status, r.err);
+        tu_run_free(&r);
+        return 1;
+    }
+    tu_run_free(&r);
+    int n = 0;
+    const char *status = jstr(row, "status");
+    if (!is_status(status) && ++n)
+        fprintf(rep, "status one of the eight: \"%s\"\n", status);
+    if ((strcmp(status, "creating") == 0 || strcmp(status, "updating") == 0) && ++n)
+        fprintf(rep, "not left in flight: status %s\n", status);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT ifnull(lease_pid, '') FROM instances WHERE id = '%s'", id);
+    char *lease = tu_sql(s->db, sql);
+    if (lease[0] != '\0' && ++n)
+        fprintf(rep, "no lease left: lease_pid %s\n", lease);
+    free(lease);
+    snprintf(sql, sizeof sql, "SELECT volume_name FROM instances WHERE id = '%s'", id);
+    char *volume = tu_sql(s->db, sql);
+    n += check_docker(s, id, row, volume, rep);
+    free(volume);
+    n += check_history(s, id, status, rep);
+    if (pg != NULL)
+        n += check_pg(pg, jstr(row, "database_name"), strcmp(status, "terminated") != 0, rep);
+    cJSON_Delete(row);
+    return n;
+}

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The result of one command: exit status (or 128+signal) and its output. */
 typedef struct tu_run {
@@ -68,8 +69,6 @@ int tu_proxy_start(const char *sock, const char *const *faults, const char *log)
 /* tu_proxy_stop: SIGTERM and wait; returns the exit status (0 for a clean stop). */
 int tu_proxy_stop(int pid);
 
-#endif
-
 /* ---- added for the backup suites: a throwaway PostgreSQL server ---- */
 
 /* A PostgreSQL server of Debian's postgresql package, run by tu_pg_start. */
@@ -103,3 +102,108 @@ void tu_pg_stop(tu_pg *pg);
  * psql fails (its stderr goes to ours).
  */
 char *tu_pg_query(const tu_pg *pg, const char *db, const char *sql);
+
+/* ---- added for the crash and concurrency suites ---- */
+
+#include <sys/types.h>
+
+/* tu_now_s: a monotonic clock in seconds. */
+double tu_now_s(void);
+
+/* tu_random_hex: 2 * nbytes random lower-case hex digits and a NUL into out (nbytes <= 32). */
+void tu_random_hex(char *out, size_t nbytes);
+
+/*
+ * tu_shf: runs the formatted command with `sh -c`; returns its stdout with
+ * trailing white space trimmed (malloc'd), its exit status into *status
+ * when not NULL (stderr is dropped).
+ */
+char *tu_shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A store of its own: directory, config file, database, backup directory, uuid. */
+typedef struct tu_store {
+    char dir[256];     /* temporary directory */
+    char conf[320];    /* DIR/instctl.conf */
+    char db[320];      /* DIR/instctl.db */
+    char backups[320]; /* DIR/backups (backup_dir) */
+    char adminpw[320]; /* DIR/admin.pw, an admin password file for create */
+    char uuid[40];     /* store uuid, label io.instctl.store */
+} tu_store;
+
+/*
+ * tu_store_make: a new temporary directory named after tag with a config
+ * (db, image_template of the stand-in images, backup_dir, then the lines of
+ * extra_conf when not NULL), an admin password file, and `instctl init -q`.
+ * False with the reason in why when a step fails.
+ */
+bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *why, size_t len);
+
+/*
+ * tu_engine: one request to the Docker engine (DOCKER_HOST when unix://,
+ * else /var/run/docker.sock) with libcurl, no docker CLI: method, path
+ * (e.g. "/containers/json?all=1"). Returns the HTTP status (-1 when the
+ * engine cannot be reached) and, when json is not NULL, the parsed answer
+ * into *json (NULL when it is not JSON; cJSON_Delete).
+ */
+struct cJSON;
+int tu_engine(const char *method, const char *path, struct cJSON **json);
+
+/*
+ * tu_engine_labelled: the containers (volumes when volumes) labelled
+ * io.instctl.store=uuid and, when instance is not NULL,
+ * io.instctl.instance=instance, as the engine lists them (a cJSON array
+ * of /containers/json?all=1 or /volumes "Volumes" elements; cJSON_Delete).
+ * NULL when the engine does not answer.
+ */
+struct cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes);
+
+/* tu_store_clean: removes every container and volume labelled with the store's uuid, and DIR. */
+void tu_store_clean(const tu_store *s);
+
+/*
+ * tu_spawn: starts argv (argv[0] looked up in PATH) in the background in a
+ * new process group, stdin from /dev/null, stdout and stderr appended to
+ * out and err (NULL: /dev/null), with the NAME=VALUE strings of env
+ * (NULL-terminated, may be NULL) added to the environment. The pid, or -1.
+ */
+pid_t tu_spawn(const char *const *argv, const char *const *env, const char *out, const char *err);
+
+/* tu_instctl_argv: argv[0] = $INSTCTL_BIN (default build/instctl), then args, into argv (cap n). */
+void tu_instctl_argv(const char **argv, size_t n, const char *const *args);
+
+/*
+ * tu_wait_exit: waits up to timeout_s for pid; its status as tu_run gives
+ * it (exit status or 128+signal), or -1 when it is still running.
+ */
+int tu_wait_exit(pid_t pid, double timeout_s);
+
+/*
+ * tu_wait_line: waits up to timeout_s until a line of the file at path
+ * starts with prefix; false on timeout or, when watch > 0, as soon as
+ * process watch has exited (then its status goes to *exited, else -1).
+ */
+bool tu_wait_line(const char *path, const char *prefix, double timeout_s, pid_t watch, int *exited);
+
+/* tu_read_file: the whole file as a malloc'd string ("" when it cannot be read). */
+char *tu_read_file(const char *path);
+
+/*
+ * tu_check_instance: the invariants every instance of store s must hold
+ * between operations, from the outside (`instctl --json show` and
+ * `--json history`, the SQLite row, Docker through the docker CLI and, when
+ * pg is not NULL, PostgreSQL): the status is one of the eight, not an
+ * operation left in flight (creating, updating), and agrees with Docker
+ * (running: the container runs; stopped, suspended, error: it does not
+ * (issue 9: an interrupted create is error with its container stopped);
+ * terminated: no container); no lease on the row; one container labelled for a live
+ * instance (none for a terminated one), the row's id and name, mounting the
+ * row's volume; no volume labelled for it but the row's (none once
+ * terminated), and the row's volume present (while the status needs a
+ * container, or when another volume labelled for it exists); the history one chain ending at the
+ * status; with pg, the row's database present while live, absent once terminated, and no other
+ * database named after it. Appends one line "invariant: detail" per
+ * violation to report; returns how many.
+ */
+int tu_check_instance(const tu_store *s, const char *id, const tu_pg *pg, FILE *report);
+
+#endif

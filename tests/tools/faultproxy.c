@@ -10,7 +10,8 @@
  *     METHOD     GET, POST, DELETE, ... or * for any
  *     SUBSTRING  looked for in the request target as sent, version prefix
  *                and query included ("/v1.41/containers/json?all=1&...");
- *                it may itself contain ':'
+ *                it may itself contain ':'; ~REGEX instead matches the
+ *                target against a POSIX extended regular expression
  *     ACTION     status=CODE  answer CODE with a Docker-style {"message"},
  *                             the request never reaches the engine
  *                cut=BYTES    forward only the first BYTES bytes of the
@@ -18,9 +19,20 @@
  *                delay=MS     wait MS milliseconds before forwarding
  *                remove=ID    first remove container ID (force) through the
  *                             upstream, then forward the request
+ *                hold         keep the request in flight: never forward it
+ *                             (its side effect does not happen) and answer
+ *                             nothing until the client closes the connection
+ *                hold-after   forward it, read the engine's whole answer (the
+ *                             side effect has happened), relay none of it and
+ *                             keep the connection open until the client closes
+ *                             it; both append "HOLD METHOD TARGET" to --log
+ *                             (flushed) once holding
  *     nth=N      apply only to the Nth request this SPEC matches (1-based);
  *                without it, to every match
+ *     run=N      apply only to the first request of the Nth run of
+ *                consecutive matches (a polling loop counts once)
  *   e.g. GET:/containers/json:cut=200   GET:/containers/0a1b/json:status=500:nth=1
+ *        POST:~^/v[0-9.]+/containers/[0-9a-f]{64}/start:hold-after:run=1
  *
  * One process accepts and reads each request's head (so match counts are
  * exact), then forks a child to forward it with `Connection: close`: one
@@ -32,12 +44,14 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -53,15 +67,24 @@ typedef struct fault {
     long cut;        /* -1 = none */
     long delay_ms;   /* 0 = none */
     char remove[80]; /* "" = none */
-    long nth;        /* 0 = every match */
-    long seen;       /* matches so far */
+    int hold;        /* HOLD_* */
+    bool is_regex;   /* match is a regular expression (~REGEX) */
+    regex_t re;
+    long nth;  /* 0 = every match */
+    long run;  /* 0 = every match, else the first request of the run-th run */
+    long seen; /* matches so far */
+    long runs; /* runs of consecutive matches so far */
+    bool last; /* the previous request matched */
 } fault;
+
+enum { HOLD_NONE, HOLD_BEFORE, HOLD_AFTER };
 
 /* What one request gets: the union of the faults that apply to it. */
 typedef struct plan {
     int status;
     long cut, delay_ms;
     char remove[80];
+    int hold;
 } plan;
 
 static fault faults[MAX_FAULTS];
@@ -91,6 +114,10 @@ static bool parse_action(fault *f, const char *tok)
 {
     char *end;
     const char *eq = strchr(tok, '=');
+    if (strcmp(tok, "hold") == 0 || strcmp(tok, "hold-after") == 0) {
+        f->hold = tok[4] == '\0' ? HOLD_BEFORE : HOLD_AFTER;
+        return true;
+    }
     if (eq == NULL)
         return false;
     size_t klen = (size_t)(eq - tok);
@@ -110,6 +137,8 @@ static bool parse_action(fault *f, const char *tok)
         f->delay_ms = n;
     else if (klen == 3 && strncmp(tok, "nth", 3) == 0 && n > 0)
         f->nth = n;
+    else if (klen == 3 && strncmp(tok, "run", 3) == 0 && n > 0)
+        f->run = n;
     else
         return false;
     return true;
@@ -135,11 +164,15 @@ static void parse_fault(const char *spec)
         *last = '\0';
         actions++;
     }
-    bool act = f->status || f->cut >= 0 || f->delay_ms || f->remove[0];
-    if (actions == 0 || !act || rest[0] == '\0' || strlen(rest) >= sizeof f->match)
+    bool act = f->status || f->cut >= 0 || f->delay_ms || f->remove[0] || f->hold;
+    if (actions == 0 || !act || rest[0] == '\0' || strlen(rest) >= sizeof f->match ||
+        (f->nth && f->run))
         usage("bad --fault (want METHOD:SUBSTRING:ACTION, ACTION one of status= cut= delay= "
-              "remove=)");
+              "remove= hold hold-after; at most one of nth= run=)");
     snprintf(f->match, sizeof f->match, "%s", rest);
+    f->is_regex = rest[0] == '~';
+    if (f->is_regex && regcomp(&f->re, rest + 1, REG_EXTENDED | REG_NOSUB) != 0)
+        usage("bad --fault: ~REGEX does not compile");
 }
 
 static bool write_all(int fd, const char *p, size_t n)
@@ -196,12 +229,20 @@ static plan decide(const char *method, const char *target, char *names, size_t l
     names[0] = '\0';
     for (int i = 0; i < nfaults; i++) {
         fault *f = &faults[i];
-        if ((strcmp(f->method, "*") != 0 && strcasecmp(f->method, method) != 0) ||
-            strstr(target, f->match) == NULL)
+        bool match = (strcmp(f->method, "*") == 0 || strcasecmp(f->method, method) == 0) &&
+                     (f->is_regex ? regexec(&f->re, target, 0, NULL, 0) == 0
+                                  : strstr(target, f->match) != NULL);
+        bool first_of_run = match && !f->last;
+        f->last = match;
+        if (!match)
             continue;
         f->seen++;
-        if (f->nth != 0 && f->seen != f->nth)
+        f->runs += first_of_run;
+        if ((f->nth != 0 && f->seen != f->nth) ||
+            (f->run != 0 && (!first_of_run || f->runs != f->run)))
             continue;
+        if (f->hold)
+            p.hold = f->hold;
         if (f->status)
             p.status = f->status;
         if (f->cut >= 0)
@@ -284,8 +325,11 @@ static size_t rewrite_head(const char *head, size_t head_len, char *out, size_t 
     return len < cap ? len : 0;
 }
 
-/* Copies the rest of the request body up and the response down until the engine's EOF. */
-static void relay(int client, int up, long cut)
+/*
+ * Copies the rest of the request body up and the response down until the
+ * engine's EOF; with discard, the response is read to its end and dropped.
+ */
+static void relay(int client, int up, long cut, bool discard)
 {
     static const char crlf2[] = "\r\n\r\n";
     char buf[65536];
@@ -317,14 +361,42 @@ static void relay(int client, int up, long cut)
             if (matched < 4)
                 matched = buf[i] == crlf2[matched] ? matched + 1 : buf[i] == '\r' ? 1 : 0;
         }
+        if (discard)
+            continue;
         if (!write_all(client, buf, send) || send < (size_t)n)
             return;
     }
 }
 
-static void serve(int client, char *req, size_t len, size_t head_len, const plan *p)
+/*
+ * Tells the test the request is held ("HOLD METHOD TARGET" on the log),
+ * then reads and drops whatever the client sends until it closes the
+ * connection (the caller died or gave up). Dies with the proxy.
+ */
+static void hold(int client, FILE *log, const char *method, const char *target)
+{
+    char buf[65536];
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (log != NULL) {
+        fprintf(log, "HOLD %s %s\n", method, target);
+        fflush(log);
+    }
+    for (;;) {
+        ssize_t n = read(client, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            return;
+    }
+}
+
+static void serve(int client, char *req, size_t len, size_t head_len, const plan *p, FILE *log)
 {
     static char head[HEAD_MAX + 64];
+    char method[16] = "", target[4096] = "";
+    sscanf(req, "%15s %4095s", method, target);
+    if (p->hold == HOLD_BEFORE) {
+        hold(client, log, method, target);
+        return;
+    }
     if (p->delay_ms > 0) {
         struct timespec ts = {p->delay_ms / 1000, (p->delay_ms % 1000) * 1000000};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -343,8 +415,10 @@ static void serve(int client, char *req, size_t len, size_t head_len, const plan
     }
     size_t hlen = rewrite_head(req, head_len, head, sizeof head);
     if (hlen > 0 && write_all(up, head, hlen) && write_all(up, req + head_len, len - head_len))
-        relay(client, up, p->cut);
+        relay(client, up, p->cut, p->hold == HOLD_AFTER);
     close(up);
+    if (p->hold == HOLD_AFTER)
+        hold(client, log, method, target);
 }
 
 static void handle(int client, FILE *log)
@@ -373,7 +447,7 @@ static void handle(int client, FILE *log)
     sigprocmask(SIG_SETMASK, &run_mask, NULL);
     tv.tv_sec = 0;
     setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    serve(client, req, len, head_len, &p);
+    serve(client, req, len, head_len, &p, log);
     close(client);
     _exit(0);
 }

@@ -1,0 +1,755 @@
+/*
+ * The crash matrix (issue 9): every action is interrupted at every Engine
+ * request it makes, and the next command and one reconcile pass must leave
+ * the instance whole. Run on the real engine through tests/tools/faultproxy
+ * with a real PostgreSQL server (one for the suite, a database per cell).
+ *
+ * For each action (one TCase, crash_<action>), its requests are discovered
+ * first: the action runs once through the proxy with --log, and each
+ * request becomes a step (method and target as a regular expression with
+ * ids, names and the database replaced; a GET repeated back to back, a
+ * polling loop, is one step). Each step is then run in each mode: the proxy
+ * holds the request before forwarding it (`hold`: the side effect has not
+ * happened) or after the engine answered (`hold-after`: it has, but instctl
+ * never learns it); once the proxy logs "HOLD", instctl gets SIGKILL (kill
+ * -9, the OOM killer) or, for the long actions (create, backup, restore,
+ * update), also SIGINT to its process group (Ctrl-C). Then, straight
+ * against the engine, `instctl --json show` and one `instctl reconcile`,
+ * and the checks: tu_check_instance (status one of the eight, agreeing with
+ * Docker, one container, the row's volume only, no lease, the history one
+ * chain, the row's database), no temporary file in the backup directory or
+ * in instctl's TMPDIR, no pg_dump/pg_restore left running, and after
+ * SIGINT an exit status of DESIGN §7 within 15 s.
+ *
+ * A cell is one store of its own (own config, database and uuid) and one
+ * instance, so cells run in parallel worker processes (CRASH_JOBS, default
+ * 4) without seeing each other. CRASH_FILTER=substring runs only the cells
+ * whose name contains it (e.g. "update/09", "kill-after"); CRASH_SHOW=1
+ * adds what each cell left (show, history, Docker's lists). Every failing
+ * cell is printed with each assertion that failed; each TCase prints
+ * "crash matrix: <action>: S steps x M modes = N cells, F failed" and the
+ * last one the whole size, "crash matrix: A actions x S steps = N cells".
+ */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define MAX_STEPS 64
+#define MAX_ARGS 12
+
+/* One action of the matrix: how to bring an instance to its starting status, what to run. */
+typedef struct crash_action {
+    const char *name;           /* also the TCase name, crash_<name> */
+    const char *prep[3];        /* commands after create ("stop @name", ...) */
+    bool no_instance;           /* create: nothing made first */
+    bool long_running;          /* also interrupted with SIGINT */
+    const char *args[MAX_ARGS]; /* the command; @name, @db, @pw are replaced */
+} crash_action;
+
+static const crash_action actions[] = {
+    {"create",
+     {0},
+     true,
+     true,
+     {"create", "@name", "--database", "@db", "--admin-email", "admin@example.com",
+      "--admin-password-file", "@pw"}},
+    {"start", {"stop @name"}, false, false, {"start", "@name"}},
+    {"stop", {0}, false, false, {"stop", "@name"}},
+    {"restart", {0}, false, false, {"restart", "@name"}},
+    {"suspend", {0}, false, false, {"suspend", "@name"}},
+    {"unsuspend", {"suspend @name"}, false, false, {"unsuspend", "@name"}},
+    {"terminate", {0}, false, false, {"terminate", "@name"}},
+    {"backup", {0}, false, true, {"backup", "@name"}},
+    {"restore", {"backup @name", "stop @name"}, false, true, {"restore", "@name"}},
+    {"update", {0}, false, true, {"update", "@name", "--odoo-version", "18.0", "--major"}},
+    {"maintenance_on", {0}, false, false, {"maintenance", "@name", "on"}},
+    {"maintenance_off", {"maintenance @name on"}, false, false, {"maintenance", "@name", "off"}},
+};
+#define NACTIONS (sizeof actions / sizeof actions[0])
+
+/* How the request is held and how instctl is stopped. */
+typedef struct crash_mode {
+    const char *name;
+    const char *hold; /* faultproxy action */
+    int sig;
+    bool group; /* to the process group, as a terminal's Ctrl-C */
+} crash_mode;
+
+static const crash_mode modes[] = {
+    {"kill-before", "hold", SIGKILL, false},
+    {"kill-after", "hold-after", SIGKILL, false},
+    {"int-before", "hold", SIGINT, true},
+    {"int-after", "hold-after", SIGINT, true},
+};
+
+/* One Engine request of an action: the proxy's fault spec selects it. */
+typedef struct crash_step {
+    char method[16];
+    char regex[1024];  /* the target, ids and names as patterns */
+    char label[512];   /* the target for people: <id>, <db>, <x> */
+    char selector[16]; /* nth=N (every match counts) or run=N (a GET polling loop counts once) */
+} crash_step;
+
+static tu_pg PG;
+static pid_t pg_owner;
+static bool pg_tried, pg_ok;
+
+/* With CRASH_TRACE set, where a cell's time goes, on stderr. */
+static void trace(const char *what, double t0)
+{
+    if (getenv("CRASH_TRACE") != NULL)
+        fprintf(stderr, "[crash %d %6.2fs] %s\n", (int)getpid(), tu_now_s() - t0, what);
+}
+
+/* ---- PostgreSQL: one server for the suite, in the runner process ---- */
+
+static void pg_down(void)
+{
+    if (getpid() == pg_owner)
+        tu_pg_stop(&PG);
+}
+
+/* Unchecked fixture: starts the server once; the cases assert it is up. */
+static void pg_up(void)
+{
+    if (pg_tried)
+        return;
+    pg_tried = true;
+    pg_owner = getpid();
+    double t0 = tu_now_s();
+    pg_ok = tu_pg_start(&PG);
+    trace("PostgreSQL started", t0);
+    atexit(pg_down);
+}
+
+static void db_create(const char *db)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s OWNER %s", db, PG.user);
+    free(tu_pg_query(&PG, "postgres", sql));
+}
+
+/* Drops db and any database named after it. */
+static void db_drop(const char *db)
+{
+    char sql[512], *save = NULL;
+    snprintf(sql, sizeof sql, "SELECT datname FROM pg_database WHERE starts_with(datname, '%s')",
+             db);
+    char *dbs = tu_pg_query(&PG, "postgres", sql);
+    for (char *d = dbs != NULL ? strtok_r(dbs, "\n", &save) : NULL; d != NULL;
+         d = strtok_r(NULL, "\n", &save)) {
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", d);
+        free(tu_pg_query(&PG, "postgres", sql));
+    }
+    free(dbs);
+}
+
+/* ---- targets as patterns ---- */
+
+static bool hex_run(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return false;
+    return !isalnum((unsigned char)s[n]);
+}
+
+/*
+ * The target with its API version, 64-hex ids, the cell's database name
+ * and 8-hex name parts replaced: as an anchored regex and as a label.
+ */
+static void normalize(const char *target, const char *db, char *re, size_t rlen, char *label,
+                      size_t llen)
+{
+    size_t r = 0, l = 0;
+    const char *p = target;
+    r += (size_t)snprintf(re, rlen, "^");
+    if (strncmp(p, "/v", 2) == 0 && isdigit((unsigned char)p[2])) {
+        r += (size_t)snprintf(re + r, rlen - r, "/v[0-9.]+");
+        p += 2 + strspn(p + 2, "0123456789.");
+    }
+    while (*p != '\0' && r + 32 < rlen && l + 16 < llen) {
+        const char *rpat = NULL, *lpat = NULL;
+        size_t skip = 0;
+        if (hex_run(p, 64))
+            rpat = "[0-9a-f]{64}", lpat = "<id>", skip = 64;
+        else if (strncmp(p, db, strlen(db)) == 0)
+            rpat = "cr[0-9a-f]{8}", lpat = "<db>", skip = strlen(db);
+        else if (p > target && p[-1] == '_' && hex_run(p, 8))
+            rpat = "[0-9a-f]{8}", lpat = "<x>", skip = 8;
+        if (rpat != NULL) {
+            r += (size_t)snprintf(re + r, rlen - r, "%s", rpat);
+            l += (size_t)snprintf(label + l, llen - l, "%s", lpat);
+            p += skip;
+            continue;
+        }
+        if (strchr(".[]{}()*+?^$|\\", *p) != NULL)
+            re[r++] = '\\';
+        re[r++] = *p;
+        label[l++] = *p++;
+    }
+    snprintf(re + r, rlen - r, "$");
+    label[l] = '\0';
+}
+
+/*
+ * The steps of a proxy log of one run: each request, except a GET that
+ * repeats the one before it (a polling loop); a GET is selected by its run
+ * of consecutive matches, anything else by its count of matches.
+ */
+static size_t parse_steps(const char *log, const char *db, crash_step *steps, size_t cap)
+{
+    size_t n = 0;
+    char prev[1100] = "";
+    char keys[MAX_STEPS * 2][1100];
+    int counts[MAX_STEPS * 2] = {0};
+    size_t nkeys = 0;
+    char *copy = strdup(log), *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL && n < cap;
+         line = strtok_r(NULL, "\n", &save)) {
+        crash_step st = {0};
+        char target[4096];
+        if (sscanf(line, "%15s %4095s", st.method, target) != 2 || strcmp(st.method, "HOLD") == 0)
+            continue;
+        normalize(target, db, st.regex, sizeof st.regex, st.label, sizeof st.label);
+        char key[1100];
+        snprintf(key, sizeof key, "%s %s", st.method, st.regex);
+        bool get = strcmp(st.method, "GET") == 0, repeat = strcmp(key, prev) == 0;
+        snprintf(prev, sizeof prev, "%s", key);
+        if (get && repeat)
+            continue;
+        size_t k = 0;
+        while (k < nkeys && strcmp(keys[k], key) != 0)
+            k++;
+        if (k == nkeys && nkeys < MAX_STEPS * 2)
+            snprintf(keys[nkeys++], sizeof keys[0], "%s", key);
+        int c = ++counts[k];
+        snprintf(st.selector, sizeof st.selector, "%s=%d", get ? "run" : "nth", c);
+        steps[n++] = st;
+    }
+    free(copy);
+    return n;
+}
+
+/* ---- one instance in one store ---- */
+
+typedef struct crash_env {
+    tu_store s;
+    char name[40], db[16], id[40], tmp[300];
+    char why[1024];
+} crash_env;
+
+/* instctl --config CONF [--docker-host HOST] args with @name, @db, @pw replaced, into argv. */
+static void build_args(const crash_env *e, const char *host, const char *const *args,
+                       const char **argv, size_t cap)
+{
+    const char *a[MAX_ARGS + 8];
+    size_t n = 0;
+    a[n++] = "--config";
+    a[n++] = e->s.conf;
+    if (host != NULL) {
+        a[n++] = "--docker-host";
+        a[n++] = host;
+    }
+    for (size_t i = 0; i < MAX_ARGS && args[i] != NULL; i++)
+        a[n++] = strcmp(args[i], "@name") == 0 ? e->name
+                 : strcmp(args[i], "@db") == 0 ? e->db
+                 : strcmp(args[i], "@pw") == 0 ? e->s.adminpw
+                                               : args[i];
+    a[n] = NULL;
+    tu_instctl_argv(argv, cap, a);
+}
+
+/* Runs instctl (no proxy) with the words of cmd; false with why set when it fails. */
+static bool prep_cmd(crash_env *e, const char *cmd)
+{
+    char buf[128], *save = NULL;
+    const char *args[MAX_ARGS + 1] = {0}, *argv[MAX_ARGS + 8];
+    size_t n = 0;
+    snprintf(buf, sizeof buf, "%s", cmd);
+    for (char *w = strtok_r(buf, " ", &save); w != NULL && n < MAX_ARGS;
+         w = strtok_r(NULL, " ", &save))
+        args[n++] = w;
+    build_args(e, NULL, args, argv, sizeof argv / sizeof argv[0]);
+    tu_run r = tu_instctl(NULL, argv + 1);
+    bool ok = r.status == 0;
+    if (!ok)
+        snprintf(e->why, sizeof e->why, "setup: instctl %s: exit %d: %s", cmd, r.status, r.err);
+    tu_run_free(&r);
+    return ok;
+}
+
+static const char extra_conf_fmt[] =
+    "create_timeout = 60\nstop_timeout = 2\n"
+    "db_host = 127.0.0.1\ndb_port = %d\ndb_user = %s\ndb_password_file = %s\n";
+
+/* A store, a database and (unless a->no_instance) the instance in its starting status. */
+static bool env_make(crash_env *e, const crash_action *a)
+{
+    memset(e, 0, sizeof *e);
+    char conf[1024], hex[20];
+    snprintf(conf, sizeof conf, extra_conf_fmt, PG.port, PG.user, PG.password_file);
+    if (!tu_store_make(&e->s, "crash", conf, e->why, sizeof e->why))
+        return false;
+    tu_random_hex(hex, 4);
+    snprintf(e->db, sizeof e->db, "cr%s", hex);
+    snprintf(e->name, sizeof e->name, "crash-%s", hex);
+    snprintf(e->tmp, sizeof e->tmp, "%s/tmp", e->s.dir);
+    mkdir(e->tmp, 0700);
+    db_create(e->db);
+    if (a->no_instance)
+        return true;
+    const char *cargs[] = {"create",
+                           "@name",
+                           "--database",
+                           "@db",
+                           "--admin-email",
+                           "admin@example.com",
+                           "--admin-password-file",
+                           "@pw",
+                           NULL};
+    const char *argv[MAX_ARGS + 8];
+    build_args(e, NULL, cargs, argv, sizeof argv / sizeof argv[0]);
+    tu_run r = tu_instctl(NULL, argv + 1);
+    if (r.status != 0)
+        snprintf(e->why, sizeof e->why, "setup: create: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    if (e->why[0] != '\0')
+        return false;
+    for (size_t i = 0; i < 3 && a->prep[i] != NULL && a->prep[i][0] != '\0'; i++)
+        if (!prep_cmd(e, a->prep[i]))
+            return false;
+    return true;
+}
+
+static void env_clean(const crash_env *e)
+{
+    tu_store_clean(&e->s);
+    if (e->db[0] != '\0')
+        db_drop(e->db);
+}
+
+/* env_make, once more after a failure: a loaded engine may fail a setup step (health in time). */
+static bool env_make_retry(crash_env *e, const crash_action *a)
+{
+    if (env_make(e, a))
+        return true;
+    env_clean(e);
+    return env_make(e, a);
+}
+
+/* The instance's id by name ("" when there is no row). */
+static void find_id(crash_env *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT id FROM instances WHERE name = '%s' ORDER BY rowid DESC",
+             e->name);
+    char *id = tu_sql(e->s.db, sql);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    free(id);
+}
+
+/* ---- what a crash must not leave ---- */
+
+/* Files whose name starts with '.' under dir (backup.c's temporary files), or anything in TMPDIR.
+ */
+static void check_files(const crash_env *e, FILE *rep)
+{
+    char *left = tu_shf(NULL, "find '%s' -name '.*' 2>/dev/null | head -5", e->s.backups);
+    if (left[0] != '\0')
+        fprintf(rep, "no temporary file in the backup directory: %s\n", left);
+    free(left);
+    left = tu_shf(NULL, "ls -A '%s' | head -5", e->tmp);
+    if (left[0] != '\0')
+        fprintf(rep, "no temporary file in instctl's TMPDIR: %s\n", left);
+    free(left);
+}
+
+/* pg_dump / pg_restore processes naming the cell's database: reported, then ended (ours). */
+static void check_processes(const crash_env *e, FILE *rep)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char path[300], buf[4096] = "";
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "rb");
+        size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        bool mine = false;
+        for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+            mine = mine || strcmp(buf + i, e->db) == 0;
+        const char *base = strrchr(buf, '/') != NULL ? strrchr(buf, '/') + 1 : buf;
+        if (mine && (strcmp(base, "pg_dump") == 0 || strcmp(base, "pg_restore") == 0)) {
+            fprintf(rep, "no child process left running: %s (pid %s)\n", base, de->d_name);
+            kill(atoi(de->d_name), SIGKILL);
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+/* Nothing in Docker for a store whose create wrote no row. */
+static void check_no_row(const crash_env *e, FILE *rep)
+{
+    cJSON *c = tu_engine_labelled(e->s.uuid, NULL, false);
+    cJSON *v = tu_engine_labelled(e->s.uuid, NULL, true);
+    int containers = cJSON_GetArraySize(c), volumes = cJSON_GetArraySize(v);
+    if (c == NULL || v == NULL || containers != 0 || volumes != 0)
+        fprintf(rep, "nothing left without a row: %d container(s), %d volume(s) of the store\n",
+                containers, volumes);
+    cJSON_Delete(c);
+    cJSON_Delete(v);
+}
+
+/* With CRASH_SHOW set: what the cell left, `show` and Docker's lists, into the report. */
+static void show_state(const crash_env *e, FILE *rep)
+{
+    char *o = tu_shf(NULL,
+                     "%s --config %s show %s 2>&1; %s --config %s history %s 2>&1; docker ps -a "
+                     "--filter label=io.instctl.store=%s --format '{{.ID}} {{.Names}} {{.State}} "
+                     "{{.Mounts}}'; docker volume ls -q --filter label=io.instctl.store=%s",
+                     getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", e->s.conf,
+                     e->id[0] ? e->id : e->name,
+                     getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", e->s.conf,
+                     e->id[0] ? e->id : e->name, e->s.uuid, e->s.uuid);
+    fprintf(rep, "state left (CRASH_SHOW):\n%s\n", o);
+    free(o);
+}
+
+/* ---- one cell ---- */
+
+/* Sends the signal once the proxy holds the step; records how instctl ended. */
+static void interrupt(pid_t pid, const crash_mode *m, const char *err_path, FILE *rep)
+{
+    kill(m->group ? -pid : pid, m->sig);
+    int st = tu_wait_exit(pid, m->sig == SIGKILL ? 10 : 15);
+    if (st < 0) {
+        fprintf(rep, "SIGINT stops the action: instctl still runs 15 s later\n");
+        kill(-pid, SIGKILL);
+        tu_wait_exit(pid, 10);
+        return;
+    }
+    if (m->sig == SIGINT && st > 8) {
+        char *err = tu_read_file(err_path);
+        fprintf(rep, "SIGINT ends with a documented exit status: %d%s (stderr: %.300s)\n", st,
+                st == 128 + SIGINT ? ", killed by the signal" : "", err);
+        free(err);
+    }
+}
+
+/* The next command and one reconcile pass, straight to the engine. */
+static void next_command(crash_env *e, bool may_lack_row, FILE *rep)
+{
+    find_id(e);
+    const char *ref = e->id[0] != '\0' ? e->id : e->name;
+    tu_run r =
+        tu_instctl(NULL, (const char *[]){"--config", e->s.conf, "--json", "show", ref, NULL});
+    if (r.status != 0 && !(r.status == 4 && may_lack_row && e->id[0] == '\0'))
+        fprintf(rep, "next command: show exits %d: %.300s\n", r.status, r.err);
+    tu_run_free(&r);
+    r = tu_instctl(NULL, (const char *[]){"--config", e->s.conf, "reconcile", NULL});
+    if (r.status != 0)
+        fprintf(rep, "one reconcile pass: exit %d: %.400s\n", r.status, r.err);
+    tu_run_free(&r);
+    find_id(e);
+}
+
+static void run_cell(const crash_action *a, const crash_step *st, const crash_mode *m, FILE *rep)
+{
+    crash_env e;
+    double t0 = tu_now_s();
+    bool made = env_make_retry(&e, a);
+    trace("instance made", t0);
+    if (!made) {
+        fprintf(rep, "%s\n", e.why);
+        env_clean(&e);
+        return;
+    }
+    char sock[400], log[400], err[400], host[420], fault[1200], tmpenv[320];
+    snprintf(sock, sizeof sock, "%s/engine.sock", e.s.dir);
+    snprintf(log, sizeof log, "%s/proxy.log", e.s.dir);
+    snprintf(err, sizeof err, "%s/instctl.err", e.s.dir);
+    snprintf(host, sizeof host, "unix://%s", sock);
+    snprintf(fault, sizeof fault, "%s:~%s:%s:%s", st->method, st->regex, m->hold, st->selector);
+    snprintf(tmpenv, sizeof tmpenv, "TMPDIR=%s", e.tmp);
+    int proxy = tu_proxy_start(sock, (const char *[]){fault, NULL}, log);
+    const char *argv[MAX_ARGS + 8];
+    build_args(&e, host, a->args, argv, sizeof argv / sizeof argv[0]);
+    pid_t pid = proxy > 0 ? tu_spawn(argv, (const char *[]){tmpenv, NULL}, NULL, err) : -1;
+    int exited;
+    if (proxy <= 0 || pid <= 0) {
+        fprintf(rep, "setup: the proxy or instctl did not start\n");
+    } else if (!tu_wait_line(log, "HOLD ", 60, pid, &exited)) {
+        char *text = tu_read_file(err);
+        fprintf(rep, "step reached: instctl %s before the request was held (stderr: %.300s)\n",
+                exited >= 0 ? "exited" : "still ran 60 s", text);
+        free(text);
+        if (exited < 0) {
+            kill(-pid, SIGKILL);
+            tu_wait_exit(pid, 10);
+        }
+    } else {
+        interrupt(pid, m, err, rep);
+    }
+    tu_proxy_stop(proxy);
+    trace("interrupted", t0);
+    next_command(&e, a->no_instance, rep);
+    trace("next command and reconcile", t0);
+    if (e.id[0] != '\0')
+        tu_check_instance(&e.s, e.id, &PG, rep);
+    else if (!a->no_instance)
+        fprintf(rep, "the instance's row is gone\n");
+    else
+        check_no_row(&e, rep);
+    check_files(&e, rep);
+    check_processes(&e, rep);
+    if (getenv("CRASH_SHOW") != NULL)
+        show_state(&e, rep);
+    trace("checked", t0);
+    env_clean(&e);
+    trace("cleaned", t0);
+}
+
+/* ---- the matrix of one action ---- */
+
+/* Runs the action once through the proxy with --log; its steps. */
+static size_t discover(const crash_action *a, crash_step *steps)
+{
+    crash_env e;
+    ck_assert_msg(env_make_retry(&e, a), "discovery of %s: %s", a->name, e.why);
+    char sock[400], log[400], host[420];
+    snprintf(sock, sizeof sock, "%s/engine.sock", e.s.dir);
+    snprintf(log, sizeof log, "%s/proxy.log", e.s.dir);
+    snprintf(host, sizeof host, "unix://%s", sock);
+    int proxy = tu_proxy_start(sock, NULL, log);
+    ck_assert_msg(proxy > 0, "faultproxy did not start");
+    const char *argv[MAX_ARGS + 8];
+    build_args(&e, host, a->args, argv, sizeof argv / sizeof argv[0]);
+    tu_run r = tu_instctl(NULL, argv + 1);
+    tu_proxy_stop(proxy);
+    char *text = tu_read_file(log);
+    size_t n = parse_steps(text, e.db, steps, MAX_STEPS);
+    free(text);
+    int st = r.status;
+    char msg[600];
+    snprintf(msg, sizeof msg, "%.500s", r.err);
+    tu_run_free(&r);
+    env_clean(&e);
+    ck_assert_msg(st == 0, "discovery: instctl %s exits %d: %s", a->name, st, msg);
+    ck_assert_msg(n > 0, "discovery: %s made no Engine request", a->name);
+    return n;
+}
+
+typedef struct crash_cell {
+    size_t step, mode;
+    char name[700];
+    pid_t worker;
+    double started;
+} crash_cell;
+
+/* Forks a worker for the cell; its report goes to path. */
+static pid_t cell_start(const crash_action *a, const crash_step *steps, const crash_cell *c,
+                        const char *path)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    FILE *rep = fopen(path, "w");
+    if (rep != NULL) {
+        run_cell(a, &steps[c->step], &modes[c->mode], rep);
+        fclose(rep);
+    }
+    _exit(0);
+}
+
+/* Waits for one worker of cells[0..n); its index, or n when none runs. */
+static size_t cell_reap(crash_cell *cells, size_t n)
+{
+    for (;;) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+            if (cells[i].worker <= 0)
+                continue;
+            any = true;
+            if (tu_now_s() - cells[i].started > 300)
+                kill(cells[i].worker, SIGKILL); /* a worker that hangs: reported as lost */
+            if (tu_wait_exit(cells[i].worker, 0) >= 0) {
+                cells[i].worker = 0;
+                return i;
+            }
+        }
+        if (!any)
+            return n;
+        usleep(20 * 1000);
+    }
+}
+
+static const crash_action *action_named(const char *name)
+{
+    for (size_t i = 0; i < NACTIONS; i++)
+        if (strcmp(actions[i].name, name) == 0)
+            return &actions[i];
+    return NULL;
+}
+
+/* The report of a finished cell: printed, and counted as failed when not empty. */
+static bool cell_report(const crash_cell *c, const char *path, FILE *summary)
+{
+    char *text = tu_read_file(path);
+    bool failed = text[0] != '\0' || access(path, F_OK) != 0;
+    if (failed) {
+        printf("FAIL %s\n", c->name);
+        fprintf(summary, "%s\n", c->name);
+        if (access(path, F_OK) != 0)
+            printf("    the cell's worker was lost\n");
+        for (char *l = text, *nl; l != NULL && *l != '\0'; l = nl != NULL ? nl + 1 : NULL) {
+            nl = strchr(l, '\n');
+            printf("    %.*s\n", nl != NULL ? (int)(nl - l) : (int)strlen(l), l);
+        }
+    }
+    fflush(stdout);
+    free(text);
+    unlink(path);
+    return failed;
+}
+
+static char matrix_file[128];
+
+static void run_matrix(const char *action_name)
+{
+    ck_assert_msg(pg_ok, "PostgreSQL: tu_pg_start failed (see stderr)");
+    const crash_action *a = action_named(action_name);
+    static crash_step steps[MAX_STEPS];
+    static crash_cell cells[MAX_STEPS * 4];
+    size_t nsteps = discover(a, steps), nmodes = a->long_running ? 4 : 2, n = 0;
+    const char *filter = getenv("CRASH_FILTER");
+    for (size_t s = 0; s < nsteps; s++)
+        for (size_t m = 0; m < nmodes; m++) {
+            crash_cell *c = &cells[n];
+            snprintf(c->name, sizeof c->name, "%s/%02zu %s %s %s", a->name, s + 1, steps[s].method,
+                     steps[s].label, modes[m].name);
+            c->step = s, c->mode = m, c->worker = 0;
+            n += filter == NULL || strstr(c->name, filter) != NULL;
+        }
+    const char *jobs_env = getenv("CRASH_JOBS");
+    size_t jobs = jobs_env != NULL && atoi(jobs_env) > 0 ? (size_t)atoi(jobs_env) : 4;
+    char *failed_list = NULL, dir[64] = "/tmp/instctl-crash-XXXXXX", path[128];
+    size_t flen = 0, running = 0, failed = 0;
+    FILE *summary = open_memstream(&failed_list, &flen);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    for (size_t next = 0; next < n || running > 0;) {
+        if (next < n && running < jobs) {
+            snprintf(path, sizeof path, "%s/%zu", dir, next);
+            cells[next].started = tu_now_s();
+            cells[next].worker = cell_start(a, steps, &cells[next], path);
+            next++, running++;
+            continue;
+        }
+        size_t i = cell_reap(cells, next);
+        running--;
+        snprintf(path, sizeof path, "%s/%zu", dir, i);
+        failed += cell_report(&cells[i], path, summary);
+    }
+    rmdir(dir);
+    fclose(summary);
+    printf("crash matrix: %s: %zu steps x %zu modes = %zu cells%s, %zu failed\n", a->name, nsteps,
+           nmodes, n, filter != NULL ? " (CRASH_FILTER)" : "", failed);
+    fflush(stdout); /* Check ends a failed case with _exit */
+    FILE *f = fopen(matrix_file, "a");
+    if (f != NULL) {
+        fprintf(f, "%s %zu %zu %zu\n", a->name, nsteps, n, failed);
+        fclose(f);
+    }
+    ck_assert_msg(failed == 0, "%zu of %zu cells of %s failed (each listed above):\n%.3000s",
+                  failed, n, a->name, failed_list);
+    free(failed_list);
+}
+
+/* One test function per action, named after it so CK_RUN_CASE picks one. */
+#define CRASH_TEST(act)                                                                            \
+    START_TEST(test_crash_##act)                                                                   \
+    {                                                                                              \
+        run_matrix(#act);                                                                          \
+    }                                                                                              \
+    END_TEST
+
+CRASH_TEST(create)
+CRASH_TEST(start)
+CRASH_TEST(stop)
+CRASH_TEST(restart)
+CRASH_TEST(suspend)
+CRASH_TEST(unsuspend)
+CRASH_TEST(terminate)
+CRASH_TEST(backup)
+CRASH_TEST(restore)
+CRASH_TEST(update)
+CRASH_TEST(maintenance_on)
+CRASH_TEST(maintenance_off)
+
+/* The size of the whole matrix run, from what each case recorded. */
+START_TEST(test_crash_matrix_size)
+{
+    FILE *f = fopen(matrix_file, "r");
+    char name[64];
+    size_t steps, cells, failed, na = 0, ns = 0, nc = 0, nf = 0;
+    while (f != NULL && fscanf(f, "%63s %zu %zu %zu", name, &steps, &cells, &failed) == 4)
+        na++, ns += steps, nc += cells, nf += failed;
+    if (f != NULL)
+        fclose(f);
+    unlink(matrix_file);
+    printf("crash matrix: %zu actions x %zu steps = %zu cells (%zu failed)\n", na, ns, nc, nf);
+    fflush(stdout);
+    ck_assert_msg(na > 0, "no crash matrix case ran");
+}
+END_TEST
+
+Suite *suite_crash(void)
+{
+    Suite *s = suite_create("crash");
+    snprintf(matrix_file, sizeof matrix_file, "/tmp/instctl-crash-matrix-%d", (int)getpid());
+    unlink(matrix_file);
+    const struct {
+        const char *name;
+        const TTest *test;
+    } cases[] = {
+        {"crash_create", test_crash_create},
+        {"crash_start", test_crash_start},
+        {"crash_stop", test_crash_stop},
+        {"crash_restart", test_crash_restart},
+        {"crash_suspend", test_crash_suspend},
+        {"crash_unsuspend", test_crash_unsuspend},
+        {"crash_terminate", test_crash_terminate},
+        {"crash_backup", test_crash_backup},
+        {"crash_restore", test_crash_restore},
+        {"crash_update", test_crash_update},
+        {"crash_maintenance_on", test_crash_maintenance_on},
+        {"crash_maintenance_off", test_crash_maintenance_off},
+        {"crash_matrix_size", test_crash_matrix_size},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        if (i + 1 < sizeof cases / sizeof cases[0])
+            tcase_add_unchecked_fixture(tc, pg_up, NULL);
+        tcase_set_timeout(tc, 1200);
+        tcase_add_test(tc, cases[i].test);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
