@@ -1,6 +1,8 @@
 X(suite_backup_integration)
 X(suite_billing_integration)
 X(suite_cli)
+X(suite_concurrency)
+X(suite_crash)
 X(suite_dataops)
 X(suite_engine)
 X(suite_hosts)
