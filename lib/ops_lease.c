@@ -50,9 +50,14 @@ lc_err ops_conclude(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_err e, lc_diag 
     snprintf(why, sizeof why, "%s", e == LC_OK || e == LC_EINTR ? "" : d->msg);
     lc_diag rd = {{0}};
     lc_err re = LC_OK;
-    if (e == LC_EINTR)
+    int sig = lc_interrupted;
+    if (e == LC_EINTR) {
+        /* the rollback's own Docker calls must run: a second signal stops it, the first not */
+        lc_interrupt_clear();
         re = ops_recover(o, in, true, "", &rd);
-    else if (e != LC_OK && e != LC_EENGINE && has_objects(&in->op))
+        if (lc_interrupted == 0)
+            lc_interrupted = sig != 0 ? sig : SIGINT;
+    } else if (e != LC_OK && e != LC_EENGINE && has_objects(&in->op))
         re = ops_recover_cleanup(o, in, &rd);
     bool keep_journal = (e == LC_EENGINE || re != LC_OK) && has_objects(&in->op);
     if (!keep_journal) {
