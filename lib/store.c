@@ -64,6 +64,9 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL);"
     "CREATE INDEX backups_instance ON backups(instance_id, created_at);"
     "ALTER TABLE instances ADD COLUMN final_backup_pending INTEGER NOT NULL DEFAULT 0;",
+
+    /* 4: watch and metrics: figures kept between runs (the pass time, watch's lag) */
+    "CREATE TABLE metrics (name TEXT PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL);",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -130,6 +133,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BACKUP_GET] = "SELECT id, instance_id, path, size, sha256, kind, created_at FROM backups"
                         " WHERE instance_id = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
     [STMT_BACKUP_DELETE] = "DELETE FROM backups WHERE id = ?1",
+    [STMT_METRIC_SET] = "INSERT INTO metrics (name, value, at) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT (name) DO UPDATE SET value = ?2, at = ?3",
+    [STMT_METRIC_ALL] = "SELECT name, value FROM metrics ORDER BY name",
+    [STMT_BACKUP_AGES] = "SELECT i.id, i.name, max(b.created_at) FROM instances i"
+                         " LEFT JOIN backups b ON b.instance_id = i.id"
+                         " WHERE i.status <> 'terminated' GROUP BY i.id ORDER BY i.name",
     [STMT_OBSERVE] = "UPDATE instances SET obs_state = ?2, obs_exit_code = ?3, obs_health = ?4,"
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"

@@ -15,7 +15,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 3
+#define LC_SCHEMA_VERSION 4
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -247,5 +247,32 @@ lc_err store_reconcile_write(lc_store *s, const char *id, long long version,
 /* store_observe: writes only the observation columns (no version check). */
 lc_err store_observe(lc_store *s, const char *id, const lc_obs_memory *obs, time_t started_at,
                      lc_diag *d);
+
+/* ---- figures kept between runs for the metrics file (issue 12) ---- */
+
+/* The name under which a full reconcile pass records when it ran (Unix s). */
+#define LC_METRIC_PASS_AT "reconcile_pass_at"
+
+/* store_metric_set: sets figure name to value (with the time it was set). */
+lc_err store_metric_set(lc_store *s, const char *name, double value, lc_diag *d);
+
+/* One stored figure. */
+typedef struct lc_metric_row {
+    char name[64];
+    double value;
+} lc_metric_row;
+
+/* store_metrics: every stored figure, by name; *out malloc'd (free()). */
+lc_err store_metrics(lc_store *s, lc_metric_row **out, size_t *n, lc_diag *d);
+
+/* The newest backup of one live instance (created_at 0: none). */
+typedef struct lc_backup_age {
+    char id[37];
+    char name[64];
+    time_t newest;
+} lc_backup_age;
+
+/* store_backup_ages: every live instance with its newest backup, by name; *out malloc'd. */
+lc_err store_backup_ages(lc_store *s, lc_backup_age **out, size_t *n, lc_diag *d);
 
 #endif
