@@ -8,6 +8,7 @@
  */
 #include "reconcile.h"
 
+#include "metrics.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -517,11 +518,39 @@ static lc_err run(pass *p, const char *one, lc_diag *d)
     return err;
 }
 
+/* The pass's figures for the metrics file, kept in the store (best effort). */
+static void record_figures(lc_store *s, const lc_reconcile_report *r)
+{
+    const struct {
+        const char *name;
+        double v;
+    } f[] = {
+        {LC_METRIC_PASS_SECONDS, (double)r->ms / 1000.0},
+        {LC_METRIC_DECISIONS "keep", (double)r->kept},
+        {LC_METRIC_DECISIONS "change", (double)r->changed},
+        {LC_METRIC_DECISIONS "enforce", (double)r->enforced},
+        {LC_METRIC_DECISIONS "skip", (double)r->skipped},
+        {LC_METRIC_DECISIONS "lost", (double)r->lost},
+    };
+    if (store_begin(s, NULL) != LC_OK)
+        return;
+    lc_err e = LC_OK;
+    for (size_t i = 0; e == LC_OK && i < sizeof f / sizeof f[0]; i++)
+        e = store_metric_set(s, f[i].name, f[i].v, NULL);
+    if (e == LC_OK)
+        store_commit(s, NULL);
+    else
+        store_rollback(s);
+}
+
 lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
                      const lc_reconcile_options *opt, lc_reconcile_report *r, lc_diag *d)
 {
     pass p = {.s = s, .e = e, .cfg = cfg, .opt = opt, .r = r};
-    return run(&p, NULL, d);
+    lc_err err = run(&p, NULL, d);
+    if (!opt->dry_run && (err == LC_OK || err == LC_EPARTIAL))
+        record_figures(s, r);
+    return err;
 }
 
 lc_err reconcile_instance(lc_store *s, lc_engine *e, const lc_config *cfg,

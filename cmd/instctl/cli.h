@@ -47,7 +47,7 @@ extern const cmd_entry *const commands[];
 extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cmd_stats, cmd_start,
     cmd_stop, cmd_restart, cmd_terminate, cmd_suspend, cmd_unsuspend, cmd_action, cmd_help,
     cmd_reconcile, cmd_billing_event, cmd_doctor, cmd_completion, cmd_maintenance, cmd_backup,
-    cmd_backups, cmd_restore, cmd_update;
+    cmd_backups, cmd_restore, cmd_update, cmd_watch;
 
 /* fail: prints "instctl: <detail>" to stderr and returns the exit status for e. */
 int fail(cli *c, lc_err e);
