@@ -222,12 +222,12 @@ static bool split_bad(lc_json_split *js, const char *why)
 /* Appends the part of the current value that lies in this chunk. */
 static bool split_keep(lc_json_split *js, const char *p, size_t n)
 {
+    if (js->max > 0 && js->len + n > js->max)
+        return split_bad(js, "a value larger than the limit");
     if (js->len + n + 1 > js->cap) {
         size_t cap = js->cap ? js->cap : 4096;
         while (cap < js->len + n + 1)
             cap *= 2;
-        if (js->max > 0 && js->len + n > js->max)
-            return split_bad(js, "a value larger than the limit");
         char *grown = realloc(js->buf, cap);
         if (grown == NULL)
             return split_bad(js, "out of memory");

@@ -103,3 +103,15 @@ void tu_pg_stop(tu_pg *pg);
  * psql fails (its stderr goes to ours).
  */
 char *tu_pg_query(const tu_pg *pg, const char *db, const char *sql);
+
+/* ---- added for the watch suites: the Prometheus text format ---- */
+
+/*
+ * tu_prom_check: checks text against the Prometheus text exposition format
+ * (0.0.4): every line a "# HELP name text", "# TYPE name kind" or a sample
+ * `name{label="value",...} value` with valid names, escapes and a float
+ * value (or +Inf, -Inf, NaN); TYPE at most once per family and before its
+ * samples; a family's samples together. False with the line and the
+ * reason in why.
+ */
+bool tu_prom_check(const char *text, char *why, size_t len);
