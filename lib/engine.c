@@ -53,7 +53,7 @@ typedef struct request {
     lc_source_fn source;
     void *stream_arg;
     bool (*tick)(void *arg, bool answered); /* about once a second; false stops */
-    long long upload_len; /* bytes source will give */
+    long long upload_len;                   /* bytes source will give */
 } request;
 
 typedef struct response {
@@ -743,7 +743,8 @@ static bool store_filter(const char *store_uuid, bool events, char *out, size_t 
     if ((size_t)snprintf(store, sizeof store, "%s=%s", LC_LABEL_STORE, store_uuid) >= sizeof store)
         return false;
     const char *items[] = {managed, store}, *type[] = {"container"};
-    cJSON *root = cJSON_CreateObject(), *labels = cJSON_CreateStringArray(items + events, 2 - events);
+    cJSON *root = cJSON_CreateObject(),
+          *labels = cJSON_CreateStringArray(items + events, 2 - events);
     cJSON *types = events ? cJSON_CreateStringArray(type, 1) : NULL;
     bool ok = labels != NULL && cJSON_AddItemToObject(root, "label", labels);
     if (!ok)
@@ -769,7 +770,8 @@ lc_err engine_container_list(lc_engine *e, const char *store_uuid, lc_container_
     snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", filter);
     lc_list_builder b;
     engine_list_builder_init(&b);
-    request rq = {.method = "GET", .path = path, .sink = engine_list_builder_feed, .stream_arg = &b};
+    request rq = {
+        .method = "GET", .path = path, .sink = engine_list_builder_feed, .stream_arg = &b};
     response rs;
     lc_err err = call(e, &rq, &rs, d, "list containers");
     lc_diag parse = {{0}};

@@ -44,7 +44,7 @@ typedef struct lc_decision {
 
 typedef struct lc_reconcile_report {
     size_t instances, kept, changed, enforced, skipped, lost, extras, orphans, leases_broken;
-    size_t written; /* rows written (a steady pass writes only changed ones) */
+    size_t written;         /* rows written (a steady pass writes only changed ones) */
     unsigned long requests; /* Engine API requests made by the pass */
     long ms;                /* wall time of the pass, milliseconds */
     lc_decision *decisions; /* malloc'd; reconcile_report_free */

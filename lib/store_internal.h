@@ -64,7 +64,7 @@ struct lc_store {
     "volume_name, status, hold_billing, hold_operator, suspended_from, previous_status, "          \
     "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
-    "obs_restart_base, obs_restart_window_start, obs_first_seen, " OBS_AT ", obs_started_at, "         \
+    "obs_restart_base, obs_restart_window_start, obs_first_seen, " OBS_AT ", obs_started_at, "     \
     "created_at, updated_at, final_backup_pending"
 
 /* STORE_ERR: LC_ESTORE with SQLite's message and where it happened. */

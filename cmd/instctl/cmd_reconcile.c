@@ -139,8 +139,7 @@ static int run_reconcile(cli *c, int argc, char **argv)
     setvbuf(stderr, line_buffer, _IOLBF, sizeof line_buffer); /* one write per logfmt line */
     lc_err e = reconcile_lock(c->store, "reconcile", false, &fd, &c->diag);
     if (e == LC_EBUSY) {
-        fprintf(stderr, "instctl: another reconcile is running (%s); nothing to do\n",
-                c->diag.msg);
+        fprintf(stderr, "instctl: another reconcile is running (%s); nothing to do\n", c->diag.msg);
         return 0;
     }
     if (e != LC_OK)

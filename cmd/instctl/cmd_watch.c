@@ -126,8 +126,10 @@ static void store_figures(watcher *w)
         const char *name;
         double v;
     } f[] = {
-        {LC_METRIC_WATCH_LAG, w->lag},         {LC_METRIC_WATCH_LAG_MAX, w->lag_max},
-        {LC_METRIC_WATCH_EVENTS, w->events},   {LC_METRIC_WATCH_RELISTS, w->relists},
+        {LC_METRIC_WATCH_LAG, w->lag},
+        {LC_METRIC_WATCH_LAG_MAX, w->lag_max},
+        {LC_METRIC_WATCH_EVENTS, w->events},
+        {LC_METRIC_WATCH_RELISTS, w->relists},
         {LC_METRIC_WATCH_UP, w->connected ? 1 : 0},
     };
     lc_store *s = w->c->store;
@@ -172,16 +174,16 @@ static void apply(watcher *w, const char *instance, const char *action, long lon
     if (e == LC_ESTORE || (e == LC_EPARTIAL && r.enforced == 0))
         w->relist_due = true; /* the engine or the store failed us: settle it by a relist */
     if (e != LC_OK && e != LC_ENOTFOUND)
-        logfmt("instance=%s event=%s result=%s reason=\"%s\"", instance, action, lc_strerror(e),
-               d.msg);
+        logfmt("instance=%s event=%s result=%s reason=\"%s\"", instance, action,
+               e == LC_EPARTIAL ? "partial" : "failed", d.msg);
     reconcile_report_free(&r);
 }
 
 /* The action without its detail: "health_status: healthy" -> "health_status". */
 static bool relevant(const lc_event *ev, char *base, size_t len)
 {
-    static const char *const actions[] = {"start", "die",     "stop",    "kill",
-                                          "oom",   "pause",   "unpause", "destroy",
+    static const char *const actions[] = {"start",  "die",           "stop",    "kill",
+                                          "oom",    "pause",         "unpause", "destroy",
                                           "rename", "health_status", NULL};
     snprintf(base, len, "%.*s", (int)strcspn(ev->action, ":"), ev->action);
     if (strcmp(ev->type, "container") != 0 || ev->instance[0] == '\0')
@@ -251,13 +253,16 @@ static bool relist(watcher *w)
     for (size_t i = 0; i < r.n_decisions; i++) {
         const lc_decision *dc = &r.decisions[i];
         if (dc->kind == DECISION_INSTANCE && dc->to != dc->status)
-            logfmt("instance=%s name=%s status=%s to=%s event=relist reason=\"%s\"",
-                   dc->instance, dc->name, instance_status_name(dc->status),
-                   instance_status_name(dc->to), dc->reason);
+            logfmt("instance=%s name=%s status=%s to=%s event=relist reason=\"%s\"", dc->instance,
+                   dc->name, instance_status_name(dc->status), instance_status_name(dc->to),
+                   dc->reason);
     }
-    logfmt("relist instances=%zu changed=%zu written=%zu skipped=%zu ms=%ld result=%s%s%s",
-           r.instances, r.changed, r.written, r.skipped, r.ms, lc_strerror(e),
-           e != LC_OK ? " reason=" : "", e != LC_OK ? d.msg : "");
+    logfmt("relist instances=%zu changed=%zu written=%zu skipped=%zu ms=%ld result=%s%s%s%s",
+           r.instances, r.changed, r.written, r.skipped, r.ms,
+           e == LC_OK         ? "ok"
+           : e == LC_EPARTIAL ? "partial"
+                              : "failed",
+           e != LC_OK ? " reason=\"" : "", e != LC_OK ? d.msg : "", e != LC_OK ? "\"" : "");
     reconcile_report_free(&r);
     store_figures(w);
     return e != LC_EENGINE;

@@ -53,8 +53,8 @@ END_TEST
 START_TEST(figures_and_backup_ages)
 {
     lc_metric_row figures[] = {
-        {LC_METRIC_PASS_AT, 1796142007},     {LC_METRIC_PASS_SECONDS, 0.25},
-        {LC_METRIC_DECISIONS "change", 2},   {LC_METRIC_WATCH_LAG, 0.0125},
+        {LC_METRIC_PASS_AT, 1796142007},   {LC_METRIC_PASS_SECONDS, 0.25},
+        {LC_METRIC_DECISIONS "change", 2}, {LC_METRIC_WATCH_LAG, 0.0125},
         {LC_METRIC_WATCH_RELISTS, 7},
     };
     lc_backup_age ages[] = {
@@ -97,8 +97,8 @@ START_TEST(checker_refuses)
     char why[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(!tu_prom_check(bad[i], why, sizeof why), "accepted: %s", bad[i]);
-    ck_assert(tu_prom_check("# HELP a x\n# TYPE a gauge\na{b=\"\\n\"} +Inf\na 1e-3\n", why,
-                            sizeof why));
+    ck_assert(
+        tu_prom_check("# HELP a x\n# TYPE a gauge\na{b=\"\\n\"} +Inf\na 1e-3\n", why, sizeof why));
 }
 END_TEST
 
