@@ -258,6 +258,8 @@ typedef struct lc_list_builder {
     lc_json_split split;
     lc_container_summary *list;
     size_t n, cap, bad_at; /* bad_at: 1 + index of a bad element, 0 = none */
+    char *scratch;         /* the members a summary reads, copied out of one element */
+    size_t scratch_cap;
     bool oom;
 } lc_list_builder;
 void engine_list_builder_init(lc_list_builder *b);

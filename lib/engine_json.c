@@ -10,11 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void copy_cut(char *dst, size_t len, const char *s)
+{
+    size_t n = s != NULL ? strnlen(s, len - 1) : 0;
+    memcpy(dst, s != NULL ? s : "", n);
+    dst[n] = '\0';
+}
+
 /* Copies a JSON string value into dst, "" when item is absent or not a string. */
 static void copy_str(char *dst, size_t len, const cJSON *item)
 {
-    const char *s = cJSON_GetStringValue(item);
-    snprintf(dst, len, "%s", s != NULL ? s : "");
+    copy_cut(dst, len, cJSON_GetStringValue(item));
 }
 
 static void copy_name(char *dst, size_t len, const cJSON *item)
@@ -22,7 +28,7 @@ static void copy_name(char *dst, size_t len, const cJSON *item)
     const char *s = cJSON_GetStringValue(item);
     if (s != NULL && s[0] == '/')
         s++;
-    snprintf(dst, len, "%s", s != NULL ? s : "");
+    copy_cut(dst, len, s);
 }
 
 static const cJSON *get(const cJSON *obj, const char *key)
@@ -274,20 +280,42 @@ static int split_between(lc_json_split *js, char c)
     return 1; /* a value starts here */
 }
 
-/* Scans one chunk of a value; *i at its next character. False when malformed. */
-static bool split_scan(lc_json_split *js, const char *p, size_t n, size_t *i, bool *ended)
+/* Bytes that matter inside a string, and outside one. */
+static bool in_string_special(unsigned char c)
+{
+    return c == '"' || c == '\\';
+}
+
+static bool outside_special(unsigned char c)
+{
+    return c == '"' || c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ' ' ||
+           c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Scans one chunk of a value; *i at its next character; *ended when the value ended. */
+static void split_scan(lc_json_split *js, const char *p, size_t n, size_t *i, bool *ended)
 {
     for (; *i < n; (*i)++) {
-        char c = p[*i];
         if (js->in_string) {
-            if (js->escape)
+            if (js->escape) {
                 js->escape = false;
-            else if (c == '\\')
+                continue;
+            }
+            while (*i < n && !in_string_special((unsigned char)p[*i]))
+                (*i)++;
+            if (*i == n)
+                break;
+            if (p[*i] == '\\')
                 js->escape = true;
-            else if (c == '"')
+            else
                 js->in_string = false;
             continue;
         }
+        while (*i < n && !outside_special((unsigned char)p[*i]))
+            (*i)++;
+        if (*i == n)
+            break;
+        char c = p[*i];
         if (c == '"') {
             js->in_string = true;
         } else if (c == '{' || c == '[') {
@@ -298,15 +326,14 @@ static bool split_scan(lc_json_split *js, const char *p, size_t n, size_t *i, bo
             if (--js->nest == 0) {
                 (*i)++;
                 *ended = true;
-                return true;
+                return;
             }
-        } else if (js->nest == 0 && strchr(" \t\r\n,", c) != NULL) {
+        } else if (js->nest == 0) { /* whitespace or ',' after a scalar */
             *ended = true;
-            return true;
+            return;
         }
     }
     *ended = js->nest == 0 && *i < n;
-    return true;
 }
 
 bool json_split_feed(lc_json_split *js, const char *data, size_t len)
@@ -349,9 +376,99 @@ bool json_split_end(lc_json_split *js)
 
 /* ---- the container list, element by element ---- */
 
+/* The end of the JSON value at p (before end), or NULL when there is none. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int nest = 0;
+    bool str = false;
+    for (const char *q = p; q < end; q++) {
+        if (str) {
+            if (*q == '\\')
+                q++;
+            else if (*q == '"')
+                str = false;
+            if (!str && nest == 0)
+                return q + 1;
+        } else if (*q == '"') {
+            str = true;
+        } else if (*q == '{' || *q == '[') {
+            nest++;
+        } else if (*q == '}' || *q == ']') {
+            if (nest == 0)
+                return q;
+            if (--nest == 0)
+                return q + 1;
+        } else if (nest == 0 && strchr(", \t\r\n", *q) != NULL) {
+            return q;
+        }
+    }
+    return nest == 0 && !str ? end : NULL;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/*
+ * Copies the members of the object in [p, end) that a summary reads (Id,
+ * Names, Labels, State) into out as an object, so cJSON builds four members
+ * rather than the whole element (NetworkSettings, Mounts, ...). False when
+ * the text is not an object as expected: the caller parses it whole.
+ */
+static bool pick_members(const char *p, const char *end, char *out)
+{
+    static const char *const wanted[] = {"\"Id\"", "\"Names\"", "\"Labels\"", "\"State\""};
+    size_t n = 0;
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '{')
+        return false;
+    out[n++] = '{';
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p < end && *p == '}')
+            break;
+        const char *key = p, *kend = p < end && *p == '"' ? skip_value(p, end) : NULL;
+        const char *colon = kend != NULL ? skip_ws(kend, end) : NULL;
+        if (colon == NULL || colon == end || *colon != ':')
+            return false;
+        const char *val = skip_ws(colon + 1, end), *vend = skip_value(val, end);
+        if (vend == NULL || vend == val)
+            return false;
+        for (size_t w = 0; w < sizeof wanted / sizeof wanted[0]; w++) {
+            size_t k = strlen(wanted[w]);
+            if ((size_t)(kend - key) == k && memcmp(key, wanted[w], k) == 0) {
+                if (n > 1)
+                    out[n++] = ',';
+                memcpy(out + n, key, (size_t)(vend - key));
+                n += (size_t)(vend - key);
+            }
+        }
+        p = skip_ws(vend, end);
+        if (p < end && *p == ',')
+            p++;
+        else if (p == end || *p != '}')
+            return false;
+    }
+    out[n++] = '}';
+    out[n] = '\0';
+    return true;
+}
+
 static bool add_summary(void *arg, const char *json, size_t len)
 {
     lc_list_builder *b = arg;
+    if (len + 2 > b->scratch_cap) {
+        char *grown = realloc(b->scratch, len + 2);
+        if (grown == NULL) {
+            b->oom = true;
+            return false;
+        }
+        b->scratch = grown;
+        b->scratch_cap = len + 2;
+    }
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         lc_container_summary *grown = realloc(b->list, cap * sizeof *grown);
@@ -362,7 +479,8 @@ static bool add_summary(void *arg, const char *json, size_t len)
         b->list = grown;
         b->cap = cap;
     }
-    cJSON *c = cJSON_ParseWithLength(json, len);
+    cJSON *c = pick_members(json, json + len, b->scratch) ? cJSON_Parse(b->scratch)
+                                                          : cJSON_ParseWithLength(json, len);
     lc_container_summary *s = &b->list[b->n];
     memset(s, 0, sizeof *s);
     bool ok = fill_summary(c, s);
@@ -391,6 +509,8 @@ lc_err engine_list_builder_end(lc_list_builder *b, lc_container_summary **out, s
 {
     bool ok = json_split_end(&b->split);
     json_split_free(&b->split);
+    free(b->scratch);
+    b->scratch = NULL;
     *out = NULL;
     *n = 0;
     lc_err e = LC_OK;

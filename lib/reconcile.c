@@ -49,11 +49,14 @@ static lc_decision *add_decision(pass *p, lc_decision_kind kind, const lc_instan
                                  const char *container)
 {
     lc_reconcile_report *r = p->r;
-    lc_decision *grown = realloc(r->decisions, (r->n_decisions + 1) * sizeof *grown);
-    if (grown == NULL)
-        return NULL;
-    r->decisions = grown;
-    lc_decision *dc = &grown[r->n_decisions++];
+    if ((r->n_decisions & (r->n_decisions - 1)) == 0) { /* 0, 1, 2, 4...: room doubles */
+        lc_decision *grown =
+            realloc(r->decisions, (r->n_decisions ? r->n_decisions * 2 : 1) * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        r->decisions = grown;
+    }
+    lc_decision *dc = &r->decisions[r->n_decisions++];
     memset(dc, 0, sizeof *dc);
     dc->kind = kind;
     if (in != NULL) {
@@ -79,19 +82,27 @@ static const lc_container_summary *find_container(const pass *p, const char *id)
     return bsearch(&key, p->cs, p->ncs, sizeof *p->cs, by_id);
 }
 
+/* Copies src into dst of size len, cut to fit (a pass copies these 10,000 times). */
+static void copy(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* The observation the list alone gives, the rest carried from the last pass. */
 static void from_list(const lc_instance *in, const lc_container_summary *c, lc_observation *o)
 {
     memset(o, 0, sizeof *o);
     o->state = c != NULL ? c->state : CONTAINER_MISSING;
-    snprintf(o->state_raw, sizeof o->state_raw, "%s",
-             c != NULL ? c->state_raw : container_state_name(CONTAINER_MISSING));
-    snprintf(o->id, sizeof o->id, "%s", in->container_id);
-    snprintf(o->name, sizeof o->name, "%s", in->container_name);
+    copy(o->state_raw, sizeof o->state_raw,
+         c != NULL ? c->state_raw : container_state_name(CONTAINER_MISSING));
+    copy(o->id, sizeof o->id, in->container_id);
+    copy(o->name, sizeof o->name, in->container_name);
     o->exit_code = in->obs.exit_code;
     o->restart_count = in->obs.restart_count;
     o->started_at = in->obs_started_at;
-    snprintf(o->health, sizeof o->health, "%s", in->obs.health);
+    copy(o->health, sizeof o->health, in->obs.health);
 }
 
 /* Whether the verdict for this row needs the detail only inspect gives. */

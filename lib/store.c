@@ -66,7 +66,8 @@ static const char *const migrations[] = {
     "ALTER TABLE instances ADD COLUMN final_backup_pending INTEGER NOT NULL DEFAULT 0;",
 
     /* 4: watch and metrics: figures kept between runs (the pass time, watch's lag) */
-    "CREATE TABLE metrics (name TEXT PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL);",
+    "CREATE TABLE metrics (name TEXT PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX instances_list ON instances(name, created_at);",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -293,8 +294,9 @@ static lc_err configure(lc_store *s, lc_diag *d)
 
 static lc_err open_db(lc_store *s, lc_diag *d)
 {
-    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_open_v2(s->path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
         return lc_fail(d, LC_ESTORE, "database %s: %s", s->path,
                        s->db != NULL ? sqlite3_errmsg(s->db) : strerror(errno));
     lc_err e = configure(s, d);

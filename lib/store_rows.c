@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The column's text into dst, cut to len - 1 bytes; "" for NULL. */
 static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+    size_t n = t != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    n = n < len ? n : len - 1;
+    if (n > 0)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 static int status_col(sqlite3_stmt *st, int col)

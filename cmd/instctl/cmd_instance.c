@@ -5,6 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The array exactly as print_json prints it, one element at a time, so
+ * 10,000 rows never make one tree: each object printed alone, its lines
+ * indented one more tab as cJSON nests them in an array.
+ */
+static void list_json(const lc_instance *v, size_t n)
+{
+    fputc('[', stdout);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = instance_json(&v[i]);
+        char *s = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (i > 0)
+            fputs(", ", stdout);
+        for (const char *p = s; p != NULL && *p != '\0';) {
+            size_t k = strcspn(p, "\n");
+            fwrite(p, 1, k, stdout);
+            if (p[k] == '\n')
+                fputs("\n\t", stdout);
+            p += k + (p[k] == '\n');
+        }
+        free(s);
+    }
+    puts("]");
+}
+
 static int run_list(cli *c, int argc, char **argv);
 static int run_show(cli *c, int argc, char **argv);
 static int run_history(cli *c, int argc, char **argv);
@@ -101,10 +127,7 @@ static int run_list(cli *c, int argc, char **argv)
     if (e != LC_OK)
         return fail(c, e);
     if (c->json) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++)
-            cJSON_AddItemToArray(arr, instance_json(&v[i]));
-        print_json(arr);
+        list_json(v, n);
     } else if (c->quiet) {
         for (size_t i = 0; i < n; i++)
             puts(v[i].id);
