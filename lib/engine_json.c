@@ -280,16 +280,27 @@ static int split_between(lc_json_split *js, char c)
     return 1; /* a value starts here */
 }
 
-/* Bytes that matter inside a string, and outside one. */
-static bool in_string_special(unsigned char c)
+/* Bytes that matter outside a string: one table lookup. */
+enum { IN_STR = 1, OUTSIDE = 2, SPACE = 4 };
+static const unsigned char byte_class[256] = {
+    ['"'] = IN_STR | OUTSIDE, ['\\'] = IN_STR,          ['{'] = OUTSIDE,
+    ['}'] = OUTSIDE,          ['['] = OUTSIDE,          [']'] = OUTSIDE,
+    [','] = OUTSIDE,          [' '] = OUTSIDE | SPACE,  ['\t'] = OUTSIDE | SPACE,
+    ['\r'] = OUTSIDE | SPACE, ['\n'] = OUTSIDE | SPACE,
+};
+
+/* How many bytes of p (n long) come before a '"' or '\\' (memchr: strings are most of a body). */
+static size_t string_run(const char *p, size_t n)
 {
-    return c == '"' || c == '\\';
+    const char *q = memchr(p, '"', n);
+    size_t k = q != NULL ? (size_t)(q - p) : n;
+    const char *b = memchr(p, '\\', k);
+    return b != NULL ? (size_t)(b - p) : k;
 }
 
 static bool outside_special(unsigned char c)
 {
-    return c == '"' || c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ' ' ||
-           c == '\t' || c == '\r' || c == '\n';
+    return byte_class[c] & OUTSIDE;
 }
 
 /* Scans one chunk of a value; *i at its next character; *ended when the value ended. */
@@ -301,8 +312,7 @@ static void split_scan(lc_json_split *js, const char *p, size_t n, size_t *i, bo
                 js->escape = false;
                 continue;
             }
-            while (*i < n && !in_string_special((unsigned char)p[*i]))
-                (*i)++;
+            *i += string_run(p + *i, n - *i);
             if (*i == n)
                 break;
             if (p[*i] == '\\')
@@ -380,17 +390,23 @@ bool json_split_end(lc_json_split *js)
 static const char *skip_value(const char *p, const char *end)
 {
     int nest = 0;
-    bool str = false;
     for (const char *q = p; q < end; q++) {
-        if (str) {
-            if (*q == '\\')
-                q++;
-            else if (*q == '"')
-                str = false;
-            if (!str && nest == 0)
+        while (q < end && !outside_special((unsigned char)*q))
+            q++;
+        if (q == end)
+            break;
+        if (*q == '"') {
+            for (q++; q < end && *q != '"'; q++) {
+                q += string_run(q, (size_t)(end - q));
+                if (q < end && *q == '\\')
+                    q++;
+                else if (q < end)
+                    break;
+            }
+            if (q == end)
+                return NULL;
+            if (nest == 0)
                 return q + 1;
-        } else if (*q == '"') {
-            str = true;
         } else if (*q == '{' || *q == '[') {
             nest++;
         } else if (*q == '}' || *q == ']') {
@@ -398,11 +414,11 @@ static const char *skip_value(const char *p, const char *end)
                 return q;
             if (--nest == 0)
                 return q + 1;
-        } else if (nest == 0 && strchr(", \t\r\n", *q) != NULL) {
+        } else if (nest == 0) { /* ',' or whitespace after a scalar */
             return q;
         }
     }
-    return nest == 0 && !str ? end : NULL;
+    return nest == 0 ? end : NULL;
 }
 
 static const char *skip_ws(const char *p, const char *end)
