@@ -97,6 +97,8 @@ lint:
 	  --suppress=missingIncludeSystem --inline-suppr -Ilib lib cmd tests
 
 COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+# systemd reads units from $(PREFIX)/lib/systemd/system (/usr/local/lib/systemd/system).
+SYSTEMD     = $(DESTDIR)$(PREFIX)/lib/systemd/system
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/cron.d \
 	  $(COMPLETIONS) $(DESTDIR)/etc/instctl $(DESTDIR)$(PREFIX)/lib/instctl
@@ -106,11 +108,16 @@ install: $(BIN)
 	$(BIN) completion bash > $(COMPLETIONS)/instctl
 	install -m 0644 etc/instctl.conf.example $(DESTDIR)/etc/instctl/instctl.conf.example
 	install -m 0755 scripts/billing-webhook.cgi $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
+	install -d $(SYSTEMD)
+	for u in systemd/*.service systemd/*.timer; do \
+	  sed 's|/usr/local/bin/instctl|$(PREFIX)/bin/instctl|' $$u > $(SYSTEMD)/$${u#systemd/} && \
+	  chmod 0644 $(SYSTEMD)/$${u#systemd/} || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/instctl $(DESTDIR)/etc/cron.d/instctl $(COMPLETIONS)/instctl
 	rm -f $(DESTDIR)/etc/instctl/instctl.conf.example $(DESTDIR)$(PREFIX)/lib/instctl/billing-webhook.cgi
 	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man8/%,$(wildcard man/*.8))
+	rm -f $(patsubst systemd/%,$(SYSTEMD)/%,$(wildcard systemd/*.service systemd/*.timer))
 	-rmdir $(DESTDIR)$(PREFIX)/lib/instctl $(DESTDIR)/etc/instctl 2>/dev/null
 
 clean:
