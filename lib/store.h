@@ -117,6 +117,14 @@ lc_err store_resolve(lc_store *s, const char *ref, lc_instance *out, lc_diag *d)
 lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n, lc_diag *d);
 
 /*
+ * store_list_each: the rows of store_list handed to fn one at a time (the
+ * row is valid during the call only), so 10,000 rows never sit in memory
+ * together; fn returns false to stop early (still LC_OK).
+ */
+typedef bool (*lc_row_fn)(void *arg, const lc_instance *row);
+lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d);
+
+/*
  * store_insert: a new row in status creating, its first history row, and a
  * lease held by the caller, in one transaction. LC_EUSAGE when the name or
  * the database name is taken by a live instance.

@@ -178,6 +178,26 @@ lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n,
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
 }
 
+lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_LIST, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
+    bind_status_or_null(st, 2, only);
+    lc_instance row;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_instance(st, &row);
+        if (!fn(arg, &row)) {
+            sqlite3_reset(st);
+            return LC_OK;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
+}
+
 lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
                    const char *detail, lc_diag *d)
 {
