@@ -177,8 +177,8 @@ static void start_watch(const char *host)
     watch_pid = fork();
     ck_assert_int_ge(watch_pid, 0);
     if (watch_pid == 0) {
-        freopen(S.log, "a", stderr);
-        freopen("/dev/null", "w", stdout);
+        if (freopen(S.log, "a", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
         if (host != NULL)
             execl(bin, bin, "--config", S.conf, "--docker-host", host, "watch", (char *)NULL);
         else

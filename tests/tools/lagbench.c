@@ -187,7 +187,7 @@ int main(void)
     pid_t watch = start_watch(bin);
     lc_engine *e;
     engine_open(NULL, &e, NULL);
-    double lag[MAX_OPS];
+    double lag[MAX_OPS] = {0};
     long done = 0, missed = 0;
     srand(12);
     for (long k = 0; k < ops; k++) {

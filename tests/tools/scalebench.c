@@ -104,7 +104,7 @@ static int cmp(const void *a, const void *b)
 /* Repeats argv n times: median wall and CPU, largest RSS; status of the last. */
 static result repeated(const char *const *argv, long n, const char *out)
 {
-    double wall[64], cpu[64];
+    double wall[64] = {0}, cpu[64] = {0};
     result r = {0}, one = {0};
     n = n > 64 ? 64 : n;
     for (long i = 0; i < n; i++) {
