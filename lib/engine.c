@@ -736,23 +736,25 @@ lc_err engine_container_inspect(lc_engine *e, const char *id, lc_observation *ou
  * The URL-encoded filters for this store's containers: {"label":[managed,
  * store]} for the list, {"type":["container"],"label":[store]} for events.
  */
-static bool store_filter(const char *store_uuid, bool events, char *out, size_t cap)
+static bool store_filter(const char *store_uuid, bool events, const char *const *actions, char *out,
+                         size_t cap)
 {
-    char managed[64], store[256], json[512];
+    char managed[64], store[256], json[1024];
     snprintf(managed, sizeof managed, "%s=true", LC_LABEL_MANAGED);
     if ((size_t)snprintf(store, sizeof store, "%s=%s", LC_LABEL_STORE, store_uuid) >= sizeof store)
         return false;
     const char *items[] = {managed, store}, *type[] = {"container"};
-    cJSON *root = cJSON_CreateObject(),
-          *labels = cJSON_CreateStringArray(items + events, 2 - events);
-    cJSON *types = events ? cJSON_CreateStringArray(type, 1) : NULL;
-    bool ok = labels != NULL && cJSON_AddItemToObject(root, "label", labels);
-    if (!ok)
-        cJSON_Delete(labels);
-    if (events && (!ok || types == NULL || !cJSON_AddItemToObject(root, "type", types))) {
-        cJSON_Delete(types);
-        ok = false;
-    }
+    int nactions = 0;
+    while (actions != NULL && actions[nactions] != NULL)
+        nactions++;
+    cJSON *root = cJSON_CreateObject();
+    bool ok =
+        cJSON_AddItemToObject(root, "label", cJSON_CreateStringArray(items + events, 2 - events));
+    if (ok && events)
+        ok = cJSON_AddItemToObject(root, "type", cJSON_CreateStringArray(type, 1));
+    if (ok && events && nactions > 0)
+        ok = cJSON_AddItemToObject(root, "event",
+                                   cJSON_CreateStringArray((const char **)actions, nactions));
     ok = ok && cJSON_PrintPreallocated(root, json, sizeof json, 0);
     cJSON_Delete(root);
     return ok && encode(out, cap, json, "");
@@ -765,7 +767,7 @@ lc_err engine_container_list(lc_engine *e, const char *store_uuid, lc_container_
     *out = NULL;
     *n = 0;
     if (store_uuid == NULL || store_uuid[0] == '\0' ||
-        !store_filter(store_uuid, false, filter, sizeof filter))
+        !store_filter(store_uuid, false, NULL, filter, sizeof filter))
         return lc_fail(d, LC_EUSAGE, "list containers: bad store uuid");
     snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", filter);
     lc_list_builder b;
@@ -822,9 +824,9 @@ static bool events_tick(void *arg, bool answered)
 
 lc_err engine_events(lc_engine *e, const char *store_uuid, const lc_event_handlers *h, lc_diag *d)
 {
-    char filter[1600], path[1700];
+    char filter[3200], path[3300];
     if (store_uuid == NULL || store_uuid[0] == '\0' ||
-        !store_filter(store_uuid, true, filter, sizeof filter))
+        !store_filter(store_uuid, true, h->actions, filter, sizeof filter))
         return lc_fail(d, LC_EUSAGE, "follow events: bad store uuid");
     snprintf(path, sizeof path, "/events?filters=%s", filter);
     events_ctx x = {.h = h};

@@ -308,6 +308,7 @@ typedef struct lc_event_handlers {
     bool (*on_event)(void *arg, const lc_event *ev);
     bool (*on_tick)(void *arg, bool connected);
     void *arg;
+    const char *const *actions; /* the engine's "event" filter (NULL-terminated); NULL = all */
 } lc_event_handlers;
 lc_err engine_events(lc_engine *e, const char *store_uuid, const lc_event_handlers *h, lc_diag *d);
 

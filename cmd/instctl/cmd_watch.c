@@ -62,7 +62,7 @@ typedef struct watcher {
     lc_reconcile_options opt;
     double relist_every, next_relist, next_metrics;
     bool relist_due, connected, broken, dirty;
-    seen killed[MEMORY], dies[MEMORY];
+    seen killed[MEMORY], dies[MEMORY], applied_die[MEMORY];
     double lag, lag_max;
     double events, relists; /* counters, carried over from the store */
 } watcher;
@@ -179,12 +179,14 @@ static void apply(watcher *w, const char *instance, const char *action, long lon
     reconcile_report_free(&r);
 }
 
+/* The events that can change a verdict (and kill, which explains a die): the engine's filter. */
+static const char *const actions[] = {"start",  "die",           "stop",    "kill",
+                                      "oom",    "pause",         "unpause", "destroy",
+                                      "rename", "health_status", NULL};
+
 /* The action without its detail: "health_status: healthy" -> "health_status". */
 static bool relevant(const lc_event *ev, char *base, size_t len)
 {
-    static const char *const actions[] = {"start",  "die",           "stop",    "kill",
-                                          "oom",    "pause",         "unpause", "destroy",
-                                          "rename", "health_status", NULL};
     snprintf(base, len, "%.*s", (int)strcspn(ev->action, ":"), ev->action);
     if (strcmp(ev->type, "container") != 0 || ev->instance[0] == '\0')
         return false;
@@ -217,6 +219,13 @@ static bool on_event(void *arg, const lc_event *ev)
         remember(w->dies, ev, now + RESTART_WINDOW_S); /* ended by itself: a restart may follow */
         return true;
     }
+    seen *applied = find_seen(w->applied_die, ev->id);
+    if (strcmp(base, "stop") == 0 && applied != NULL && now - applied->at < KILL_MEMORY_S) {
+        applied->at = 0; /* docker stop: kill, die (applied), stop: nothing new */
+        return true;
+    }
+    if (strcmp(base, "die") == 0)
+        remember(w->applied_die, ev, now);
     if (die != NULL && strcmp(base, "start") == 0) {
         logfmt("instance=%s event=die+start verdict=keep reason=\"restarted by its policy\"",
                ev->instance);
@@ -332,7 +341,7 @@ static void load_counters(watcher *w)
 /* Follows the stream until a signal, reconnecting with backoff. */
 static void follow(watcher *w)
 {
-    lc_event_handlers h = {.on_event = on_event, .on_tick = on_tick, .arg = w};
+    lc_event_handlers h = {.on_event = on_event, .on_tick = on_tick, .arg = w, .actions = actions};
     double backoff = BACKOFF_MIN_S;
     while (!stop_requested) {
         lc_diag d = {{0}};
