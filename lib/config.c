@@ -80,6 +80,7 @@ static const key_def keys[] = {
     FIELD("backup_dir", KEY_PATH, backup_dir),
     INT("backup_keep", backup_keep, 0, 100000),
     FIELD("cron_file", KEY_PATH, cron_file),
+    FIELD("metrics_file", KEY_OPTPATH, metrics_file),
     INT("crash_loop_restarts", limits.crash_loop_restarts, 1, 1000),
     INT("crash_loop_window", limits.crash_loop_window_s, 1, 86400),
     INT("removing_grace", limits.removing_grace_s, 1, 86400),

@@ -33,6 +33,7 @@ typedef struct lc_config {
     char backup_dir[4096];          /* backup_dir: <dir>/<instance id>/<UTC time>.tar */
     int backup_keep;                /* backup_keep: backups kept per instance by --prune, 0 = all */
     char cron_file[4096];           /* cron_file: where doctor looks for the reconcile entry */
+    char metrics_file[4096];        /* metrics_file: Prometheus textfile, "" = none */
     lc_derive_limits limits;        /* crash_loop_restarts, crash_loop_window, removing_grace,
                                        error_recovery (reconcile's rules; seconds) */
 } lc_config;

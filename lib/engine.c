@@ -59,7 +59,8 @@ typedef struct request {
     lc_sink_fn sink;
     lc_source_fn source;
     void *stream_arg;
-    long long upload_len; /* bytes source will give */
+    bool (*tick)(void *arg, bool answered); /* about once a second; false stops */
+    long long upload_len;                   /* bytes source will give */
 } request;
 
 typedef struct response {
@@ -303,6 +304,23 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
     return CURL_READFUNC_ABORT;
 }
 
+/* A stream's progress callback, about once a second even when nothing arrives; a stop signal ends
+ * it. */
+static int on_tick(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    stream *st = userdata;
+    if (lc_interrupt_pending())
+        return 1;
+    long status = 0;
+    curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (st->rq->tick(st->rq->stream_arg, status == 200))
+        return 0;
+    st->rs->aborted = true;
+    return 1;
+}
+
 static void set_method(CURL *c, const request *rq, stream *st)
 {
     if (rq->source != NULL) {
@@ -375,9 +393,13 @@ static void set_options(lc_engine *e, const request *rq, const char *url, char *
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
     }
+    lc_curl_stop_on_interrupt(c);
+    if (rq->tick != NULL) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_tick);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, st);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rq->sink != NULL ? on_stream : on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, rq->sink != NULL ? (void *)st : (void *)&rs->body);
-    lc_curl_stop_on_interrupt(c);
     set_method(c, rq, st);
 }
 
@@ -915,18 +937,29 @@ lc_err engine_container_inspect(lc_engine *e, const char *id, lc_observation *ou
     return err;
 }
 
-/* The URL-encoded filters={"label":[managed, store]} for the list. */
-static bool list_filter(const char *store_uuid, char *out, size_t cap)
+/*
+ * The URL-encoded filters for this store's containers: {"label":[managed,
+ * store]} for the list, {"type":["container"],"label":[store]} for events.
+ */
+static bool store_filter(const char *store_uuid, bool events, const char *const *actions, char *out,
+                         size_t cap)
 {
-    char managed[64], store[256], json[512];
+    char managed[64], store[256], json[1024];
     snprintf(managed, sizeof managed, "%s=true", LC_LABEL_MANAGED);
     if ((size_t)snprintf(store, sizeof store, "%s=%s", LC_LABEL_STORE, store_uuid) >= sizeof store)
         return false;
-    const char *items[] = {managed, store};
-    cJSON *root = cJSON_CreateObject(), *labels = cJSON_CreateStringArray(items, 2);
-    bool ok = labels != NULL && cJSON_AddItemToObject(root, "label", labels);
-    if (!ok)
-        cJSON_Delete(labels);
+    const char *items[] = {managed, store}, *type[] = {"container"};
+    int nactions = 0;
+    while (actions != NULL && actions[nactions] != NULL)
+        nactions++;
+    cJSON *root = cJSON_CreateObject();
+    bool ok =
+        cJSON_AddItemToObject(root, "label", cJSON_CreateStringArray(items + events, 2 - events));
+    if (ok && events)
+        ok = cJSON_AddItemToObject(root, "type", cJSON_CreateStringArray(type, 1));
+    if (ok && events && nactions > 0)
+        ok = cJSON_AddItemToObject(root, "event",
+                                   cJSON_CreateStringArray((const char **)actions, nactions));
     ok = ok && cJSON_PrintPreallocated(root, json, sizeof json, 0);
     cJSON_Delete(root);
     return ok && encode(out, cap, json, "");
@@ -939,16 +972,87 @@ lc_err engine_container_list(lc_engine *e, const char *store_uuid, lc_container_
     *out = NULL;
     *n = 0;
     if (store_uuid == NULL || store_uuid[0] == '\0' ||
-        !list_filter(store_uuid, filter, sizeof filter))
+        !store_filter(store_uuid, false, NULL, filter, sizeof filter))
         return lc_fail(d, LC_EUSAGE, "list containers: bad store uuid");
     snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", filter);
-    request rq = {.method = "GET", .path = path};
+    lc_list_builder b;
+    engine_list_builder_init(&b);
+    request rq = {
+        .method = "GET", .path = path, .sink = engine_list_builder_feed, .stream_arg = &b};
     response rs;
     lc_err err = call(e, &rq, &rs, d, "list containers");
-    if (err == LC_OK && engine_parse_list(rs.body.data, rs.body.len, out, n, d) != LC_OK)
-        err = lc_prefix(d, LC_EENGINE, "list containers");
+    lc_diag parse = {{0}};
+    lc_err perr = engine_list_builder_end(&b, out, n, &parse);
+    if (perr != LC_OK && (err == LC_OK || rs.aborted))
+        err = lc_fail(d, perr == LC_ENOMEM ? perr : LC_EENGINE, "list containers: %s", parse.msg);
     response_free(&rs);
-    return err == LC_OK ? LC_OK : LC_EENGINE;
+    if (err != LC_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return err == LC_OK || err == LC_ENOMEM ? err : LC_EENGINE;
+}
+
+typedef struct events_ctx {
+    const lc_event_handlers *h;
+    lc_json_split split;
+    bool stopped;
+} events_ctx;
+
+static bool on_event_value(void *arg, const char *json, size_t len)
+{
+    events_ctx *x = arg;
+    lc_event ev;
+    if (engine_parse_event(json, len, &ev, NULL) != LC_OK)
+        return true; /* not an event: skipped */
+    if (x->h->on_event(x->h->arg, &ev))
+        return true;
+    x->stopped = true;
+    return false;
+}
+
+static bool events_sink(void *arg, const void *data, size_t len)
+{
+    events_ctx *x = arg;
+    return json_split_feed(&x->split, data, len);
+}
+
+static bool events_tick(void *arg, bool answered)
+{
+    events_ctx *x = arg;
+    if (x->h->on_tick == NULL || x->h->on_tick(x->h->arg, answered))
+        return true;
+    x->stopped = true;
+    return false;
+}
+
+lc_err engine_events(lc_engine *e, const char *store_uuid, const lc_event_handlers *h, lc_diag *d)
+{
+    char filter[3200], path[3300];
+    if (store_uuid == NULL || store_uuid[0] == '\0' ||
+        !store_filter(store_uuid, true, h->actions, filter, sizeof filter))
+        return lc_fail(d, LC_EUSAGE, "follow events: bad store uuid");
+    snprintf(path, sizeof path, "/events?filters=%s", filter);
+    events_ctx x = {.h = h};
+    json_split_init(&x.split, false, 1u << 20, on_event_value, &x);
+    request rq = {.method = "GET",
+                  .path = path,
+                  .timeout_s = -1,
+                  .sink = events_sink,
+                  .tick = events_tick,
+                  .stream_arg = &x};
+    response rs;
+    lc_err err = call(e, &rq, &rs, d, "follow events");
+    response_free(&rs);
+    json_split_free(&x.split);
+    if (x.stopped)
+        return lc_fail(d, LC_EFAILED, "follow events: stopped by the caller");
+    if (err == LC_OK)
+        return lc_fail(d, LC_EENGINE, "follow events: the engine ended the stream");
+    if (rs.aborted)
+        return lc_fail(d, LC_EENGINE, "follow events: %s", x.split.why);
+    return err;
 }
 
 lc_err engine_put_file(lc_engine *e, const char *id, const char *dir, const char *name,

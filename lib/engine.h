@@ -163,7 +163,8 @@ lc_err engine_container_inspect(lc_engine *e, const char *id, lc_observation *ou
  * engine_container_list: GET /containers/json?all=1 filtered by the labels
  * io.instctl.managed=true and io.instctl.store=<store_uuid>. *out is a
  * malloc'd array of *n entries (free()), NULL when none. Any failure,
- * including an unparsable or cut-off body, is LC_EENGINE.
+ * including an unparsable or cut-off body, is LC_EENGINE. The body is
+ * parsed element by element as it arrives, never held whole.
  */
 lc_err engine_container_list(lc_engine *e, const char *store_uuid, lc_container_summary **out,
                              size_t *n, lc_diag *d);
@@ -250,7 +251,89 @@ lc_err engine_parse_inspect(const char *json, size_t len, lc_observation *out, l
 lc_err engine_parse_list(const char *json, size_t len, lc_container_summary **out, size_t *n,
                          lc_diag *d);
 
+/*
+ * The JSON value splitter: takes a body in chunks as it arrives and hands
+ * each complete value to fn (json, len: valid only during the call), so a
+ * large answer is never held whole. With array, the values are the
+ * elements of one top-level array ([ a , b ]); without, a sequence of
+ * top-level values separated by whitespace (the /events stream). It tracks
+ * nesting and strings only; each value is parsed (and so validated) by fn.
+ * A value longer than max_value bytes (0 = no limit) is an error.
+ */
+typedef bool (*lc_json_value_fn)(void *arg, const char *json, size_t len);
+typedef struct lc_json_split {
+    bool array;
+    int depth; /* -1 before an array's '[' */
+    bool in_value, in_string, escape, need_sep, after_comma, done, bad;
+    int nest;
+    char *buf;
+    size_t len, cap, max, count;
+    lc_json_value_fn fn;
+    void *arg;
+    char why[128]; /* what was wrong, when bad */
+} lc_json_split;
+
+void json_split_init(lc_json_split *js, bool array, size_t max_value, lc_json_value_fn fn,
+                     void *arg);
+/* json_split_feed: false once the text is malformed or fn returned false (js->why says). */
+bool json_split_feed(lc_json_split *js, const char *data, size_t len);
+/* json_split_end: the body ended; false when it was cut off (an array not closed, a value open). */
+bool json_split_end(lc_json_split *js);
+void json_split_free(lc_json_split *js);
+
+/*
+ * The container list built element by element from the splitter (used by
+ * engine_container_list on the body as it streams in, and by
+ * engine_parse_list on a whole body). _feed is an lc_sink_fn; _end gives
+ * the malloc'd array (NULL when empty) or LC_EINPUT (malformed, cut off, an
+ * element that is not a container) / LC_ENOMEM, and frees the rest.
+ */
+typedef struct lc_list_builder {
+    lc_json_split split;
+    lc_container_summary *list;
+    size_t n, cap, bad_at; /* bad_at: 1 + index of a bad element, 0 = none */
+    char *scratch;         /* the members a summary reads, copied out of one element */
+    size_t scratch_cap;
+    bool oom;
+} lc_list_builder;
+void engine_list_builder_init(lc_list_builder *b);
+bool engine_list_builder_feed(void *arg, const void *data, size_t len);
+lc_err engine_list_builder_end(lc_list_builder *b, lc_container_summary **out, size_t *n,
+                               lc_diag *d);
+
+/* One element of the GET /events stream. */
+typedef struct lc_event {
+    char type[16];     /* Type: "container" */
+    char action[64];   /* Action: "die", "health_status: healthy" */
+    char id[65];       /* Actor.ID */
+    char instance[64]; /* Actor.Attributes["io.instctl.instance"], "" when absent */
+    char name[128];    /* Actor.Attributes.name */
+    int exit_code;     /* Actor.Attributes.exitCode, -1 when absent */
+    long long time_ns; /* timeNano (else time * 1e9): when the engine saw it, Unix ns */
+} lc_event;
+
+/* engine_parse_event: one /events value into *out; LC_EINPUT when it is not an event. */
+lc_err engine_parse_event(const char *json, size_t len, lc_event *out, lc_diag *d);
+
 /* engine_parse_message: Docker's {"message": "..."} into out, or "" when absent. */
 void engine_parse_message(const char *json, size_t len, char *out, size_t outlen);
+
+/*
+ * engine_events: follows GET /events filtered to containers labelled
+ * io.instctl.store=<store_uuid> until the stream ends or a handler stops
+ * it. on_event gets each event in order; on_tick is called about once a
+ * second while the stream is open (connected: the engine has answered
+ * 200, so later events will be seen) and may do other engine work on
+ * another client. Either returning false stops the stream: LC_EFAILED
+ * ("stopped by the caller"). The stream ending or failing is LC_EENGINE;
+ * an error answer maps as above. No time limit.
+ */
+typedef struct lc_event_handlers {
+    bool (*on_event)(void *arg, const lc_event *ev);
+    bool (*on_tick)(void *arg, bool connected);
+    void *arg;
+    const char *const *actions; /* the engine's "event" filter (NULL-terminated); NULL = all */
+} lc_event_handlers;
+lc_err engine_events(lc_engine *e, const char *store_uuid, const lc_event_handlers *h, lc_diag *d);
 
 #endif

@@ -1,16 +1,24 @@
 /*
  * One reconcile pass: rows first, then ONE container list filtered by this
  * store's label, inspects only where needed, status writes under
- * compare-and-set in one transaction, then enforcement under leases.
+ * compare-and-set in one transaction (only rows whose observation or status
+ * changed), then enforcement under leases. The same per-instance steps
+ * (observe_and_derive, write_instance, enforce_instance) serve watch's
+ * one-instance re-derivation (reconcile_instance).
  */
 #include "reconcile.h"
 
+#include "metrics.h"
 #include "ops.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ENFORCE_LEASE_S 60
 
@@ -34,17 +42,21 @@ typedef struct pass {
     pending *pend;
     size_t *by_id; /* row indexes sorted by id */
     time_t now;
+    bool inspect_all; /* watch: each row's container is inspected, there is no list */
 } pass;
 
 static lc_decision *add_decision(pass *p, lc_decision_kind kind, const lc_instance *in,
                                  const char *container)
 {
     lc_reconcile_report *r = p->r;
-    lc_decision *grown = realloc(r->decisions, (r->n_decisions + 1) * sizeof *grown);
-    if (grown == NULL)
-        return NULL;
-    r->decisions = grown;
-    lc_decision *dc = &grown[r->n_decisions++];
+    if ((r->n_decisions & (r->n_decisions - 1)) == 0) { /* 0, 1, 2, 4...: room doubles */
+        lc_decision *grown =
+            realloc(r->decisions, (r->n_decisions ? r->n_decisions * 2 : 1) * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        r->decisions = grown;
+    }
+    lc_decision *dc = &r->decisions[r->n_decisions++];
     memset(dc, 0, sizeof *dc);
     dc->kind = kind;
     if (in != NULL) {
@@ -70,19 +82,27 @@ static const lc_container_summary *find_container(const pass *p, const char *id)
     return bsearch(&key, p->cs, p->ncs, sizeof *p->cs, by_id);
 }
 
+/* Copies src into dst of size len, cut to fit (a pass copies these 10,000 times). */
+static void copy(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* The observation the list alone gives, the rest carried from the last pass. */
 static void from_list(const lc_instance *in, const lc_container_summary *c, lc_observation *o)
 {
     memset(o, 0, sizeof *o);
     o->state = c != NULL ? c->state : CONTAINER_MISSING;
-    snprintf(o->state_raw, sizeof o->state_raw, "%s",
-             c != NULL ? c->state_raw : container_state_name(CONTAINER_MISSING));
-    snprintf(o->id, sizeof o->id, "%s", in->container_id);
-    snprintf(o->name, sizeof o->name, "%s", in->container_name);
+    copy(o->state_raw, sizeof o->state_raw,
+         c != NULL ? c->state_raw : container_state_name(CONTAINER_MISSING));
+    copy(o->id, sizeof o->id, in->container_id);
+    copy(o->name, sizeof o->name, in->container_name);
     o->exit_code = in->obs.exit_code;
     o->restart_count = in->obs.restart_count;
     o->started_at = in->obs_started_at;
-    snprintf(o->health, sizeof o->health, "%s", in->obs.health);
+    copy(o->health, sizeof o->health, in->obs.health);
 }
 
 /* Whether the verdict for this row needs the detail only inspect gives. */
@@ -147,13 +167,18 @@ static bool inspect(pass *p, const lc_instance *in, pending *pd)
     return false;
 }
 
-static void decide(pass *p, size_t i)
+/*
+ * Step 1 of an instance: what Docker says (the list entry, or an inspect
+ * where the verdict needs detail or confirmation, or always for watch) and
+ * the derive verdict, into p->pend[i]. Marks it skipped when an inspect fails.
+ */
+static void observe_and_derive(pass *p, size_t i)
 {
     const lc_instance *in = &p->rows[i];
     pending *pd = &p->pend[i];
     pd->row = i;
-    from_list(in, find_container(p, in->container_id), &pd->obs);
-    bool inspected = needs_inspect(in, &pd->obs);
+    from_list(in, p->inspect_all ? NULL : find_container(p, in->container_id), &pd->obs);
+    bool inspected = p->inspect_all || needs_inspect(in, &pd->obs);
     if (inspected && !inspect(p, in, pd))
         return;
     derive_row(p, in, pd);
@@ -230,24 +255,54 @@ static void record(pass *p, const lc_instance *in, pending *pd)
     snprintf(dc->reason, sizeof dc->reason, "%s", o->reason);
 }
 
-/* All status writes of the pass in one transaction, each a compare-and-set. */
+/* Whether the observation columns derive wants are what the row holds (the time aside). */
+static bool same_observation(const lc_obs_memory *a, const lc_obs_memory *b)
+{
+    bool windows = a->restart_window_start == b->restart_window_start ||
+                   (a->restart_count == a->restart_base && b->restart_count == b->restart_base);
+    return a->state == b->state && a->exit_code == b->exit_code &&
+           strcmp(a->health, b->health) == 0 && a->restart_count == b->restart_count &&
+           a->restart_base == b->restart_base && a->first_seen == b->first_seen && windows;
+}
+
+/*
+ * Step 2 of an instance, inside the caller's transaction: the
+ * compare-and-set write of its verdict and observation. A plain keep whose
+ * observation is unchanged writes nothing (the pass time in the store says
+ * when it was seen).
+ */
+static lc_err write_instance(pass *p, size_t i, lc_diag *d)
+{
+    pending *pd = &p->pend[i];
+    const lc_instance *in = &p->rows[i];
+    const lc_derive_out *o = &pd->out;
+    if (pd->skipped)
+        return LC_OK;
+    if (o->verdict == VERDICT_KEEP && o->enforce == ENFORCE_NONE && !o->set_message &&
+        same_observation(&in->obs, &o->next)) {
+        pd->applied = true;
+        return LC_OK;
+    }
+    p->r->written++;
+    lc_err e = store_reconcile_write(p->s, in->id, in->version, o, &pd->applied, d);
+    bool wanted = o->verdict == VERDICT_CHANGE || o->set_message;
+    if (e == LC_OK && wanted && !pd->applied)
+        p->r->lost++;
+    else if (e == LC_OK && o->verdict == VERDICT_CHANGE)
+        p->r->changed++;
+    return e;
+}
+
+/* Every write of the pass in one transaction, and the pass time when it is a full pass. */
 static lc_err write_all(pass *p, lc_diag *d)
 {
     if (p->opt->dry_run)
         return LC_OK;
     lc_err e = store_begin(p->s, d);
-    for (size_t i = 0; e == LC_OK && i < p->nrows; i++) {
-        pending *pd = &p->pend[i];
-        if (pd->skipped)
-            continue;
-        e = store_reconcile_write(p->s, p->rows[i].id, p->rows[i].version, &pd->out, &pd->applied,
-                                  d);
-        bool wanted = pd->out.verdict == VERDICT_CHANGE || pd->out.set_message;
-        if (e == LC_OK && wanted && !pd->applied)
-            p->r->lost++;
-        else if (e == LC_OK && pd->out.verdict == VERDICT_CHANGE)
-            p->r->changed++;
-    }
+    for (size_t i = 0; e == LC_OK && i < p->nrows; i++)
+        e = write_instance(p, i, d);
+    if (e == LC_OK && !p->inspect_all)
+        e = store_metric_set(p->s, LC_METRIC_PASS_AT, (double)p->now, d);
     if (e == LC_OK)
         return store_commit(p->s, d);
     store_rollback(p->s);
@@ -279,33 +334,32 @@ static bool enforce_one(pass *p, const lc_instance *in, const char *container, l
     return e == LC_OK;
 }
 
-static void enforce_all(pass *p)
+/* Step 3 of an instance, after the commit: its enforcement under its lease, as decided. */
+static void enforce_instance(pass *p, size_t i)
 {
-    for (size_t i = 0; i < p->nrows; i++) {
-        pending *pd = &p->pend[i];
-        const lc_instance *in = &p->rows[i];
-        if (pd->skipped || pd->out.enforce == ENFORCE_NONE)
-            continue;
-        lc_decision *dc = NULL;
-        for (size_t k = 0; k < p->r->n_decisions; k++) {
-            if (strcmp(p->r->decisions[k].instance, in->id) == 0 &&
-                p->r->decisions[k].kind == DECISION_INSTANCE)
-                dc = &p->r->decisions[k];
-        }
-        char why[256] = "";
-        bool ok =
-            !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
-            enforce_one(p, in, in->container_id, pd->out.enforce, pd->out.status, why, sizeof why);
-        if (ok)
-            p->r->enforced++;
-        else if (why[0] != '\0')
-            p->r->skipped++;
-        if (dc != NULL && why[0] != '\0')
-            snprintf(dc->reason + strlen(dc->reason), sizeof dc->reason - strlen(dc->reason),
-                     "; enforcement failed: %s", why);
-        if (dc != NULL && pd->out.verdict == VERDICT_ENFORCE)
-            dc->applied = ok;
+    pending *pd = &p->pend[i];
+    const lc_instance *in = &p->rows[i];
+    if (pd->skipped || pd->out.enforce == ENFORCE_NONE)
+        return;
+    lc_decision *dc = NULL;
+    for (size_t k = 0; k < p->r->n_decisions; k++) {
+        if (strcmp(p->r->decisions[k].instance, in->id) == 0 &&
+            p->r->decisions[k].kind == DECISION_INSTANCE)
+            dc = &p->r->decisions[k];
     }
+    char why[256] = "";
+    bool ok =
+        !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
+        enforce_one(p, in, in->container_id, pd->out.enforce, pd->out.status, why, sizeof why);
+    if (ok)
+        p->r->enforced++;
+    else if (why[0] != '\0')
+        p->r->skipped++;
+    if (dc != NULL && why[0] != '\0')
+        snprintf(dc->reason + strlen(dc->reason), sizeof dc->reason - strlen(dc->reason),
+                 "; enforcement failed: %s", why);
+    if (dc != NULL && pd->out.verdict == VERDICT_ENFORCE)
+        dc->applied = ok;
 }
 
 static int by_row_id(const void *a, const void *b, void *arg)
@@ -418,6 +472,38 @@ static long elapsed_ms(const struct timespec *t0)
     return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+/* The index of rows sorted by id, and a pending slot per row. */
+static lc_err prepare(pass *p, lc_diag *d)
+{
+    p->pend = calloc(p->nrows ? p->nrows : 1, sizeof *p->pend);
+    p->by_id = calloc(p->nrows ? p->nrows : 1, sizeof *p->by_id);
+    if (p->pend == NULL || p->by_id == NULL)
+        return lc_fail(d, LC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->nrows; i++)
+        p->by_id[i] = i;
+    qsort_r(p->by_id, p->nrows, sizeof *p->by_id, by_row_id, p->rows);
+    p->now = time(NULL);
+    return LC_OK;
+}
+
+/* The steps every instance goes through, for the rows of p (all of them, or watch's one). */
+static lc_err settle_rows(pass *p, lc_diag *d)
+{
+    break_dead_leases(p);
+    for (size_t i = 0; i < p->nrows; i++)
+        observe_and_derive(p, i);
+    lc_err e = write_all(p, d);
+    if (e != LC_OK)
+        return e;
+    for (size_t i = 0; i < p->nrows; i++) {
+        if (!p->pend[i].skipped)
+            record(p, &p->rows[i], &p->pend[i]);
+    }
+    for (size_t i = 0; i < p->nrows; i++)
+        enforce_instance(p, i);
+    return LC_OK;
+}
+
 static lc_err run_pass(pass *p, lc_diag *d)
 {
     lc_err e = store_list(p->s, true, -1, &p->rows, &p->nrows, d);
@@ -427,49 +513,95 @@ static lc_err run_pass(pass *p, lc_diag *d)
     if (e != LC_OK)
         return e == LC_ENOMEM ? e : LC_EENGINE;
     qsort(p->cs, p->ncs, sizeof *p->cs, by_id);
-    p->pend = calloc(p->nrows ? p->nrows : 1, sizeof *p->pend);
-    p->by_id = calloc(p->nrows ? p->nrows : 1, sizeof *p->by_id);
-    if (p->pend == NULL || p->by_id == NULL)
-        return lc_fail(d, LC_ENOMEM, "out of memory");
-    for (size_t i = 0; i < p->nrows; i++)
-        p->by_id[i] = i;
-    qsort_r(p->by_id, p->nrows, sizeof *p->by_id, by_row_id, p->rows);
-    p->now = time(NULL);
-    break_dead_leases(p);
-    for (size_t i = 0; i < p->nrows; i++)
-        decide(p, i);
-    e = write_all(p, d);
+    e = prepare(p, d);
+    if (e == LC_OK)
+        e = settle_rows(p, d);
     if (e != LC_OK)
         return e;
-    for (size_t i = 0; i < p->nrows; i++) {
-        if (!p->pend[i].skipped)
-            record(p, &p->rows[i], &p->pend[i]);
-    }
-    enforce_all(p);
     extras(p);
     retry_terminations(p);
     return p->r->skipped > 0 ? LC_EPARTIAL : LC_OK;
 }
 
-lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
-                     const lc_reconcile_options *opt, lc_reconcile_report *r, lc_diag *d)
+static lc_err run_one(pass *p, const char *instance_id, lc_diag *d)
+{
+    p->rows = malloc(sizeof *p->rows);
+    if (p->rows == NULL)
+        return lc_fail(d, LC_ENOMEM, "out of memory");
+    lc_err e = store_get(p->s, instance_id, p->rows, d);
+    if (e != LC_OK)
+        return e;
+    p->nrows = 1;
+    p->inspect_all = true;
+    e = prepare(p, d);
+    if (e == LC_OK)
+        e = settle_rows(p, d);
+    if (e != LC_OK)
+        return e;
+    return p->r->skipped > 0 ? LC_EPARTIAL : LC_OK;
+}
+
+/* Runs a full pass or watch's one instance, and fills the report's totals. */
+static lc_err run(pass *p, const char *one, lc_diag *d)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    memset(r, 0, sizeof *r);
-    unsigned long requests0 = engine_request_count(e);
-    pass p = {.s = s, .e = e, .cfg = cfg, .opt = opt, .r = r};
-    lc_err err = run_pass(&p, d);
-    r->instances = p.nrows;
-    r->requests = engine_request_count(e) - requests0;
-    r->ms = elapsed_ms(&t0);
+    memset(p->r, 0, sizeof *p->r);
+    unsigned long requests0 = engine_request_count(p->e);
+    lc_err err = one != NULL ? run_one(p, one, d) : run_pass(p, d);
+    p->r->instances = p->nrows;
+    p->r->requests = engine_request_count(p->e) - requests0;
+    p->r->ms = elapsed_ms(&t0);
     if (err == LC_EPARTIAL)
-        lc_fail(d, err, "%zu instance(s) skipped", r->skipped);
-    free(p.rows);
-    free(p.cs);
-    free(p.pend);
-    free(p.by_id);
+        lc_fail(d, err, "%zu instance(s) skipped", p->r->skipped);
+    free(p->rows);
+    free(p->cs);
+    free(p->pend);
+    free(p->by_id);
     return err;
+}
+
+/* The pass's figures for the metrics file, kept in the store (best effort). */
+static void record_figures(lc_store *s, const lc_reconcile_report *r)
+{
+    const struct {
+        const char *name;
+        double v;
+    } f[] = {
+        {LC_METRIC_PASS_SECONDS, (double)r->ms / 1000.0},
+        {LC_METRIC_DECISIONS "keep", (double)r->kept},
+        {LC_METRIC_DECISIONS "change", (double)r->changed},
+        {LC_METRIC_DECISIONS "enforce", (double)r->enforced},
+        {LC_METRIC_DECISIONS "skip", (double)r->skipped},
+        {LC_METRIC_DECISIONS "lost", (double)r->lost},
+    };
+    if (store_begin(s, NULL) != LC_OK)
+        return;
+    lc_err e = LC_OK;
+    for (size_t i = 0; e == LC_OK && i < sizeof f / sizeof f[0]; i++)
+        e = store_metric_set(s, f[i].name, f[i].v, NULL);
+    if (e == LC_OK)
+        store_commit(s, NULL);
+    else
+        store_rollback(s);
+}
+
+lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
+                     const lc_reconcile_options *opt, lc_reconcile_report *r, lc_diag *d)
+{
+    pass p = {.s = s, .e = e, .cfg = cfg, .opt = opt, .r = r};
+    lc_err err = run(&p, NULL, d);
+    if (!opt->dry_run && (err == LC_OK || err == LC_EPARTIAL))
+        record_figures(s, r);
+    return err;
+}
+
+lc_err reconcile_instance(lc_store *s, lc_engine *e, const lc_config *cfg,
+                          const lc_reconcile_options *opt, const char *instance_id,
+                          lc_reconcile_report *r, lc_diag *d)
+{
+    pass p = {.s = s, .e = e, .cfg = cfg, .opt = opt, .r = r};
+    return run(&p, instance_id, d);
 }
 
 void reconcile_report_free(lc_reconcile_report *r)
@@ -477,4 +609,21 @@ void reconcile_report_free(lc_reconcile_report *r)
     free(r->decisions);
     r->decisions = NULL;
     r->n_decisions = 0;
+}
+
+lc_err reconcile_lock(const lc_store *s, const char *suffix, bool wait, int *fd, lc_diag *d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.%s.lock", store_path(s), suffix);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return lc_fail(d, LC_ESTORE, "lock file %s: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0)
+        return LC_OK;
+    int err = errno;
+    close(*fd);
+    *fd = -1;
+    if (err == EWOULDBLOCK)
+        return lc_fail(d, LC_EBUSY, "lock %s is held by another process", path);
+    return lc_fail(d, LC_ESTORE, "lock file %s: %s", path, strerror(err));
 }

@@ -45,6 +45,7 @@ typedef struct lc_decision {
 typedef struct lc_reconcile_report {
     size_t instances, kept, changed, enforced, skipped, lost, extras, orphans, leases_broken;
     size_t would_change;    /* under dry_run: the status changes a real pass would write */
+    size_t written;         /* rows written (a steady pass writes only changed ones) */
     unsigned long requests; /* Engine API requests made by the pass */
     long ms;                /* wall time of the pass, milliseconds */
     lc_decision *decisions; /* malloc'd; reconcile_report_free */
@@ -61,6 +62,26 @@ typedef struct lc_reconcile_report {
 lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
                      const lc_reconcile_options *opt, lc_reconcile_report *r, lc_diag *d);
 
+/*
+ * reconcile_instance: watch's re-derivation of one instance (DESIGN §3a):
+ * the same steps as a pass for that row alone (break a dead holder's
+ * lease, inspect its container, derive, compare-and-set write, enforce
+ * under its lease), without the list, extras or final backups, which stay
+ * with the pass. Errors as reconcile_run, plus LC_ENOTFOUND for no such row;
+ * an inspect that fails is LC_EPARTIAL with nothing written.
+ */
+lc_err reconcile_instance(lc_store *s, lc_engine *e, const lc_config *cfg,
+                          const lc_reconcile_options *opt, const char *instance_id,
+                          lc_reconcile_report *r, lc_diag *d);
+
 void reconcile_report_free(lc_reconcile_report *r);
+
+/*
+ * reconcile_lock: takes the flock on "<database>.<suffix>.lock" beside the
+ * store ("reconcile": one pass at a time; "watch": one watch per store),
+ * waiting for it when wait, into *fd (close to release). LC_EBUSY when
+ * another process holds it and !wait; LC_ESTORE when the file fails.
+ */
+lc_err reconcile_lock(const lc_store *s, const char *suffix, bool wait, int *fd, lc_diag *d);
 
 #endif

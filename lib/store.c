@@ -88,6 +88,10 @@ static const char *const migrations[] = {
     "INSERT INTO hosts (name, created_at) VALUES ('local', CAST(strftime('%s', 'now') AS INTEGER));"
     "ALTER TABLE instances ADD COLUMN host TEXT NOT NULL DEFAULT 'local';"
     "CREATE INDEX instances_host ON instances(host, status);",
+
+    /* 6: watch and metrics: figures kept between runs (the pass time, watch's lag) */
+    "CREATE TABLE metrics (name TEXT PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX instances_list ON instances(name, created_at);",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -157,6 +161,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BACKUP_GET] = "SELECT id, instance_id, path, size, sha256, kind, created_at FROM backups"
                         " WHERE instance_id = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
     [STMT_BACKUP_DELETE] = "DELETE FROM backups WHERE id = ?1",
+    [STMT_METRIC_SET] = "INSERT INTO metrics (name, value, at) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT (name) DO UPDATE SET value = ?2, at = ?3",
+    [STMT_METRIC_ALL] = "SELECT name, value FROM metrics ORDER BY name",
+    [STMT_BACKUP_AGES] = "SELECT i.id, i.name, max(b.created_at) FROM instances i"
+                         " LEFT JOIN backups b ON b.instance_id = i.id"
+                         " WHERE i.status <> 'terminated' GROUP BY i.id ORDER BY i.name",
     [STMT_OBSERVE] = "UPDATE instances SET obs_state = ?2, obs_exit_code = ?3, obs_health = ?4,"
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"
@@ -384,7 +394,8 @@ static lc_err configure(lc_store *s, lc_diag *d)
 static lc_err open_db(lc_store *s, lc_diag *d)
 {
     /* check_path made a new database (mode 0600) already: SQLite never creates one */
-    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
         return lc_fail(d, LC_ESTORE, "database %s: %s", s->path,
                        s->db != NULL ? sqlite3_errmsg(s->db) : strerror(errno));
     lc_err e = configure(s, d);

@@ -16,7 +16,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 5
+#define LC_SCHEMA_VERSION 6
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -131,6 +131,14 @@ lc_err store_resolve(lc_store *s, const char *ref, lc_instance *out, lc_diag *d)
  * only status `only` when only >= 0. *out malloc'd (free()), *n entries.
  */
 lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n, lc_diag *d);
+
+/*
+ * store_list_each: the rows of store_list handed to fn one at a time (the
+ * row is valid during the call only), so 10,000 rows never sit in memory
+ * together; fn returns false to stop early (still LC_OK).
+ */
+typedef bool (*lc_row_fn)(void *arg, const lc_instance *row);
+lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d);
 
 /*
  * store_insert: a new row in status creating, its first history row, and a
@@ -336,5 +344,32 @@ lc_err store_host_set_drained(lc_store *s, const char *name, bool drained, lc_di
  * still has instances (live, or terminated awaiting a final backup).
  */
 lc_err store_host_remove(lc_store *s, const char *name, lc_diag *d);
+
+/* ---- figures kept between runs for the metrics file (issue 12) ---- */
+
+/* The name under which a full reconcile pass records when it ran (Unix s). */
+#define LC_METRIC_PASS_AT "reconcile_pass_at"
+
+/* store_metric_set: sets figure name to value (with the time it was set). */
+lc_err store_metric_set(lc_store *s, const char *name, double value, lc_diag *d);
+
+/* One stored figure. */
+typedef struct lc_metric_row {
+    char name[64];
+    double value;
+} lc_metric_row;
+
+/* store_metrics: every stored figure, by name; *out malloc'd (free()). */
+lc_err store_metrics(lc_store *s, lc_metric_row **out, size_t *n, lc_diag *d);
+
+/* The newest backup of one live instance (created_at 0: none). */
+typedef struct lc_backup_age {
+    char id[37];
+    char name[64];
+    time_t newest;
+} lc_backup_age;
+
+/* store_backup_ages: every live instance with its newest backup, by name; *out malloc'd. */
+lc_err store_backup_ages(lc_store *s, lc_backup_age **out, size_t *n, lc_diag *d);
 
 #endif

@@ -41,6 +41,9 @@ typedef enum stmt_id {
     STMT_HOST_LIST,
     STMT_HOST_DRAIN,
     STMT_HOST_REMOVE,
+    STMT_METRIC_SET,
+    STMT_METRIC_ALL,
+    STMT_BACKUP_AGES,
     STMT_COUNT
 } stmt_id;
 
@@ -52,13 +55,22 @@ struct lc_store {
     lc_lease_holder self;
 };
 
+/*
+ * When the row's container was last seen as it is: a steady pass writes
+ * only rows that changed, so it is the later of the row's obs_at and the
+ * last pass's time (metrics 'reconcile_pass_at').
+ */
+#define OBS_AT                                                                                     \
+    "CASE WHEN obs_at IS NULL THEN NULL ELSE max(obs_at, coalesce((SELECT value FROM metrics"      \
+    " WHERE name = 'reconcile_pass_at'), 0)) END"
+
 /* The SELECT column list read_instance() expects, in order. */
 #define INSTANCE_COLUMNS                                                                           \
     "id, name, admin_email, database_name, odoo_version, image, container_id, container_name, "    \
     "volume_name, status, hold_billing, hold_operator, suspended_from, previous_status, "          \
     "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
-    "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "         \
+    "obs_restart_base, obs_restart_window_start, obs_first_seen, " OBS_AT ", obs_started_at, "     \
     "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source, "   \
     "host"
 

@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The column's text into dst, cut to len - 1 bytes; "" for NULL. */
 static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+    size_t n = t != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    n = n < len ? n : len - 1;
+    if (n > 0)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 static int status_col(sqlite3_stmt *st, int col)
@@ -177,6 +182,26 @@ lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n,
             *out = grown;
         }
         read_instance(st, &(*out)[(*n)++]);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
+}
+
+lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_LIST, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
+    bind_status_or_null(st, 2, only);
+    lc_instance row;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_instance(st, &row);
+        if (!fn(arg, &row)) {
+            sqlite3_reset(st);
+            return LC_OK;
+        }
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");

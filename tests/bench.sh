@@ -1,10 +1,20 @@
 #!/bin/sh
-# make bench: the reconcile benchmark (DESIGN §8). The Makefile has built
-# $INSTCTL_BIN and $BUILD/tests/bench (tests/tools/bench.c) and the stand-in
-# image; this checks that, then runs the benchmark, which creates 1,000
-# instances on the engine, measures `instctl reconcile` against one raw
-# container list plus one SQLite read, prints PASS/FAIL per target, and
-# removes everything it made (and whatever an interrupted run left).
+# make bench: the benchmarks (DESIGN §8, issue 12), in one run, each
+# printing its figures and PASS/FAIL per target (never failing the run):
+#   1. scale (tests/tools/scalebench.c): reconcile CPU and peak RSS, `list`
+#      and `list --json` at 10,000 instances against a recorded engine
+#      answer served by tests/tools/fakeengine, side by side with a Python
+#      reconcile using Debian's python3-docker (tests/tools/pyreconcile.py;
+#      installed here with apt-get when missing), default and sparse=True.
+#   2. lag (tests/tools/lagbench.c): with `instctl watch` running, 100
+#      stop/kill/start behind instctl's back, event time -> row change,
+#      p50/p99.
+#   3. engine (tests/tools/bench.c): creates 1,000 instances on the engine,
+#      measures `instctl reconcile` against one raw container list plus one
+#      SQLite read, and removes everything it made (and whatever an
+#      interrupted run left).
+# BENCH_ONLY=scale|lag|engine runs one of them. BENCH_PYTHON=sparse skips
+# the default python3-docker form (10,000 inspects: minutes), none both.
 #
 # Settings (environment, all optional): BENCH_INSTANCES (1000), BENCH_WORKERS
 # (4), BENCH_IMAGE (instctl/odoo-standin:17.0), BENCH_DIR
@@ -33,4 +43,19 @@ if command -v docker >/dev/null 2>&1; then
     docker version --format 'bench.sh: engine {{.Server.Version}} (API {{.Server.APIVersion}})' 2>/dev/null || true
 fi
 
-INSTCTL_BIN=$INSTCTL_BIN exec "$bench" "$@"
+only=${BENCH_ONLY:-}
+if [ -z "$only" ] || [ "$only" = scale ]; then
+    if ! python3 -c 'import docker' 2>/dev/null && [ "$(id -u)" = 0 ] &&
+        [ "${BENCH_PYTHON:-all}" != none ]; then
+        echo "bench.sh: installing python3-docker for the side-by-side figures"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-docker >/dev/null 2>&1 ||
+            echo "bench.sh: python3-docker could not be installed; its figures are skipped"
+    fi
+    INSTCTL_BIN=$INSTCTL_BIN BUILD=$BUILD "$BUILD/tests/scalebench" || echo "bench.sh: scale: could not run"
+fi
+if [ -z "$only" ] || [ "$only" = lag ]; then
+    INSTCTL_BIN=$INSTCTL_BIN "$BUILD/tests/lagbench" || echo "bench.sh: lag: could not run"
+fi
+if [ -z "$only" ] || [ "$only" = engine ]; then
+    INSTCTL_BIN=$INSTCTL_BIN exec "$bench" "$@"
+fi

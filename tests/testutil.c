@@ -1,5 +1,7 @@
 /* Helpers shared by the test suites; see testutil.h. */
 #include "testutil.h"
+#include <ctype.h>
+#include <errno.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -835,4 +837,128 @@ int tu_check_instance(const tu_store *s, const char *id, const tu_pg *pg, FILE *
         n += check_pg(pg, jstr(row, "database_name"), strcmp(status, "terminated") != 0, rep);
     cJSON_Delete(row);
     return n;
+}
+
+/* ---- the Prometheus text format checker ---- */
+
+static bool prom_name(const char **p, bool metric)
+{
+    const char *s = *p;
+    if (!(isalpha((unsigned char)*s) || *s == '_' || (metric && *s == ':')))
+        return false;
+    while (isalnum((unsigned char)*s) || *s == '_' || (metric && *s == ':'))
+        s++;
+    *p = s;
+    return true;
+}
+
+/* {name="value",...}: names valid, values with only \\, \" and \n escapes. */
+static bool prom_labels(const char **p)
+{
+    const char *s = *p + 1;
+    while (*s != '}') {
+        if (!prom_name(&s, false) || *s++ != '=' || *s++ != '"')
+            return false;
+        for (; *s != '"'; s++) {
+            if (*s == '\0' || *s == '\n')
+                return false;
+            if (*s == '\\' && (s[1] != '\\' && s[1] != '"' && s[1] != 'n'))
+                return false;
+            if (*s == '\\')
+                s++;
+        }
+        s++;
+        if (*s == ',')
+            s++;
+        else if (*s != '}')
+            return false;
+    }
+    *p = s + 1;
+    return true;
+}
+
+static bool prom_value(const char *s)
+{
+    if (strcmp(s, "+Inf") == 0 || strcmp(s, "-Inf") == 0 || strcmp(s, "NaN") == 0)
+        return true;
+    char *end;
+    errno = 0;
+    strtod(s, &end);
+    return end != s && (*end == '\0' || *end == ' ') && errno == 0;
+}
+
+/* One line; families[] collects the names whose samples have ended. */
+static const char *prom_line(const char *line, char *family, char (*done)[128], size_t *ndone,
+                             char (*typed)[128], size_t *ntyped)
+{
+    char name[128];
+    const char *p = line;
+    if (strncmp(line, "# HELP ", 7) == 0 || strncmp(line, "# TYPE ", 7) == 0) {
+        p = line + 7;
+        const char *n0 = p;
+        if (!prom_name(&p, true) || *p != ' ')
+            return "bad metric name in a comment";
+        snprintf(name, sizeof name, "%.*s", (int)(p - n0), n0);
+        if (line[2] == 'T') {
+            static const char *const kinds[] = {"counter", "gauge",   "histogram",
+                                                "summary", "untyped", NULL};
+            bool known = false;
+            for (size_t i = 0; kinds[i] != NULL; i++)
+                known = known || strcmp(p + 1, kinds[i]) == 0;
+            for (size_t i = 0; i < *ntyped; i++)
+                if (strcmp(typed[i], name) == 0)
+                    return "a second TYPE for one family";
+            for (size_t i = 0; i < *ndone; i++)
+                if (strcmp(done[i], name) == 0)
+                    return "TYPE after the family's samples";
+            if (strcmp(family, name) == 0)
+                return "TYPE after the family's samples";
+            if (!known)
+                return "unknown metric type";
+            snprintf(typed[(*ntyped)++], 128, "%s", name);
+        }
+        return NULL;
+    }
+    if (line[0] == '#')
+        return NULL;
+    if (!prom_name(&p, true))
+        return "bad metric name";
+    snprintf(name, sizeof name, "%.*s", (int)(p - line), line);
+    if (*p == '{' && !prom_labels(&p))
+        return "bad labels";
+    if (*p++ != ' ' || !prom_value(p))
+        return "bad value";
+    if (strcmp(name, family) != 0) {
+        for (size_t i = 0; i < *ndone; i++)
+            if (strcmp(done[i], name) == 0)
+                return "a family's samples are not together";
+        if (family[0] != '\0')
+            snprintf(done[(*ndone)++], 128, "%s", family);
+        snprintf(family, 128, "%s", name);
+    }
+    return NULL;
+}
+
+bool tu_prom_check(const char *text, char *why, size_t len)
+{
+    static char done[256][128], typed[256][128];
+    char family[128] = "", line[4096];
+    size_t ndone = 0, ntyped = 0;
+    for (const char *p = text; *p != '\0';) {
+        size_t n = strcspn(p, "\n");
+        if (p[n] != '\n') {
+            snprintf(why, len, "last line without a newline");
+            return false;
+        }
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        const char *bad = ndone < 255 && ntyped < 255
+                              ? prom_line(line, family, done, &ndone, typed, &ntyped)
+                              : "too many families";
+        if (bad != NULL) {
+            snprintf(why, len, "%s: %s", bad, line);
+            return false;
+        }
+        p += n + 1;
+    }
+    return true;
 }

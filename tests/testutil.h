@@ -207,3 +207,15 @@ char *tu_read_file(const char *path);
 int tu_check_instance(const tu_store *s, const char *id, const tu_pg *pg, FILE *report);
 
 #endif
+
+/* ---- added for the watch suites: the Prometheus text format ---- */
+
+/*
+ * tu_prom_check: checks text against the Prometheus text exposition format
+ * (0.0.4): every line a "# HELP name text", "# TYPE name kind" or a sample
+ * `name{label="value",...} value` with valid names, escapes and a float
+ * value (or +Inf, -Inf, NaN); TYPE at most once per family and before its
+ * samples; a family's samples together. False with the line and the
+ * reason in why.
+ */
+bool tu_prom_check(const char *text, char *why, size_t len);

@@ -58,22 +58,85 @@ static void observed(const lc_instance *in, char *buf, size_t len)
         snprintf(buf, len, "%s %s", container_state_name(in->obs.state), age);
 }
 
-static void list_table(cli *c, const lc_instance *v, size_t n)
+/* One line of the table, kept small: 10,000 of them wait for the name column's width. */
+typedef struct list_line {
+    char id[9], name[64], odoo[33], obs[64];
+    InstanceStatus status;
+} list_line;
+
+typedef struct list_out {
+    cli *c;
+    list_line *v;
+    size_t n, cap;
+    int wname;
+    bool oom;
+} list_out;
+
+static bool keep_line(void *arg, const lc_instance *in)
 {
-    int wname = 4;
-    for (size_t i = 0; i < n; i++)
-        wname =
-            (int)strlen(text_safe(v[i].name)) > wname ? (int)strlen(text_safe(v[i].name)) : wname;
-    printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", wname, "NAME", "STATUS", "ODOO",
-           "CONTAINER (LAST SEEN)");
-    for (size_t i = 0; i < n; i++) {
-        char badge[64], obs[64];
-        observed(&v[i], obs, sizeof obs);
-        status_badge(c, v[i].status, badge, sizeof badge);
-        int pad = 11 - (int)strlen(instance_status_name(v[i].status));
-        printf("%.8s  %-*s  %s%*s  %-7s  %s\n", text_safe(v[i].id), wname, text_safe(v[i].name),
-               badge, pad, "", text_safe(v[i].odoo_version), obs);
+    list_out *o = arg;
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 256;
+        list_line *grown = realloc(o->v, cap * sizeof *grown);
+        if (grown == NULL)
+            return !(o->oom = true);
+        o->v = grown;
+        o->cap = cap;
     }
+    list_line *l = &o->v[o->n++];
+    memcpy(l->id, in->id, 8);
+    l->id[8] = '\0';
+    snprintf(l->name, sizeof l->name, "%s", text_safe(in->name));
+    snprintf(l->odoo, sizeof l->odoo, "%s", text_safe(in->odoo_version));
+    observed(in, l->obs, sizeof l->obs);
+    l->status = in->status;
+    int w = (int)strlen(l->name);
+    o->wname = w > o->wname ? w : o->wname;
+    return true;
+}
+
+static void list_table(list_out *o)
+{
+    printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", o->wname, "NAME", "STATUS", "ODOO",
+           "CONTAINER (LAST SEEN)");
+    for (size_t i = 0; i < o->n; i++) {
+        const list_line *l = &o->v[i];
+        char badge[64];
+        status_badge(o->c, l->status, badge, sizeof badge);
+        int pad = 11 - (int)strlen(instance_status_name(l->status));
+        printf("%s  %-*s  %s%*s  %-7s  %s\n", l->id, o->wname, l->name, badge, pad, "", l->odoo,
+               l->obs);
+    }
+}
+
+static bool print_id(void *arg, const lc_instance *in)
+{
+    (void)arg;
+    puts(in->id);
+    return true;
+}
+
+/*
+ * The array exactly as print_json prints it, one element at a time as the
+ * rows come, so 10,000 rows never make one tree: each object printed alone,
+ * its lines indented one more tab as cJSON nests them in an array.
+ */
+static bool print_json_row(void *arg, const lc_instance *in)
+{
+    size_t *count = arg;
+    cJSON *o = instance_json(in);
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    fputs((*count)++ > 0 ? ", " : "", stdout);
+    for (const char *p = s; p != NULL && *p != '\0';) {
+        size_t k = strcspn(p, "\n");
+        fwrite(p, 1, k, stdout);
+        if (p[k] == '\n')
+            fputs("\n\t", stdout);
+        p += k + (p[k] == '\n');
+    }
+    free(s);
+    return true;
 }
 
 static int run_list(cli *c, int argc, char **argv)
@@ -101,24 +164,25 @@ static int run_list(cli *c, int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(&cmd_list, "unexpected argument \"%s\"", argv[optind]);
-    lc_instance *v;
-    size_t n;
-    lc_err e = store_list(c->store, all, filter ? (int)only : -1, &v, &n, &c->diag);
-    if (e != LC_OK)
-        return fail(c, e);
+    int which = filter ? (int)only : -1;
+    size_t count = 0;
+    list_out o = {.c = c, .wname = 4};
+    lc_err e;
     if (c->json) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++)
-            cJSON_AddItemToArray(arr, instance_json(&v[i]));
-        print_json(arr);
+        fputc('[', stdout);
+        e = store_list_each(c->store, all, which, print_json_row, &count, &c->diag);
+        puts("]");
     } else if (c->quiet) {
-        for (size_t i = 0; i < n; i++)
-            puts(text_safe(v[i].id));
+        e = store_list_each(c->store, all, which, print_id, NULL, &c->diag);
     } else {
-        list_table(c, v, n);
+        e = store_list_each(c->store, all, which, keep_line, &o, &c->diag);
+        if (e == LC_OK && o.oom)
+            e = lc_fail(&c->diag, LC_ENOMEM, "out of memory listing instances");
+        if (e == LC_OK)
+            list_table(&o);
     }
-    free(v);
-    return 0;
+    free(o.v);
+    return e == LC_OK ? 0 : fail(c, e);
 }
 
 static int one_ref(const cmd_entry *cmd, int argc, char **argv, const char **ref)

@@ -3,6 +3,7 @@
  * runs are excluded by an flock on a lock file beside the database.
  */
 #include "cli.h"
+#include "metrics.h"
 #include "reconcile.h"
 
 #include <errno.h>
@@ -92,6 +93,7 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         cJSON_AddNumberToObject(j, counts[i].k, (double)counts[i].v);
+    cJSON_AddNumberToObject(j, "written", (double)r->written);
     cJSON_AddNumberToObject(j, "requests", (double)r->requests);
     cJSON_AddNumberToObject(j, "ms", (double)r->ms);
     cJSON_AddBoolToObject(j, "dry_run", dry_run);
@@ -118,27 +120,6 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
     return j;
 }
 
-/* Takes the pass lock; 1 = held, 0 = another run holds it, -1 = error (diag set). */
-static int take_lock(cli *c, int *fd)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s.reconcile.lock", store_path(c->store));
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (*fd < 0) {
-        lc_fail(&c->diag, LC_ESTORE, "lock file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
-        return 1;
-    close(*fd);
-    if (errno != EWOULDBLOCK) {
-        lc_fail(&c->diag, LC_ESTORE, "lock file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    fprintf(stderr, "instctl: another reconcile is running (lock %s held); nothing to do\n", path);
-    return 0;
-}
-
 static int run_reconcile(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -158,11 +139,18 @@ static int run_reconcile(cli *c, int argc, char **argv)
         return usage_error(&cmd_reconcile, "unexpected argument \"%s\"", argv[optind]);
     static char line_buffer[8192];
     setvbuf(stderr, line_buffer, _IOLBF, sizeof line_buffer); /* one write per logfmt line */
-    int locked = take_lock(c, &fd);
-    if (locked <= 0)
-        return locked == 0 ? 0 : fail(c, LC_ESTORE);
+    lc_err e = reconcile_lock(c->store, "reconcile", false, &fd, &c->diag);
+    if (e == LC_EBUSY) {
+        fprintf(stderr, "instctl: another reconcile is running (%s); nothing to do\n", c->diag.msg);
+        return 0;
+    }
+    if (e != LC_OK)
+        return fail(c, e);
     lc_reconcile_report r;
-    lc_err e = reconcile_run(c->store, c->engine, &c->cfg, &opt, &r, &c->diag);
+    e = reconcile_run(c->store, c->engine, &c->cfg, &opt, &r, &c->diag);
+    lc_diag md = {{0}};
+    if (!opt.dry_run && metrics_update_file(c->store, c->cfg.metrics_file, &md) != LC_OK)
+        fprintf(stderr, "instctl: %s\n", md.msg);
     for (size_t i = 0; i < r.n_decisions && !c->quiet; i++)
         log_decision(&r.decisions[i], opt.dry_run);
     log_summary(&r, e, opt.dry_run);

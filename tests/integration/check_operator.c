@@ -597,7 +597,10 @@ START_TEST(test_install_uninstall)
     /* exactly these files */
     char want[4096] = "etc/cron.d/instctl\netc/instctl/instctl.conf.example\n"
                       "usr/local/bin/instctl\nusr/local/lib/instctl/billing-webhook.cgi\n"
-                      "usr/local/share/bash-completion/completions/instctl\n";
+                      "usr/local/share/bash-completion/completions/instctl\n"
+                      "usr/local/lib/systemd/system/instctl-watch.service\n"
+                      "usr/local/lib/systemd/system/instctl-reconcile.service\n"
+                      "usr/local/lib/systemd/system/instctl-reconcile.timer\n";
     glob_t g;
     ck_assert(glob("man/*.8", 0, NULL, &g) == 0 && g.gl_pathc > 0);
     for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -640,6 +643,7 @@ START_TEST(test_install_uninstall)
         {"etc/instctl/instctl.conf.example", 0644},
         {"usr/local/share/bash-completion/completions/instctl", 0644},
         {"usr/local/share/man/man8/instctl.8", 0644},
+        {"usr/local/lib/systemd/system/instctl-watch.service", 0644},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         char path[700];
