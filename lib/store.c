@@ -1,7 +1,10 @@
 /*
  * The SQLite store: opening, pragmas, forward-only migrations and the table
- * of prepared statements. Rows, leases and history live in store_rows.c and
- * store_lease.c.
+ * of prepared statements. One file per table after that: store_instances.c
+ * (rows, the operation journal, outcomes), store_lease.c (leases),
+ * store_history.c (status_events), store_observe.c (observation columns and
+ * reconcile's compare-and-set), store_billing.c, store_backups.c,
+ * store_hosts.c, store_metrics.c.
  */
 #include "store_internal.h"
 

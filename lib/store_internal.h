@@ -105,6 +105,13 @@ int bind_status_or_null(sqlite3_stmt *st, int idx, int status);
 lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
                    const char *detail, lc_diag *d);
 
+/* bind_holder: binds a lease holder's pid, start time and boot id at first.. first + 2. */
+void bind_holder(sqlite3_stmt *st, int first, const lc_lease_holder *h);
+
+/* lease_clear: clears the lease h holds on row id (store_lease.c); inside or outside a transaction.
+ */
+lc_err lease_clear(lc_store *s, const char *id, const lc_lease_holder *h, lc_diag *d);
+
 /* billing_add: one billing_events row; inside the caller's transaction. */
 lc_err billing_add(lc_store *s, const lc_billing_record *ev, lc_diag *d);
 

@@ -157,3 +157,49 @@ lc_err store_lease_take(lc_store *s, const char *id, int lease_seconds, lc_insta
     store_rollback(s);
     return e;
 }
+
+void bind_holder(sqlite3_stmt *st, int first, const lc_lease_holder *h)
+{
+    sqlite3_bind_int64(st, first, h->pid);
+    sqlite3_bind_int64(st, first + 1, (sqlite3_int64)h->start);
+    sqlite3_bind_text(st, first + 2, h->boot, -1, SQLITE_TRANSIENT);
+}
+
+lc_err lease_clear(lc_store *s, const char *id, const lc_lease_holder *h, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_LEASE_CLEAR, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    bind_holder(st, 2, h);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "release lease");
+}
+
+lc_err store_lease_release(lc_store *s, const char *id, lc_diag *d)
+{
+    return lease_clear(s, id, &s->self, d);
+}
+
+lc_err store_lease_break(lc_store *s, const char *id, const lc_lease_holder *dead, lc_diag *d)
+{
+    return lease_clear(s, id, dead, d);
+}
+
+lc_err store_lease_extend(lc_store *s, const char *id, int seconds, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_LEASE_EXTEND, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(time(NULL) + seconds));
+    sqlite3_bind_int64(st, 3, s->self.pid);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)s->self.start);
+    sqlite3_bind_text(st, 5, s->self.boot, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return STORE_ERR(s, d, "extend lease");
+    return sqlite3_changes(s->db) == 1 ? LC_OK : lc_fail(d, LC_EBUSY, "lease lost");
+}

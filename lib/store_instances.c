@@ -1,6 +1,8 @@
 /*
- * Instance rows and their history: reading, resolving a reference, listing,
- * inserting, saving an action's outcome, and reconcile's compare-and-set.
+ * The instances table: reading a row, resolving a reference, listing,
+ * inserting, recording an operation's step (the journal) and writing its
+ * outcome (row, history, billing event and lease release in one
+ * transaction).
  */
 #include "store_internal.h"
 
@@ -207,23 +209,6 @@ lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg,
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
 }
 
-lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
-                   const char *detail, lc_diag *d)
-{
-    sqlite3_stmt *st = stmt(s, STMT_HISTORY_ADD, d);
-    if (st == NULL)
-        return LC_ESTORE;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    bind_status_or_null(st, 2, from);
-    bind_status_or_null(st, 3, (int)to);
-    sqlite3_bind_text(st, 4, cause, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 5, detail);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "add history");
-}
-
 static bool live_row_exists(lc_store *s, stmt_id which, const char *value)
 {
     sqlite3_stmt *st = stmt(s, which, NULL);
@@ -277,4 +262,118 @@ lc_err store_insert(lc_store *s, const lc_instance *in, int lease_seconds, lc_di
         return store_commit(s, d);
     store_rollback(s);
     return e;
+}
+
+static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_SAVE, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_TRANSIENT);
+    bind_status_or_null(st, 2, (int)in->status);
+    bind_text_or_null(st, 3, in->container_id);
+    const char *text[] = {in->container_name, in->volume_name, in->image, in->odoo_version};
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_text(st, 4 + i, text[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 8, in->hold_billing);
+    sqlite3_bind_int(st, 9, in->hold_operator);
+    bind_status_or_null(st, 10, in->suspended_from);
+    bind_status_or_null(st, 11, in->previous_status);
+    bind_text_or_null(st, 12, in->error_message);
+    bind_text_or_null(st, 13, in->op_step);
+    if (in->op_deadline)
+        sqlite3_bind_int64(st, 14, (sqlite3_int64)in->op_deadline);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)time(NULL));
+    bind_holder(st, 16, &s->self);
+    sqlite3_bind_int(st, 19, in->final_backup_pending);
+    char objects[2048];
+    if (in->op.kind != ACT_NONE) {
+        sqlite3_bind_text(st, 20, lc_action_id_name(in->op.kind), -1, SQLITE_STATIC);
+        bind_status_or_null(st, 21, in->op.from);
+        if (lc_journal_encode(&in->op, objects, sizeof objects))
+            bind_text_or_null(st, 22, objects);
+    }
+    if (in->status == INSTANCE_ERROR || in->error_message[0] != '\0')
+        sqlite3_bind_text(st, 23, in->error_from_op ? "operation" : "reconcile", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return STORE_ERR(s, d, "save instance");
+    if (sqlite3_changes(s->db) != 1)
+        return lc_fail(d, LC_EBUSY, "instance %s: lease lost before saving", in->name);
+    return LC_OK;
+}
+
+lc_err store_journal(lc_store *s, const lc_instance *in, lc_diag *d)
+{
+    sqlite3_stmt *st = stmt(s, STMT_JOURNAL, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    char objects[2048];
+    sqlite3_bind_text(st, 1, in->id, -1, SQLITE_TRANSIENT);
+    if (in->op.kind != ACT_NONE) {
+        sqlite3_bind_text(st, 2, lc_action_id_name(in->op.kind), -1, SQLITE_STATIC);
+        bind_status_or_null(st, 3, in->op.from);
+        if (!lc_journal_encode(&in->op, objects, sizeof objects))
+            return lc_fail(d, LC_ESTORE, "instance %s: operation journal too long", in->name);
+        bind_text_or_null(st, 6, objects);
+    }
+    bind_text_or_null(st, 4, in->op_step);
+    if (in->op_deadline)
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)in->op_deadline);
+    bind_text_or_null(st, 7, in->container_id);
+    const char *text[] = {in->volume_name, in->image, in->odoo_version};
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_text(st, 8 + i, text[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
+    bind_holder(st, 12, &s->self);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return STORE_ERR(s, d, "record step");
+    if (sqlite3_changes(s->db) != 1)
+        return lc_fail(d, LC_EBUSY, "instance %s: lease lost before step %s", in->name,
+                       in->op_step);
+    return LC_OK;
+}
+
+lc_err store_save(lc_store *s, const lc_instance *in, InstanceStatus from, const char *cause,
+                  const char *detail, bool release, lc_diag *d)
+{
+    lc_outcome w = {.from = from, .cause = cause, .detail = detail, .release = release};
+    return store_write_outcome(s, in, &w, d);
+}
+
+lc_err store_write_outcome(lc_store *s, const lc_instance *in, const lc_outcome *w, lc_diag *d)
+{
+    lc_err e = store_begin(s, d);
+    if (e != LC_OK)
+        return e;
+    e = save_row(s, in, d);
+    if (e == LC_OK && w->ev != NULL)
+        e = billing_add(s, w->ev, d);
+    if (e == LC_OK && (in->status != w->from || w->history))
+        e = history_add(s, in->id, (int)w->from, in->status, w->cause, w->detail, d);
+    if (e == LC_OK && w->release)
+        e = lease_clear(s, in->id, &s->self, d);
+    if (e == LC_OK)
+        return store_commit(s, d);
+    store_rollback(s);
+    return e;
+}
+
+lc_err store_stats(lc_store *s, long counts[INSTANCE_STATUS_COUNT], lc_diag *d)
+{
+    memset(counts, 0, sizeof(long) * INSTANCE_STATUS_COUNT);
+    sqlite3_stmt *st = stmt(s, STMT_STATS, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        InstanceStatus v;
+        if (instance_status_parse((const char *)sqlite3_column_text(st, 0), &v))
+            counts[v] = (long)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "count instances");
 }
