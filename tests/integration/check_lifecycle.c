@@ -1290,18 +1290,20 @@ START_TEST(test_bad_input)
                                 "a@@example.com", ""};
     for (size_t i = 0; i < sizeof bad_emails / sizeof bad_emails[0]; i++)
         assert_create_refused(name, db, bad_emails[i], pwfile, NULL);
-    const char *bad_dbs[] = {"1abc",
-                             "Bad-DB",
+    /* Odoo's DBNAME_PATTERN [a-zA-Z0-9][a-zA-Z0-9_.-]+, and never the server's own */
+    const char *bad_dbs[] = {".abc",
+                             "_x",
                              "a;drop",
                              "has space",
-                             "x-y",
+                             "postgres",
+                             "template1",
                              "",
                              "d234567890123456789012345678901234567890123456789012345678901234"};
     for (size_t i = 0; i < sizeof bad_dbs / sizeof bad_dbs[0]; i++)
         assert_create_refused(name, bad_dbs[i], email, pwfile, NULL);
     /* validated before any Docker call: exit 2, not 6, with no engine */
     assert_create_refused("Café 1", db, email, pwfile, "--docker-host=unix:///nonexistent.sock");
-    assert_create_refused(name, "1abc", email, pwfile, "--docker-host=unix:///nonexistent.sock");
+    assert_create_refused(name, ".abc", email, pwfile, "--docker-host=unix:///nonexistent.sock");
     /* a bad version, a bad pull policy, a missing option */
     tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
                   pwfile, "--odoo-version", "17");
