@@ -106,6 +106,8 @@ static lc_err read_master_password(const lc_config *c, char *buf, size_t len, lc
 static lc_err lock_down(lc_ops *o, lc_instance *in, lc_diag *d)
 {
     lc_observation obs;
+    in->op_deadline =
+        time(NULL) + o->cfg->create_timeout; /* Odoo starts once more: its own window */
     lc_err e = ops_step(o, in, "lock", d);
     if (e == LC_OK)
         e = ops_place_credentials(o, in, d);
