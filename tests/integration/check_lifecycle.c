@@ -1291,14 +1291,11 @@ START_TEST(test_bad_input)
     for (size_t i = 0; i < sizeof bad_emails / sizeof bad_emails[0]; i++)
         assert_create_refused(name, db, bad_emails[i], pwfile, NULL);
     /* Odoo's DBNAME_PATTERN [a-zA-Z0-9][a-zA-Z0-9_.-]+, and never the server's own */
-    const char *bad_dbs[] = {".abc",
-                             "_x",
-                             "a;drop",
-                             "has space",
-                             "postgres",
-                             "template1",
-                             "",
-                             "d234567890123456789012345678901234567890123456789012345678901234"};
+    const char *bad_dbs[] = {
+        ".abc",     "_x",
+        "a;drop",   "has space",
+        "postgres", "template1",
+        "",         "d234567890123456789012345678901234567890123456789012345678901234"};
     for (size_t i = 0; i < sizeof bad_dbs / sizeof bad_dbs[0]; i++)
         assert_create_refused(name, bad_dbs[i], email, pwfile, NULL);
     /* validated before any Docker call: exit 2, not 6, with no engine */
