@@ -75,7 +75,7 @@ static int by_id(const void *a, const void *b)
 
 static const lc_container_summary *find_container(const pass *p, const char *id)
 {
-    if (id[0] == '\0')
+    if (id[0] == '\0' || p->ncs == 0)
         return NULL;
     lc_container_summary key = {0};
     snprintf(key.id, sizeof key.id, "%s", id);
@@ -512,7 +512,8 @@ static lc_err run_pass(pass *p, lc_diag *d)
     e = engine_container_list(p->e, store_uuid(p->s), &p->cs, &p->ncs, d);
     if (e != LC_OK)
         return e == LC_ENOMEM ? e : LC_EENGINE;
-    qsort(p->cs, p->ncs, sizeof *p->cs, by_id);
+    if (p->ncs > 1) /* an empty list may be NULL, which qsort must not get */
+        qsort(p->cs, p->ncs, sizeof *p->cs, by_id);
     e = prepare(p, d);
     if (e == LC_OK)
         e = settle_rows(p, d);

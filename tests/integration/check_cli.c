@@ -18,7 +18,9 @@ static char db[256];
 
 static void setup(void)
 {
-    snprintf(db, sizeof db, "%s/cli.db", tu_tmpdir("cli"));
+    char *dir = tu_tmpdir("cli");
+    snprintf(db, sizeof db, "%s/cli.db", dir);
+    free(dir);
     const char *argv[] = {"--db", db, "--config", "/dev/null", "init", NULL};
     tu_run r = tu_instctl(NULL, argv);
     ck_assert_msg(r.status == 0, "init: %s", r.err);
