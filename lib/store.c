@@ -201,6 +201,37 @@ sqlite3_stmt *stmt(lc_store *s, stmt_id id, lc_diag *d)
     return s->stmts[id];
 }
 
+lc_err collect_rows(lc_store *s, sqlite3_stmt *st, size_t size, row_reader read, void **out,
+                    size_t *n, const char *what, lc_diag *d)
+{
+    size_t cap = 0;
+    int rc;
+    lc_err e = LC_OK;
+    *out = NULL;
+    *n = 0;
+    while (e == LC_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *grown = realloc(*out, cap * size);
+            if (grown == NULL) {
+                e = lc_fail(d, LC_ENOMEM, "%s: out of memory", what);
+                break;
+            }
+            *out = grown;
+        }
+        read(st, (char *)*out + (*n)++ * size);
+    }
+    if (e == LC_OK && rc != SQLITE_DONE)
+        e = STORE_ERR(s, d, what);
+    sqlite3_reset(st);
+    if (e != LC_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
 lc_err exec_sql(lc_store *s, const char *sql, lc_diag *d)
 {
     char *err = NULL;

@@ -41,6 +41,11 @@ lc_err store_backup_add(lc_store *s, lc_backup_row *row, const char *parts_json,
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "record backup");
 }
 
+static void read_backup_row(sqlite3_stmt *st, void *row)
+{
+    read_backup(st, row);
+}
+
 lc_err store_backup_list(lc_store *s, const char *instance_id, lc_backup_row **out, size_t *n,
                          lc_diag *d)
 {
@@ -50,22 +55,7 @@ lc_err store_backup_list(lc_store *s, const char *instance_id, lc_backup_row **o
     if (st == NULL)
         return LC_ESTORE;
     sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_TRANSIENT);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            lc_backup_row *grown = realloc(*out, cap * sizeof **out);
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                return lc_fail(d, LC_ENOMEM, "out of memory listing backups");
-            }
-            *out = grown;
-        }
-        read_backup(st, &(*out)[(*n)++]);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list backups");
+    return collect_rows(s, st, sizeof **out, read_backup_row, (void **)out, n, "list backups", d);
 }
 
 lc_err store_backup_get(lc_store *s, const char *instance_id, const char *id, lc_backup_row *out,

@@ -22,6 +22,20 @@ lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, con
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "add history");
 }
 
+static void read_history(sqlite3_stmt *st, void *row)
+{
+    lc_history *h = row;
+    InstanceStatus v;
+    const char *from = (const char *)sqlite3_column_text(st, 1);
+    const char *cause = (const char *)sqlite3_column_text(st, 3);
+    const char *detail = (const char *)sqlite3_column_text(st, 4);
+    h->at = (time_t)sqlite3_column_int64(st, 0);
+    h->from = from != NULL && instance_status_parse(from, &v) ? (int)v : -1;
+    instance_status_parse((const char *)sqlite3_column_text(st, 2), &h->to);
+    snprintf(h->cause, sizeof h->cause, "%s", cause != NULL ? cause : "");
+    snprintf(h->detail, sizeof h->detail, "%s", detail != NULL ? detail : "");
+}
+
 lc_err store_history(lc_store *s, const char *id, lc_history **out, size_t *n, lc_diag *d)
 {
     *out = NULL;
@@ -30,29 +44,5 @@ lc_err store_history(lc_store *s, const char *id, lc_history **out, size_t *n, l
     if (st == NULL)
         return LC_ESTORE;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            lc_history *grown = realloc(*out, cap * sizeof **out);
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                return lc_fail(d, LC_ENOMEM, "out of memory reading history");
-            }
-            *out = grown;
-        }
-        lc_history *h = &(*out)[(*n)++];
-        InstanceStatus v;
-        const char *from = (const char *)sqlite3_column_text(st, 1);
-        const char *cause = (const char *)sqlite3_column_text(st, 3);
-        const char *detail = (const char *)sqlite3_column_text(st, 4);
-        h->at = (time_t)sqlite3_column_int64(st, 0);
-        h->from = from != NULL && instance_status_parse(from, &v) ? (int)v : -1;
-        instance_status_parse((const char *)sqlite3_column_text(st, 2), &h->to);
-        snprintf(h->cause, sizeof h->cause, "%s", cause != NULL ? cause : "");
-        snprintf(h->detail, sizeof h->detail, "%s", detail != NULL ? detail : "");
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "read history");
+    return collect_rows(s, st, sizeof **out, read_history, (void **)out, n, "read history", d);
 }

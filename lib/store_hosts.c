@@ -92,6 +92,11 @@ lc_err store_host_get(lc_store *s, const char *name, lc_host *out, lc_diag *d)
     return e;
 }
 
+static void read_host_row(sqlite3_stmt *st, void *row)
+{
+    read_host(st, row);
+}
+
 lc_err store_host_list(lc_store *s, lc_host **out, size_t *n, lc_diag *d)
 {
     *out = NULL;
@@ -99,30 +104,7 @@ lc_err store_host_list(lc_store *s, lc_host **out, size_t *n, lc_diag *d)
     sqlite3_stmt *st = stmt(s, STMT_HOST_LIST, d);
     if (st == NULL)
         return LC_ESTORE;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            lc_host *grown = realloc(*out, cap * sizeof **out);
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                free(*out);
-                *out = NULL;
-                *n = 0;
-                return lc_fail(d, LC_ENOMEM, "list hosts: out of memory");
-            }
-            *out = grown;
-        }
-        read_host(st, &(*out)[(*n)++]);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return LC_OK;
-    free(*out);
-    *out = NULL;
-    *n = 0;
-    return STORE_ERR(s, d, "list hosts");
+    return collect_rows(s, st, sizeof **out, read_host_row, (void **)out, n, "list hosts", d);
 }
 
 lc_err store_host_set_drained(lc_store *s, const char *name, bool drained, lc_diag *d)

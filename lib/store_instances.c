@@ -162,6 +162,11 @@ lc_err store_resolve(lc_store *s, const char *ref, lc_instance *out, lc_diag *d)
     return LC_OK;
 }
 
+static void read_instance_row(sqlite3_stmt *st, void *row)
+{
+    read_instance(st, row);
+}
+
 lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n, lc_diag *d)
 {
     *out = NULL;
@@ -171,22 +176,8 @@ lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n,
         return LC_ESTORE;
     sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
     bind_status_or_null(st, 2, only);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            lc_instance *grown = realloc(*out, cap * sizeof **out);
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                return lc_fail(d, LC_ENOMEM, "out of memory listing instances");
-            }
-            *out = grown;
-        }
-        read_instance(st, &(*out)[(*n)++]);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
+    return collect_rows(s, st, sizeof **out, read_instance_row, (void **)out, n, "list instances",
+                        d);
 }
 
 lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d)

@@ -105,6 +105,18 @@ int bind_status_or_null(sqlite3_stmt *st, int idx, int status);
 lc_err history_add(lc_store *s, const char *id, int from, InstanceStatus to, const char *cause,
                    const char *detail, lc_diag *d);
 
+/* row_reader: reads the current row of st into *row (an element of the caller's array). */
+typedef void (*row_reader)(sqlite3_stmt *st, void *row);
+
+/*
+ * collect_rows: steps st (prepared and bound by the caller) to its end, each
+ * row read by read into a malloc'd array of elements of size bytes: *out
+ * (free() it; NULL when empty), *n. Resets st. LC_ENOMEM, or LC_ESTORE
+ * naming what, with nothing returned (*out NULL, *n 0).
+ */
+lc_err collect_rows(lc_store *s, sqlite3_stmt *st, size_t size, row_reader read, void **out,
+                    size_t *n, const char *what, lc_diag *d);
+
 /* bind_holder: binds a lease holder's pid, start time and boot id at first.. first + 2. */
 void bind_holder(sqlite3_stmt *st, int first, const lc_lease_holder *h);
 

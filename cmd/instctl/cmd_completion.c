@@ -126,77 +126,59 @@ static void print_bash(void)
         "complete -F _instctl instctl");
 }
 
-static int print_names(cli *c)
+/* The words completion asks for: kind is names, hosts, or backups (of instance ref). */
+static lc_err words(lc_store *s, const char *kind, const char *ref, lc_diag *d)
 {
-    lc_store *s;
-    lc_instance *v;
-    size_t n;
-    lc_err e = store_open(c->cfg.db, 0, &s, &c->diag);
-    if (e != LC_OK)
-        return fail(c, e);
-    e = store_list(s, false, -1, &v, &n, &c->diag);
-    store_close(s);
-    if (e != LC_OK)
-        return fail(c, e);
-    for (size_t i = 0; i < n; i++)
-        puts(v[i].name);
-    free(v);
-    return 0;
-}
-
-/* The backup ids of instance ref, newest first (8 characters, as instctl prints them). */
-static int print_backups(cli *c, const char *ref)
-{
-    lc_store *s;
+    size_t n = 0;
+    if (strcmp(kind, "names") == 0) {
+        lc_instance *v = NULL;
+        lc_err e = store_list(s, false, -1, &v, &n, d);
+        for (size_t i = 0; i < n; i++)
+            puts(v[i].name);
+        free(v);
+        return e;
+    }
+    if (strcmp(kind, "hosts") == 0) {
+        lc_host *v = NULL;
+        lc_err e = store_host_list(s, &v, &n, d);
+        for (size_t i = 0; i < n; i++)
+            puts(v[i].name);
+        free(v);
+        return e;
+    }
     lc_instance in;
     lc_backup_row *v = NULL;
-    size_t n = 0;
-    lc_err e = store_open(c->cfg.db, 0, &s, &c->diag);
-    if (e != LC_OK)
-        return fail(c, e);
-    e = store_resolve(s, ref, &in, &c->diag);
+    lc_err e = store_resolve(s, ref, &in, d);
     if (e == LC_OK)
-        e = store_backup_list(s, in.id, &v, &n, &c->diag);
-    store_close(s);
-    if (e != LC_OK)
-        return fail(c, e);
+        e = store_backup_list(s, in.id, &v, &n, d);
     for (size_t i = 0; i < n; i++)
-        printf("%.8s\n", v[i].id);
+        printf("%.8s\n", v[i].id); /* as instctl prints backup ids */
     free(v);
-    return 0;
+    return e;
 }
 
-static int print_hosts(cli *c)
+/* Opens the store (never creating it) for words(). */
+static int print_words(cli *c, const char *kind, const char *ref)
 {
     lc_store *s;
-    lc_host *v = NULL;
-    size_t n = 0;
     lc_err e = store_open(c->cfg.db, 0, &s, &c->diag);
-    if (e != LC_OK)
-        return fail(c, e);
-    e = store_host_list(s, &v, &n, &c->diag);
+    if (e == LC_OK)
+        e = words(s, kind, ref, &c->diag);
     store_close(s);
-    if (e != LC_OK)
-        return fail(c, e);
-    for (size_t i = 0; i < n; i++)
-        puts(v[i].name);
-    free(v);
-    return 0;
+    return e == LC_OK ? 0 : fail(c, e);
 }
 
 static int run_completion(cli *c, int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "backups") == 0)
-        return print_backups(c, argv[2]);
+        return print_words(c, "backups", argv[2]);
     if (argc != 2)
         return usage_error(&cmd_completion, "expected bash, names, backups ID|NAME or hosts");
     if (strcmp(argv[1], "bash") == 0) {
         print_bash();
         return 0;
     }
-    if (strcmp(argv[1], "names") == 0)
-        return print_names(c);
-    if (strcmp(argv[1], "hosts") == 0)
-        return print_hosts(c);
+    if (strcmp(argv[1], "names") == 0 || strcmp(argv[1], "hosts") == 0)
+        return print_words(c, argv[1], NULL);
     return usage_error(&cmd_completion, "unknown completion \"%s\"", argv[1]);
 }
