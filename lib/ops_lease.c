@@ -51,6 +51,7 @@ lc_err ops_conclude(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_err e, lc_diag 
     lc_diag rd = {{0}};
     lc_err re = LC_OK;
     int sig = lc_interrupted;
+    bool switched = in->op.switched;
     if (e == LC_EINTR) {
         /* the rollback's own Docker calls must run: a second signal stops it, the first not */
         lc_interrupt_clear();
@@ -79,7 +80,9 @@ lc_err ops_conclude(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_err e, lc_diag 
     if (e == LC_EINTR)
         return lc_fail(d, LC_EINTR, "%s: interrupted by signal %d; %s", in->name,
                        (int)lc_interrupted,
-                       re == LC_OK ? "rolled back" : "left for the next command to finish");
+                       re != LC_OK ? "left for the next command to finish"
+                       : switched  ? "finished"
+                                   : "rolled back");
     if (se != LC_OK && e == LC_OK)
         return lc_fail(d, se, "%s", sd.msg);
     return e;
@@ -144,7 +147,9 @@ lc_err ops_locked_action(lc_ops *o, const lc_action *a, lc_instance *in, act_ctx
     ops_keepalive k;
     ops_keepalive_start(o, in->id, &k);
     e = a->run(o, in, ctx, res, d);
-    if (e != LC_OK && e != LC_EINTR && lc_interrupt_pending())
+    /* a signal that cut a step short, even the removal of the old objects after the switch
+     * (which a handler may not report): the operation is finished or rolled back as recorded */
+    if (e != LC_EINTR && lc_interrupt_pending() && (e != LC_OK || in->op.switched))
         e = LC_EINTR;
     e = ops_conclude(o, in, ctx, e, d);
     ops_keepalive_stop(&k);
