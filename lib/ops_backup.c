@@ -151,6 +151,13 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
         if (e == LC_ENOTFOUND)
             e = LC_OK;
     }
+    /* the database first: the new container's credentials are applied to the restored one
+     * (its owner becomes the instance's role); the recorded swap is undone when not switched */
+    lc_pg pg;
+    ops_admin_pg(o, &pg);
+    if (e == LC_OK && in->op.new_database[0] != '\0' && (e = ops_step(o, in, "swap", d)) == LC_OK)
+        e = pg_switch_database(&pg, in->database_name, in->op.new_database, in->op.aside_database,
+                               d);
     lc_instance next = *in;
     snprintf(next.volume_name, sizeof next.volume_name, "%s", new_volume);
     next.container_id[0] = '\0';
@@ -158,13 +165,6 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
         e = ops_step(o, in, "container", d);
     if (e == LC_OK)
         e = ops_make_container(o, &next, d);
-    if (e != LC_OK)
-        return e;
-    lc_pg pg;
-    ops_admin_pg(o, &pg);
-    if (in->op.new_database[0] != '\0' && (e = ops_step(o, in, "swap", d)) == LC_OK)
-        e = pg_switch_database(&pg, in->database_name, in->op.new_database, in->op.aside_database,
-                               d);
     if (e != LC_OK)
         return e;
     snprintf(in->container_id, sizeof in->container_id, "%s", next.container_id);

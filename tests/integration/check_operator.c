@@ -609,15 +609,6 @@ START_TEST(test_install_uninstall)
         strncat(want, line, sizeof want - strlen(want) - 1);
     }
     globfree(&g);
-    /* and whatever systemd units there are */
-    if (glob("systemd/*.{service,timer}", GLOB_BRACE, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            char line[256];
-            snprintf(line, sizeof line, "usr/local/lib/systemd/system/%s\n", g.gl_pathv[i] + 8);
-            strncat(want, line, sizeof want - strlen(want) - 1);
-        }
-        globfree(&g);
-    }
     char *want_sorted = NULL;
     {
         char path[450];
