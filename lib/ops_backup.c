@@ -123,18 +123,18 @@ static void next_volume(const char *volume, char *out, size_t len)
  * restore is removed first (never reused half-filled), or skipped when it
  * cannot be.
  */
-static lc_err fresh_volume(lc_ops *o, const lc_instance *in, char *out, size_t len, lc_diag *d)
+lc_err ops_fresh_volume(lc_engine *engine, const lc_instance *in, char *out, size_t len, lc_diag *d)
 {
     char current[sizeof in->volume_name];
     snprintf(current, sizeof current, "%s", in->volume_name);
     for (int tries = 0; tries < 20; tries++) {
         bool exists = false;
         next_volume(current, out, len);
-        lc_err e = engine_volume_exists(o->engine, out, &exists, d);
+        lc_err e = engine_volume_exists(engine, out, &exists, d);
         if (e != LC_OK)
             return e;
         lc_diag ignore;
-        if (!exists || engine_volume_remove(o->engine, out, &ignore) == LC_OK)
+        if (!exists || engine_volume_remove(engine, out, &ignore) == LC_OK)
             return LC_OK;
         snprintf(current, sizeof current, "%s", out);
     }
@@ -172,8 +172,8 @@ static lc_err switch_volume(lc_ops *o, lc_instance *in, const char *new_volume, 
     lc_pg pg;
     ops_pg(o, &pg);
     if (in->op.new_database[0] != '\0' && (e = ops_step(o, in, "swap", d)) == LC_OK)
-        e = pg_switch_database(&pg, in->database_name, in->op.new_database,
-                               in->op.aside_database, d);
+        e = pg_switch_database(&pg, in->database_name, in->op.new_database, in->op.aside_database,
+                               d);
     if (e != LC_OK)
         return e;
     snprintf(in->container_id, sizeof in->container_id, "%s", next.container_id);
@@ -223,7 +223,7 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
     char new_volume[sizeof in->volume_name];
     lc_backup_target t;
     ops_target(o, in, &t);
-    lc_err e = fresh_volume(o, in, new_volume, sizeof new_volume, d);
+    lc_err e = ops_fresh_volume(o->engine, in, new_volume, sizeof new_volume, d);
     if (e != LC_OK)
         return e;
     snprintf(in->op.new_volume, sizeof in->op.new_volume, "%s", new_volume);
@@ -335,7 +335,8 @@ static lc_err drop_data(lc_ops *o, lc_instance *in, lc_diag *d)
     return e;
 }
 
-/* Whether the instance already has its final backup (taken once; a retry redoes only what failed). */
+/* Whether the instance already has its final backup (taken once; a retry redoes only what failed).
+ */
 static bool has_final_backup(lc_ops *o, const lc_instance *in)
 {
     lc_backup_row *all = NULL;
@@ -389,6 +390,8 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
 {
     lc_instance in;
     lc_err e = store_lease_take(o->store, id, o->cfg->lease_seconds, &in, d);
+    if (e == LC_OK && (e = ops_use_host(o, &in, d)) != LC_OK)
+        store_lease_release(o->store, id, NULL);
     if (e != LC_OK)
         return e;
     if (in.status != INSTANCE_TERMINATED || !in.final_backup_pending) {

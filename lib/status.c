@@ -75,6 +75,7 @@ static const char *const action_names[ACT_COUNT] = {
     [ACT_MAINTENANCE] = "maintenance",
     [ACT_END_MAINTENANCE] = "end-maintenance",
     [ACT_TERMINATE] = "terminate",
+    [ACT_MOVE] = "move",
 };
 
 const char *lc_action_id_name(lc_action_id id)

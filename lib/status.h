@@ -67,6 +67,7 @@ typedef enum lc_action_id {
     ACT_MAINTENANCE,
     ACT_END_MAINTENANCE,
     ACT_TERMINATE,
+    ACT_MOVE,
     ACT_COUNT
 } lc_action_id;
 

@@ -86,6 +86,8 @@ static const char *const migrations[] = {
     "INSERT INTO hosts (name, created_at) VALUES ('local', CAST(strftime('%s', 'now') AS INTEGER));"
     "ALTER TABLE instances ADD COLUMN host TEXT NOT NULL DEFAULT 'local';"
     "CREATE INDEX instances_host ON instances(host, status);",
+    /* 6: Odoo's published port on a remote host (issue 11, phase 2: the reverse proxy's target) */
+    "ALTER TABLE instances ADD COLUMN odoo_port INTEGER NOT NULL DEFAULT 0;",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -128,7 +130,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                   " hold_operator = ?9, suspended_from = ?10, previous_status = ?11,"
                   " error_message = ?12, op_step = ?13, op_deadline = ?14, updated_at = ?15,"
                   " final_backup_pending = ?19, op_kind = ?20, op_from = ?21, op_objects = ?22,"
-                  " error_source = ?23,"
+                  " error_source = ?23, host = ?24, odoo_port = ?25,"
                   " version = version + 1"
                   " WHERE id = ?1 AND lease_pid = ?16 AND lease_start = ?17 AND lease_boot = ?18",
     [STMT_LIVE_NAME] = "SELECT id FROM instances WHERE name = ?1 AND status <> 'terminated'",
@@ -159,10 +161,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
                      " obs_restart_count = ?5, obs_restart_base = ?6,"
                      " obs_restart_window_start = ?7, obs_first_seen = ?8, obs_at = ?9,"
                      " obs_started_at = ?10 WHERE id = ?1",
-    [STMT_JOURNAL] = "UPDATE instances SET op_kind = ?2, op_from = ?3, op_step = ?4,"
-                     " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
-                     " image = ?9, odoo_version = ?10, updated_at = ?11"
-                     " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
+    [STMT_JOURNAL] =
+        "UPDATE instances SET op_kind = ?2, op_from = ?3, op_step = ?4,"
+        " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
+        " image = ?9, odoo_version = ?10, updated_at = ?11, host = ?15,"
+        " odoo_port = ?16"
+        " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
     /* hosts (store_hosts.c) */
     [STMT_HOST_ADD] = "INSERT INTO hosts (name, docker_host, tls_ca, tls_cert, tls_key, address,"
                       " max_instances, drained, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",

@@ -59,8 +59,9 @@ struct lc_store {
     "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
     "obs_restart_base, obs_restart_window_start, obs_first_seen, obs_at, obs_started_at, "         \
-    "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source, host"
-
+    "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source, "   \
+    "host, "                                                                                       \
+    "odoo_port"
 
 /*
  * The SELECT column list of a hosts row (alias h) read_host() expects; the

@@ -70,6 +70,7 @@ void read_instance(sqlite3_stmt *st, lc_instance *o)
     const char *source = (const char *)sqlite3_column_text(st, 38);
     o->error_from_op = source != NULL && strcmp(source, "operation") == 0;
     copy_col(st, 39, o->host, sizeof o->host);
+    o->odoo_port = sqlite3_column_int(st, 40);
 }
 
 int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)

@@ -38,6 +38,8 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
     sqlite3_bind_int64(st, 15, (sqlite3_int64)time(NULL));
     bind_holder(st, 16, &s->self);
     sqlite3_bind_int(st, 19, in->final_backup_pending);
+    sqlite3_bind_text(st, 24, in->host[0] ? in->host : LC_HOST_LOCAL, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 25, in->odoo_port);
     char objects[2048];
     if (in->op.kind != ACT_NONE) {
         sqlite3_bind_text(st, 20, lc_action_id_name(in->op.kind), -1, SQLITE_STATIC);
@@ -46,8 +48,7 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
             bind_text_or_null(st, 22, objects);
     }
     if (in->status == INSTANCE_ERROR || in->error_message[0] != '\0')
-        sqlite3_bind_text(st, 23, in->error_from_op ? "operation" : "reconcile", -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 23, in->error_from_op ? "operation" : "reconcile", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -80,6 +81,8 @@ lc_err store_journal(lc_store *s, const lc_instance *in, lc_diag *d)
         sqlite3_bind_text(st, 8 + i, text[i], -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
     bind_holder(st, 12, &s->self);
+    sqlite3_bind_text(st, 15, in->host[0] ? in->host : LC_HOST_LOCAL, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 16, in->odoo_port);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "action.h"
+#include "hosts.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@ static int run_stats(cli *c, int argc, char **argv);
 
 const cmd_entry cmd_list = {
     .name = "list",
-    .usage = "[--all] [--status STATUS]",
+    .usage = "[--all] [--status STATUS] [--host HOST]",
     .summary = "list instances (terminated ones with --all)",
     .flags = NEEDS_STORE,
     .run = run_list,
@@ -36,7 +37,7 @@ const cmd_entry cmd_history = {
 const cmd_entry cmd_stats = {
     .name = "stats",
     .usage = "",
-    .summary = "count instances in each of the 8 statuses",
+    .summary = "count instances in each of the 8 statuses, and per Docker host",
     .flags = NEEDS_STORE,
     .run = run_stats,
 };
@@ -55,27 +56,61 @@ static void observed(const lc_instance *in, char *buf, size_t len)
         snprintf(buf, len, "%s %s", container_state_name(in->obs.state), age);
 }
 
-static void list_table(cli *c, const lc_instance *v, size_t n)
+static const char *host_of(const lc_instance *in)
 {
-    int wname = 4;
-    for (size_t i = 0; i < n; i++)
+    return in->host[0] ? in->host : LC_HOST_LOCAL;
+}
+
+/* The table; a HOST column when the store has more than one Docker host (issue 11). */
+static void list_table(cli *c, const lc_instance *v, size_t n, bool hosts)
+{
+    int wname = 4, whost = hosts ? 4 : 0;
+    for (size_t i = 0; i < n; i++) {
         wname = (int)strlen(v[i].name) > wname ? (int)strlen(v[i].name) : wname;
-    printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", wname, "NAME", "STATUS", "ODOO",
-           "CONTAINER (LAST SEEN)");
+        if (hosts && (int)strlen(host_of(&v[i])) > whost)
+            whost = (int)strlen(host_of(&v[i]));
+    }
+    printf("%-8s  %-*s  %-11s  %-7s  %-*s%s%s\n", "ID", wname, "NAME", "STATUS", "ODOO", whost,
+           hosts ? "HOST" : "", hosts ? "  " : "", "CONTAINER (LAST SEEN)");
     for (size_t i = 0; i < n; i++) {
         char badge[64], obs[64];
         observed(&v[i], obs, sizeof obs);
         status_badge(c, v[i].status, badge, sizeof badge);
         int pad = 11 - (int)strlen(instance_status_name(v[i].status));
-        printf("%.8s  %-*s  %s%*s  %-7s  %s\n", v[i].id, wname, v[i].name, badge, pad, "",
-               v[i].odoo_version, obs);
+        printf("%.8s  %-*s  %s%*s  %-7s  %-*s%s%s\n", v[i].id, wname, v[i].name, badge, pad, "",
+               v[i].odoo_version, whost, hosts ? host_of(&v[i]) : "", hosts ? "  " : "", obs);
     }
+}
+
+/* Keeps the rows on host (all when host is NULL); returns the new count. */
+static size_t only_host(lc_instance *v, size_t n, const char *host)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (host == NULL || strcmp(host_of(&v[i]), host) == 0)
+            v[k++] = v[i];
+    }
+    return k;
+}
+
+/* How many Docker hosts the store has (1 when it cannot tell). */
+static size_t host_count(cli *c)
+{
+    lc_host *hosts = NULL;
+    size_t n = 1;
+    if (store_host_list(c->store, &hosts, &n, NULL) != LC_OK)
+        n = 1;
+    free(hosts);
+    return n;
 }
 
 static int run_list(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"all", no_argument, NULL, 'a'}, {"status", required_argument, NULL, 's'}, {0}};
+    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                         {"status", required_argument, NULL, 's'},
+                                         {"host", required_argument, NULL, 'H'},
+                                         {0}};
+    const char *host = NULL;
     bool all = false;
     InstanceStatus only = INSTANCE_CREATING;
     bool filter = false;
@@ -84,6 +119,8 @@ static int run_list(cli *c, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "as:", opts, NULL)) != -1) {
         if (ch == 'a')
             all = true;
+        else if (ch == 'H')
+            host = optarg;
         else if (ch == 's' && instance_status_parse(optarg, &only))
             filter = true;
         else if (ch == 's')
@@ -99,9 +136,13 @@ static int run_list(cli *c, int argc, char **argv)
         return usage_error(&cmd_list, "unexpected argument \"%s\"", argv[optind]);
     lc_instance *v;
     size_t n;
-    lc_err e = store_list(c->store, all, filter ? (int)only : -1, &v, &n, &c->diag);
+    lc_host h;
+    lc_err e = host != NULL ? store_host_get(c->store, host, &h, &c->diag) : LC_OK;
+    if (e == LC_OK)
+        e = store_list(c->store, all, filter ? (int)only : -1, &v, &n, &c->diag);
     if (e != LC_OK)
         return fail(c, e);
+    n = only_host(v, n, host);
     if (c->json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < n; i++)
@@ -111,7 +152,7 @@ static int run_list(cli *c, int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             puts(v[i].id);
     } else {
-        list_table(c, v, n);
+        list_table(c, v, n, host_count(c) > 1);
     }
     free(v);
     return 0;
@@ -151,7 +192,8 @@ static bool transient(lc_container_state s)
     return s == CONTAINER_PAUSED || s == CONTAINER_RESTARTING || s == CONTAINER_REMOVING;
 }
 
-static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, lc_err oe)
+static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, lc_err oe,
+                      const char *odoo)
 {
     char badge[64], allowed[256], line[512], when[32], obsline[96];
     status_badge(c, in->status, badge, sizeof badge);
@@ -165,6 +207,9 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
     container_line(in, obs, oe, c->diag.msg, line, sizeof line);
     printf("%-16s %s %s\n%-16s %s\n", "container:", in->container_name, line,
            "volume:", in->volume_name);
+    printf("%-16s %s\n", "host:", in->host[0] ? in->host : LC_HOST_LOCAL);
+    if (odoo[0] != '\0')
+        printf("%-16s %s\n", "odoo address:", odoo);
     observed(in, obsline, sizeof obsline);
     printf("%-16s %s\n", "last observed:", obsline);
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
@@ -211,6 +256,20 @@ static cJSON *container_json(const lc_observation *obs, lc_err oe)
     return o;
 }
 
+/* "http://ADDRESS:PORT" where Odoo is published on a remote host (issue 11), else "". */
+static void odoo_address(cli *c, const lc_instance *in, char *buf, size_t len)
+{
+    lc_host h;
+    char address[256];
+    buf[0] = '\0';
+    if (in->odoo_port <= 0 || store_host_get(c->store, in->host, &h, NULL) != LC_OK)
+        return;
+    lc_host_address(&h, address, sizeof address);
+    if (address[0] != '\0')
+        snprintf(buf, len, strchr(address, ':') ? "http://[%s]:%d" : "http://%s:%d", address,
+                 in->odoo_port);
+}
+
 static int run_show(cli *c, int argc, char **argv)
 {
     const char *ref = NULL;
@@ -222,10 +281,18 @@ static int run_show(cli *c, int argc, char **argv)
         return fail(c, e);
     lc_observation obs = {.state = CONTAINER_UNKNOWN};
     lc_err oe = LC_OK;
-    if (in.container_id[0] != '\0')
-        oe = engine_container_inspect(c->engine, in.container_id, &obs, &c->diag);
+    lc_engine *engine = NULL;
+    char odoo[300];
+    odoo_address(c, &in, odoo, sizeof odoo);
+    if (in.container_id[0] != '\0' &&
+        (oe = ops_engine_for(&c->ops, &in, &engine, &c->diag)) == LC_OK)
+        oe = engine_container_inspect(engine, in.container_id, &obs, &c->diag);
     if (c->json) {
         cJSON *j = instance_json(&in);
+        if (odoo[0] != '\0')
+            cJSON_AddStringToObject(j, "odoo_url", odoo);
+        else
+            cJSON_AddNullToObject(j, "odoo_url");
         cJSON_AddItemToObject(j, "container", container_json(&obs, oe));
         return print_json(j);
     }
@@ -233,7 +300,7 @@ static int run_show(cli *c, int argc, char **argv)
         puts(in.id);
         return 0;
     }
-    show_text(c, &in, &obs, oe);
+    show_text(c, &in, &obs, oe, odoo);
     return 0;
 }
 
@@ -277,6 +344,53 @@ static int run_history(cli *c, int argc, char **argv)
     return arr != NULL ? print_json(arr) : 0;
 }
 
+/*
+ * Per Docker host (issue 11): each host's instances by status (terminated
+ * ones left out). Text: one line per host after the totals; JSON: "hosts":
+ * {"NAME": {"running": N, ..., "total": N}}.
+ */
+static lc_err stats_per_host(cli *c, cJSON *j)
+{
+    lc_host *hosts = NULL;
+    lc_instance *v = NULL;
+    size_t nh = 0, n = 0;
+    lc_err e = store_host_list(c->store, &hosts, &nh, &c->diag);
+    if (e == LC_OK)
+        e = store_list(c->store, false, -1, &v, &n, &c->diag);
+    cJSON *per = j != NULL && e == LC_OK ? cJSON_AddObjectToObject(j, "hosts") : NULL;
+    if (j == NULL && e == LC_OK)
+        printf("\n%-12s %s\n", "HOST", "INSTANCES (BY STATUS)");
+    for (size_t h = 0; e == LC_OK && h < nh; h++) {
+        long counts[INSTANCE_STATUS_COUNT] = {0}, total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(host_of(&v[i]), hosts[h].name) == 0) {
+                counts[v[i].status]++;
+                total++;
+            }
+        }
+        cJSON *o = per != NULL ? cJSON_AddObjectToObject(per, hosts[h].name) : NULL;
+        const char *sep = " ";
+        if (j == NULL)
+            printf("%-12s %ld", hosts[h].name, total);
+        for (int s = 0; s < INSTANCE_STATUS_COUNT; s++) {
+            if (o != NULL)
+                cJSON_AddNumberToObject(o, instance_status_name((InstanceStatus)s),
+                                        (double)counts[s]);
+            else if (counts[s] > 0)
+                printf("%s %s %ld", sep, instance_status_name((InstanceStatus)s), counts[s]);
+            if (counts[s] > 0)
+                sep = ",";
+        }
+        if (o != NULL)
+            cJSON_AddNumberToObject(o, "total", (double)total);
+        else
+            putchar('\n');
+    }
+    free(hosts);
+    free(v);
+    return e;
+}
+
 static int run_stats(cli *c, int argc, char **argv)
 {
     if (argc > 1)
@@ -293,10 +407,14 @@ static int run_stats(cli *c, int argc, char **argv)
         else
             printf("%-12s %ld\n", instance_status_name((InstanceStatus)s), counts[s]);
     }
-    if (j != NULL) {
+    if (j != NULL)
         cJSON_AddNumberToObject(j, "total", (double)total);
-        return print_json(j);
+    else
+        printf("%-12s %ld\n", "total", total);
+    e = stats_per_host(c, j);
+    if (e != LC_OK) {
+        cJSON_Delete(j);
+        return fail(c, e);
     }
-    printf("%-12s %ld\n", "total", total);
-    return 0;
+    return j != NULL ? print_json(j) : 0;
 }

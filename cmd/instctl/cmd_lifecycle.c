@@ -30,6 +30,7 @@ ACTION_CMD(cmd_restore, ACT_RESTORE);
 ACTION_CMD(cmd_update, ACT_UPDATE);
 ACTION_CMD(cmd_end_maintenance, ACT_END_MAINTENANCE);
 ACTION_CMD(cmd_terminate, ACT_TERMINATE);
+ACTION_CMD(cmd_move, ACT_MOVE);
 
 cmd_entry cmd_maintenance = {
     .name = "maintenance",
@@ -49,8 +50,8 @@ cmd_entry cmd_action = {
 };
 
 static cmd_entry *const action_cmds[] = {
-    &cmd_start,  &cmd_stop,   &cmd_restart, &cmd_suspend,         &cmd_unsuspend,
-    &cmd_backup, &cmd_restore, &cmd_update, &cmd_end_maintenance, &cmd_terminate,
+    &cmd_start,   &cmd_stop,   &cmd_restart,         &cmd_suspend,   &cmd_unsuspend, &cmd_backup,
+    &cmd_restore, &cmd_update, &cmd_end_maintenance, &cmd_terminate, &cmd_move,
 };
 
 void cmd_actions_init(void)
@@ -116,6 +117,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case OPT_NO_FINAL_BACKUP + 1:
         p->opt.no_final_backup = true;
         return 0;
+    case OPT_TO + 1:
+        p->opt.to = arg;
+        return 0;
     case ARGP_KEY_ARG:
         if (p->n_operands >= p->max_operands) {
             argp_error(state, "unexpected argument \"%s\"", arg);
@@ -161,7 +165,8 @@ static int parse_args(const cmd_entry *cmd, unsigned accepted, int argc, char **
     FILE *saved = stderr;
     if (err != NULL)
         stderr = err; /* argp's own messages: keep only the first line */
-    error_t rc = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, p);
+    error_t rc =
+        argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, p);
     stderr = saved;
     argv[0] = argv0;
     if (err != NULL)
