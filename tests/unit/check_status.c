@@ -43,6 +43,7 @@ static const expect_row expected[] = {
     {"update", -2, {NA, A, A, NA, NA, NA, NA, NA}},
     {"maintenance", INSTANCE_MAINTENANCE, {NA, A, A, NA, AL, NA, NA, NA}},
     {"end-maintenance", -2, {NA, NA, NA, NA, A, NA, NA, NA}},
+    {"move", -2, {NA, A, A, NA, NA, NA, NA, NA}},
 };
 #define EXPECTED_COUNT ((int)(sizeof expected / sizeof expected[0]))
 
@@ -97,8 +98,8 @@ START_TEST(test_actions_are_design_actions)
         ck_assert_ptr_nonnull(a->summary);
         ck_assert_msg(a->summary[0] != '\0', "action %s has no summary", lc_action_name(a));
         if (row->target != -2)
-            ck_assert_msg(a->target == row->target, "action %s: target %d, expected %d", lc_action_name(a),
-                          a->target, row->target);
+            ck_assert_msg(a->target == row->target, "action %s: target %d, expected %d",
+                          lc_action_name(a), a->target, row->target);
         ck_assert_ptr_eq(lc_action_find(lc_action_name(a)), a);
     }
     ck_assert_int_ge(n, 4);
