@@ -310,6 +310,7 @@ START_TEST(test_migrated_forward)
     tu_run_free(&r);
     ck_assert(tu_sql_exec(
         E.db, "DROP INDEX instances_host; ALTER TABLE instances DROP COLUMN host;"
+              " ALTER TABLE instances DROP COLUMN odoo_port;"
               " DROP TABLE hosts; PRAGMA user_version = 4;"
               " INSERT INTO instances (id, name, admin_email, database_name, odoo_version, image,"
               " container_name, volume_name, status, created_at, updated_at) VALUES"
@@ -328,7 +329,7 @@ START_TEST(test_migrated_forward)
     ck_assert_str_eq(rows, "old1|local\nold2|local\n");
     free(rows);
     v = tu_sql(E.db, "PRAGMA user_version");
-    ck_assert_str_eq(v, "5");
+    ck_assert_str_eq(v, "6");
     free(v);
     r = IC("show", "old1", "--json");
     ck_assert_msg(strstr(r.out, "\"host\":\t\"local\"") != NULL, "%s %s", r.out, r.err);
