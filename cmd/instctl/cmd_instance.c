@@ -346,7 +346,8 @@ static int run_history(cli *c, int argc, char **argv)
 
 /*
  * Per Docker host (issue 11): each host's instances by status (terminated
- * ones left out). Text: one line per host after the totals; JSON: "hosts":
+ * ones left out). Text: one line per host after the totals when the store
+ * has more than one host; JSON (always): "hosts":
  * {"NAME": {"running": N, ..., "total": N}}.
  */
 static lc_err stats_per_host(cli *c, cJSON *j)
@@ -358,7 +359,9 @@ static lc_err stats_per_host(cli *c, cJSON *j)
     if (e == LC_OK)
         e = store_list(c->store, false, -1, &v, &n, &c->diag);
     cJSON *per = j != NULL && e == LC_OK ? cJSON_AddObjectToObject(j, "hosts") : NULL;
-    if (j == NULL && e == LC_OK)
+    if (j == NULL && nh < 2) /* text: per host only when there are several */
+        nh = 0;
+    if (j == NULL && e == LC_OK && nh > 0)
         printf("\n%-12s %s\n", "HOST", "INSTANCES (BY STATUS)");
     for (size_t h = 0; e == LC_OK && h < nh; h++) {
         long counts[INSTANCE_STATUS_COUNT] = {0}, total = 0;
