@@ -12,6 +12,9 @@
 # the containers and database for profiling). `tests/bench.sh --cleanup-only`
 # removes what a kept or interrupted run left, and nothing more.
 #
+# Then the two-host run (BENCH_HOSTS=2): the second test engine is started
+# if it is not running, and the instances alternate between the two.
+#
 # Exit status: 0 when the benchmark ran, whether or not the targets were
 # met; non-zero when it could not run.
 set -eu
@@ -33,4 +36,17 @@ if command -v docker >/dev/null 2>&1; then
     docker version --format 'bench.sh: engine {{.Server.Version}} (API {{.Server.APIVersion}})' 2>/dev/null || true
 fi
 
-INSTCTL_BIN=$INSTCTL_BIN exec "$bench" "$@"
+if [ "${1:-}" = "--cleanup-only" ]; then
+    INSTCTL_BIN=$INSTCTL_BIN "$bench" "$@"
+    INSTCTL_BIN=$INSTCTL_BIN BENCH_HOSTS=2 "$bench" "$@"
+    exit 0
+fi
+INSTCTL_BIN=$INSTCTL_BIN "$bench"
+
+# Several hosts (issue 11): the same instances over two engines, the second
+# being the test engine over mutual TLS (scripts/start-second-engine.sh, the
+# stand-in images loaded into it): BENCH_INSTANCES in all, half on each.
+echo
+echo "bench.sh: two hosts: local and e2 (tcp://127.0.0.1:2376, mutual TLS)"
+scripts/start-second-engine.sh
+INSTCTL_BIN=$INSTCTL_BIN BENCH_HOSTS=2 "$bench"
