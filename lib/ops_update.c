@@ -71,7 +71,8 @@ typedef struct update_state {
  * from the new image on the same volume and started; once it runs the row
  * is pointed at it (the switch, recorded), and only then the old one goes.
  */
-static lc_err swap_in(lc_ops *o, lc_instance *in, update_state *u, const char *version, lc_diag *d)
+static lc_err swap_in(lc_ops *o, lc_instance *in, update_state *u, const char *version,
+                      lc_diag *d)
 {
     lc_err e = LC_OK;
     lc_observation obs;

@@ -48,8 +48,7 @@ static bool put_field(FILE *f, const char *s)
     return true;
 }
 
-/* A 0600 in-memory PGPASSFILE for pg, inherited by the child: its fd into *fd, its path into path.
- */
+/* A 0600 in-memory PGPASSFILE for pg, inherited by the child: its fd into *fd, its path into path. */
 static lc_err make_passfile(const lc_pg *pg, int *fd, char *path, size_t cap, lc_diag *d)
 {
     char password[1024], port[16];
@@ -287,8 +286,8 @@ lc_err pg_restore_from(const lc_pg *pg, const char *database, const char *file, 
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"pg_restore", "--no-owner", "-w", "-h",     pg->host, "-p", port,
-                          "-U",         pg->user,     "-d", database, file,     NULL};
+    const char *argv[] = {"pg_restore", "--no-owner", "-w",     "-h", pg->host, "-p",
+                          port,         "-U",         pg->user, "-d", database, file, NULL};
     return pg_run_tool(pg, argv, d);
 }
 
@@ -299,9 +298,9 @@ static lc_err run_sql(const lc_pg *pg, const char *sql, lc_diag *d)
     lc_err err = check_args(pg, "postgres", port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"psql",   "-X", "-q",       "-1", "-v", "ON_ERROR_STOP=1",
-                          "-w",     "-h", pg->host,   "-p", port, "-U",
-                          pg->user, "-d", "postgres", "-c", sql,  NULL};
+    const char *argv[] = {"psql", "-X", "-q",     "-1", "-v",       "ON_ERROR_STOP=1",
+                          "-w",   "-h", pg->host, "-p", port,       "-U",
+                          pg->user, "-d", "postgres", "-c", sql, NULL};
     return pg_run_tool(pg, argv, d);
 }
 
@@ -311,8 +310,8 @@ lc_err pg_create_database(const lc_pg *pg, const char *database, lc_diag *d)
     lc_err err = check_args(pg, database, port, d);
     if (err != LC_OK)
         return err;
-    const char *argv[] = {"createdb", "-w", "-h",     pg->host, "-p",
-                          port,       "-U", pg->user, database, NULL};
+    const char *argv[] = {"createdb", "-w",     "-h",     pg->host, "-p",
+                          port,       "-U",     pg->user, database, NULL};
     return pg_run_tool(pg, argv, d);
 }
 
@@ -342,8 +341,8 @@ static lc_err swap(const lc_pg *pg, const char *when, const char *a, const char 
     return run_sql(pg, sql, d);
 }
 
-lc_err pg_switch_database(const lc_pg *pg, const char *live, const char *staging, const char *aside,
-                          lc_diag *d)
+lc_err pg_switch_database(const lc_pg *pg, const char *live, const char *staging,
+                          const char *aside, lc_diag *d)
 {
     return swap(pg, staging, live, aside, staging, d);
 }

@@ -44,8 +44,8 @@ lc_err pg_create_database(const lc_pg *pg, const char *database, lc_diag *d);
  * that cannot be quoted; LC_EFAILED when psql fails (the rename needs no
  * session on the databases: their containers are stopped first).
  */
-lc_err pg_switch_database(const lc_pg *pg, const char *live, const char *staging, const char *aside,
-                          lc_diag *d);
+lc_err pg_switch_database(const lc_pg *pg, const char *live, const char *staging,
+                          const char *aside, lc_diag *d);
 lc_err pg_switch_back(const lc_pg *pg, const char *live, const char *staging, const char *aside,
                       lc_diag *d);
 
