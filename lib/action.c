@@ -20,6 +20,7 @@ const lc_option lc_options[OPT_COUNT] = {
                    "the image to update to (default: the current repository, tag V)"},
     [OPT_MAJOR] = {"major", NULL, "allow another major version (the database migration is yours)"},
     [OPT_NO_FINAL_BACKUP] = {"no-final-backup", NULL, "skip the final backup"},
+    [OPT_TO] = {"to", "HOST", "the Docker host to move the instance to"},
 };
 
 #define ST(s) (1u << INSTANCE_##s)
@@ -55,6 +56,8 @@ const lc_action lc_actions[] = {
      INSTANCE_TERMINATED, ops_act_terminate},
     {ACT_ROTATE_CREDENTIALS, "set a new database password and Odoo master password; restarts Odoo",
      OPT(REASON), ST(RUNNING) | ST(STOPPED), -1, -1, ops_act_rotate_credentials},
+    {ACT_MOVE, "move to another Docker host with its data; the old copy goes after the switch",
+     OPT(REASON) | OPT(TO), ST(RUNNING) | ST(STOPPED), -1, -1, ops_act_move},
     {ACT_NONE, NULL, 0, 0, -1, -1, NULL},
 };
 /* clang-format on */
@@ -118,7 +121,7 @@ void lc_action_usage(const lc_action *a, char *buf, size_t len)
         if (!(a->options & (1u << i)))
             continue;
         const lc_option *op = &lc_options[i];
-        bool required = i == OPT_ODOO_VERSION;
+        bool required = i == OPT_ODOO_VERSION || i == OPT_TO;
         used += (size_t)snprintf(buf + used, len - used, "%s%s--%s%s%s%s", used ? " " : "",
                                  required ? "" : "[", op->name, op->arg ? " " : "",
                                  op->arg ? op->arg : "", required ? "" : "]");

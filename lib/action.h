@@ -22,6 +22,7 @@ typedef enum lc_option_id {
     OPT_IMAGE,
     OPT_MAJOR,
     OPT_NO_FINAL_BACKUP,
+    OPT_TO,
     OPT_COUNT
 } lc_option_id;
 

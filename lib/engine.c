@@ -802,6 +802,18 @@ static bool add_host_config(cJSON *root, const lc_container_spec *s)
               cJSON_AddStringToObject(rp, "Name", "unless-stopped") != NULL;
     if (ok && s->network != NULL && s->network[0] != '\0')
         ok = cJSON_AddStringToObject(hc, "NetworkMode", s->network) != NULL;
+    if (ok && s->publish_address != NULL && s->publish_address[0] != '\0') {
+        cJSON *b = cJSON_CreateObject();
+        cJSON *list =
+            cJSON_AddArrayToObject(cJSON_AddObjectToObject(hc, "PortBindings"), LC_ODOO_PORT_KEY);
+        ok = b != NULL && list != NULL &&
+             cJSON_AddStringToObject(b, "HostIp", s->publish_address) != NULL &&
+             cJSON_AddStringToObject(b, "HostPort", "") != NULL && cJSON_AddItemToArray(list, b) &&
+             cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "ExposedPorts"),
+                                     LC_ODOO_PORT_KEY) != NULL;
+        if (!ok && list == NULL)
+            cJSON_Delete(b);
+    }
     if (!ok || s->volume == NULL || s->volume[0] == '\0')
         return ok;
     cJSON *m = cJSON_CreateObject();

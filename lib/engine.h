@@ -40,6 +40,9 @@ typedef struct lc_container_spec {
     const char *role;      /* label io.instctl.role (e.g. LC_ROLE_HELPER); NULL or "" = none */
     bool volume_read_only; /* mount the volume read-only */
     bool volume_no_copy;   /* VolumeOptions.NoCopy: an empty volume gets nothing from the image */
+    /* issue 11: publish Odoo's port 8069/tcp on this host address (HostIp), the host port
+       chosen by Docker at start (HostPort ""); NULL or "" = not published */
+    const char *publish_address;
 } lc_container_spec;
 
 typedef struct lc_engine lc_engine;

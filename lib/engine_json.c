@@ -59,6 +59,14 @@ static void first_ip(const cJSON *root, char *ip, size_t len)
     }
 }
 
+static int published_port(const cJSON *root)
+{
+    const cJSON *b =
+        cJSON_GetArrayItem(get(get(get(root, "NetworkSettings"), "Ports"), LC_ODOO_PORT_KEY), 0);
+    const char *port = cJSON_GetStringValue(get(b, "HostPort"));
+    return port != NULL ? atoi(port) : 0;
+}
+
 static lc_err fill_state(const cJSON *st, lc_observation *out, lc_diag *d)
 {
     const cJSON *code = get(st, "ExitCode"), *status = get(st, "Status");
@@ -91,6 +99,7 @@ lc_err engine_parse_inspect(const char *json, size_t len, lc_observation *out, l
     copy_name(out->name, sizeof out->name, get(root, "Name"));
     out->restart_count = cJSON_IsNumber(rc) ? rc->valueint : 0;
     first_ip(root, out->ip, sizeof out->ip);
+    out->published_port = published_port(root);
     copy_str(out->instance, sizeof out->instance,
              get(get(get(root, "Config"), "Labels"), LC_LABEL_INSTANCE));
     cJSON_Delete(root);

@@ -23,6 +23,16 @@ const char *lc_host_docker_host(const lc_host *h, const char *configured)
     return env != NULL && env[0] != '\0' ? env : LC_DEFAULT_DOCKER_HOST;
 }
 
+void lc_host_address(const lc_host *h, char *out, size_t len)
+{
+    snprintf(out, len, "%s", h->address);
+    if (h->address[0] != '\0' || strncmp(h->docker_host, "tcp://", 6) != 0)
+        return;
+    const char *host = h->docker_host + 6;
+    size_t n = host[0] == '[' ? strcspn(host + 1, "]") : strcspn(host, ":/");
+    snprintf(out, len, "%.*s", (int)n, host + (host[0] == '['));
+}
+
 lc_err lc_host_engine_open(const lc_host *h, const char *configured, lc_engine **out, lc_diag *d)
 {
     lc_err e;
@@ -39,12 +49,10 @@ lc_err lc_host_engine_open(const lc_host *h, const char *configured, lc_engine *
     return e == LC_OK ? LC_OK : lc_prefix(d, e, "host %s", h->name);
 }
 
-lc_err lc_host_engine_for_create(lc_store *s, const char *name, const char *configured,
-                                 lc_engine **out, lc_diag *d)
+lc_err lc_host_can_take(lc_store *s, const char *name, lc_diag *d)
 {
     lc_host h;
     size_t chosen = 0;
-    *out = NULL;
     lc_err e = store_host_get(s, name, &h, d);
     lc_place_host ph = {.name = h.name,
                         .drained = h.drained,
@@ -52,9 +60,43 @@ lc_err lc_host_engine_for_create(lc_store *s, const char *name, const char *conf
                         .instances = h.instances,
                         .max_instances = h.max_instances};
     lc_place_request req = {.host = name};
-    if (e == LC_OK)
-        e = placement_pick(&ph, 1, &req, &chosen, d);
-    return e == LC_OK ? lc_host_engine_open(&h, configured, out, d) : e;
+    return e == LC_OK ? placement_pick(&ph, 1, &req, &chosen, d) : e;
+}
+
+lc_err lc_host_place(lc_store *s, const char *configured, const char *want, char *chosen,
+                     size_t len, lc_diag *d)
+{
+    if (want != NULL) {
+        snprintf(chosen, len, "%s", want);
+        return lc_host_can_take(s, want, d);
+    }
+    lc_host *hosts = NULL;
+    size_t n = 0, pick = 0;
+    lc_err e = store_host_list(s, &hosts, &n, d);
+    lc_host_probe *probes = e == LC_OK ? calloc(n, sizeof *probes) : NULL;
+    lc_place_host *table = e == LC_OK ? calloc(n, sizeof *table) : NULL;
+    if (e == LC_OK && (probes == NULL || table == NULL))
+        e = lc_fail(d, LC_ENOMEM, "out of memory");
+    if (e == LC_OK && n == 1) /* only local: its engine is asked by the create itself */
+        snprintf(chosen, len, "%s", hosts[0].name);
+    else if (e == LC_OK) {
+        lc_host_probe_all(hosts, n, configured, NULL, probes);
+        for (size_t i = 0; i < n; i++)
+            table[i] = (lc_place_host){.name = hosts[i].name,
+                                       .drained = hosts[i].drained,
+                                       .reachable = probes[i].err == LC_OK,
+                                       .instances = hosts[i].instances,
+                                       .max_instances = hosts[i].max_instances,
+                                       .mem_total = probes[i].info.mem_total};
+        lc_place_request req = {0};
+        e = placement_pick(table, n, &req, &pick, d);
+        if (e == LC_OK)
+            snprintf(chosen, len, "%s", hosts[pick].name);
+    }
+    free(table);
+    free(probes);
+    free(hosts);
+    return e;
 }
 
 typedef struct probe_job {

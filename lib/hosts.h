@@ -19,6 +19,13 @@
 const char *lc_host_docker_host(const lc_host *h, const char *configured);
 
 /*
+ * lc_host_address: where h's published ports are reached (issue 11): its
+ * --address, else the host part of its tcp:// URL (brackets of an IPv6
+ * address removed); "" for a unix:// engine. Into out (len bytes).
+ */
+void lc_host_address(const lc_host *h, char *out, size_t len);
+
+/*
  * lc_host_engine_open: an Engine API client for host h (free with
  * engine_close): local uses `configured` (the configuration's docker_host,
  * "" or NULL for DOCKER_HOST or the default socket), any other host its
@@ -28,14 +35,23 @@ const char *lc_host_docker_host(const lc_host *h, const char *configured);
 lc_err lc_host_engine_open(const lc_host *h, const char *configured, lc_engine **out, lc_diag *d);
 
 /*
- * lc_host_engine_for_create: the client for creating an instance on the
- * host named name (create --host): the row must exist (LC_ENOTFOUND) and be
- * able to take one more instance by placement's rules, its engine's answer
- * left to the caller's first request (LC_ENOTALLOWED: drained or full, d
- * says which). Free *out with engine_close.
+ * lc_host_can_take: whether the host named name may take one more
+ * instance by placement's rules (create --host, move --to), its engine's
+ * answer left to the caller's first request. LC_ENOTFOUND when no such
+ * host; LC_ENOTALLOWED when drained or full (d says which).
  */
-lc_err lc_host_engine_for_create(lc_store *s, const char *name, const char *configured,
-                                 lc_engine **out, lc_diag *d);
+lc_err lc_host_can_take(lc_store *s, const char *name, lc_diag *d);
+
+/*
+ * lc_host_place: the host for a new instance (issue 11) into chosen (len
+ * bytes): want when not NULL (checked by lc_host_can_take), else
+ * placement_pick over every host, probed in parallel (answers, memory)
+ * with the store's instance counts; with local the only host, local
+ * without a probe. Errors of lc_host_can_take and placement_pick (every
+ * host drained, full or not answering: LC_ENOTALLOWED), LC_ESTORE.
+ */
+lc_err lc_host_place(lc_store *s, const char *configured, const char *want, char *chosen,
+                     size_t len, lc_diag *d);
 
 /* What one probe of a host found. */
 typedef struct lc_host_probe {

@@ -17,7 +17,9 @@
     X(old_volume)                                                                                  \
     X(backup_path)                                                                                 \
     X(new_database)                                                                                \
-    X(aside_database)
+    X(aside_database)                                                                              \
+    X(old_host)                                                                                    \
+    X(new_host)
 
 bool lc_journal_encode(const lc_op_journal *j, char *buf, size_t len)
 {
@@ -124,6 +126,11 @@ static void decide_status(const lc_recovery_in *in, bool running, lc_recovery_pl
         out->status = j->switched ? INSTANCE_STOPPED : from;
         out->stop_keep = j->switched && running;
         break;
+    case ACT_MOVE:
+        out->finished = j->switched;
+        out->status = from;
+        out->start_keep = from == INSTANCE_RUNNING && !running;
+        break;
     case ACT_TERMINATE:
         out->finished = true;
         out->status = INSTANCE_TERMINATED;
@@ -134,6 +141,17 @@ static void decide_status(const lc_recovery_in *in, bool running, lc_recovery_pl
         out->finished = false;
         break;
     }
+}
+
+/* A move's copy that goes: the new host's before the switch, the old host's after it. */
+static void move_other_copy(const lc_op_journal *j, lc_recovery_plan *out)
+{
+    const char *host = j->switched ? j->old_host : j->new_host;
+    const char *volume = j->switched ? j->old_volume : j->new_volume;
+    if (host[0] == '\0' || strcmp(j->old_host, j->new_host) == 0)
+        return;
+    snprintf(out->other_host, sizeof out->other_host, "%s", host);
+    snprintf(out->other_volume, sizeof out->other_volume, "%s", volume);
 }
 
 void lc_recovery_decide(const lc_recovery_in *in, lc_recovery_plan *out)
@@ -152,7 +170,10 @@ void lc_recovery_decide(const lc_recovery_in *in, lc_recovery_plan *out)
             snprintf(out->remove[out->n_remove++], sizeof out->remove[0], "%s",
                      in->containers[i].id);
     }
-    if (!j->switched && j->new_volume[0] != '\0' && strcmp(j->new_volume, in->volume_name) != 0)
+    if (j->kind == ACT_MOVE)
+        move_other_copy(j, out);
+    else if (!j->switched && j->new_volume[0] != '\0' &&
+             strcmp(j->new_volume, in->volume_name) != 0)
         snprintf(out->remove_volume, sizeof out->remove_volume, "%s", j->new_volume);
     else if (j->switched && j->old_volume[0] != '\0' && strcmp(j->old_volume, in->volume_name) != 0)
         snprintf(out->remove_volume, sizeof out->remove_volume, "%s", j->old_volume);

@@ -25,6 +25,8 @@ typedef struct lc_op_journal {
     char backup_path[1024];  /* update: the pre-update backup */
     char new_database[64];   /* restore: the database being filled, switched in by rename */
     char aside_database[64]; /* restore: the live database's name while it is switched out */
+    char old_host[64];       /* move: the Docker host it leaves (the row's until the switch) */
+    char new_host[64];       /* move: the Docker host it goes to (the row's after the switch) */
     bool switched;           /* the row points at the new container / volume */
     bool no_final_backup;    /* terminate --no-final-backup */
 } lc_op_journal;
@@ -76,6 +78,9 @@ typedef struct lc_recovery_plan {
     bool database_back;        /* restore not switched: put the live database back, drop the new */
     char drop_database[64];    /* a database to drop afterwards ("" none) */
     bool continue_termination; /* terminate: carry on with the removal */
+    char other_host[64];       /* move: the host whose copy goes ("" none): every container
+                                  labelled for the instance there, and other_volume */
+    char other_volume[160];    /* move: the volume removed on other_host ("" none) */
     char detail[300];          /* the history detail */
 } lc_recovery_plan;
 
@@ -85,7 +90,10 @@ typedef struct lc_recovery_plan {
  * update -> the old container back under its name with the previous status
  * and the new one removed, or finished when the switch was recorded;
  * restore -> the old volume and database kept unless the switch was
- * recorded (the database renamed back when it was already swapped); backup ->
+ * recorded (the database renamed back when it was already swapped); move
+ * (issue 11) -> before the switch the copy on the new host (its containers
+ * and new volume) goes and the source is kept, started again when it ran;
+ * after it the copy on the old host goes (finished); backup ->
  * status kept (its temporary files are removed by the caller); terminate ->
  * continued; the others keep the row's status (reconcile then converges it
  * with Docker). In every case only the row's container (or, when the row

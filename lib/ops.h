@@ -16,9 +16,22 @@
 #include "status.h"
 #include "store.h"
 
+/* The most Docker hosts one lc_ops keeps an engine client open for at once. */
+#define LC_OPS_MAX_ENGINES 32
+
+/* One cached engine client of a host other than local (ops_engine_for). */
+typedef struct lc_ops_engine {
+    char host[64];
+    lc_engine *engine; /* owned by the lc_ops; ops_close_engines frees it */
+} lc_ops_engine;
+
 typedef struct lc_ops {
     lc_store *store;
-    lc_engine *engine;
+    lc_engine *engine; /* the engine in use: the current row's host's (ops_use_host) */
+    lc_engine *local;  /* the local host's (the configuration's docker_host), borrowed; NULL:
+                          the first ops_engine_for takes `engine` as local's */
+    lc_ops_engine engines[LC_OPS_MAX_ENGINES]; /* the other hosts' clients, opened on first use */
+    size_t n_engines;
     const lc_config *cfg;
     int wait_seconds; /* how long to wait for another holder's lease; 0 = fail at once (exit 5) */
     void (*progress)(void *arg, const char *step); /* called as each step begins; may be NULL */
@@ -36,7 +49,7 @@ typedef struct lc_create_request {
     const char *pull_policy;    /* NULL = cfg pull_policy; "missing" | "never" */
     const char *admin_password; /* sent only to Odoo's database-create endpoint */
     bool no_wait;               /* return once the container is started */
-    const char *host; /* the Docker host the row records (o->engine is its engine); NULL = local */
+    const char *host; /* the Docker host the row records (placement's choice); NULL = local */
 } lc_create_request;
 
 /*
@@ -58,6 +71,7 @@ typedef struct lc_action_options {
     const char *image;        /* update: --image; NULL = the current repository, new tag */
     bool major;               /* update: --major allows another major version */
     bool no_final_backup;     /* terminate: --no-final-backup */
+    const char *to;           /* move: --to HOST */
 } lc_action_options;
 
 /* What an action did besides its status. */
@@ -131,6 +145,25 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d);
  */
 lc_err ops_recover_if_dead(lc_ops *o, lc_instance *in, const char *cause, bool *recovered,
                            lc_diag *d);
+
+/*
+ * ops_engine_for_host: THE place that picks an engine for a Docker host
+ * (issue 11). host "" or "local": o->local (the configuration's engine);
+ * any other: the cached client, else one opened from its hosts row
+ * (lc_host_engine_open) and cached until ops_close_engines. *out borrowed.
+ * Errors: LC_ENOTFOUND (no such host), LC_ECONFIG (bad TLS material),
+ * LC_ENOMEM / LC_EFAILED when the cache is full.
+ */
+lc_err ops_engine_for_host(lc_ops *o, const char *host, lc_engine **out, lc_diag *d);
+
+/* ops_engine_for: ops_engine_for_host for the host row in records. */
+lc_err ops_engine_for(lc_ops *o, const lc_instance *in, lc_engine **out, lc_diag *d);
+
+/* ops_use_host: o->engine becomes the engine of in's host (every command on a row calls it). */
+lc_err ops_use_host(lc_ops *o, const lc_instance *in, lc_diag *d);
+
+/* ops_close_engines: closes the cached engines of other hosts; o->engine goes back to local. */
+void ops_close_engines(lc_ops *o);
 
 /* lc_container_name_for: "odoo_<database>_<first 8 of id>". */
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len);

@@ -114,18 +114,18 @@ static void next_volume(const char *volume, char *out, size_t len)
  * restore is removed first (never reused half-filled), or skipped when it
  * cannot be.
  */
-static lc_err fresh_volume(lc_ops *o, const lc_instance *in, char *out, size_t len, lc_diag *d)
+lc_err ops_fresh_volume(lc_engine *engine, const lc_instance *in, char *out, size_t len, lc_diag *d)
 {
     char current[sizeof in->volume_name];
     snprintf(current, sizeof current, "%s", in->volume_name);
     for (int tries = 0; tries < 20; tries++) {
         bool exists = false;
         next_volume(current, out, len);
-        lc_err e = engine_volume_exists(o->engine, out, &exists, d);
+        lc_err e = engine_volume_exists(engine, out, &exists, d);
         if (e != LC_OK)
             return e;
         lc_diag ignore;
-        if (!exists || engine_volume_remove(o->engine, out, &ignore) == LC_OK)
+        if (!exists || engine_volume_remove(engine, out, &ignore) == LC_OK)
             return LC_OK;
         snprintf(current, sizeof current, "%s", out);
     }
@@ -214,7 +214,7 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
     char new_volume[sizeof in->volume_name];
     lc_backup_target t;
     ops_target(o, in, &t);
-    lc_err e = fresh_volume(o, in, new_volume, sizeof new_volume, d);
+    lc_err e = ops_fresh_volume(o->engine, in, new_volume, sizeof new_volume, d);
     if (e != LC_OK)
         return e;
     snprintf(in->op.new_volume, sizeof in->op.new_volume, "%s", new_volume);
@@ -385,6 +385,8 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
 {
     lc_instance in;
     lc_err e = store_lease_take(o->store, id, o->cfg->lease_seconds, &in, d);
+    if (e == LC_OK && (e = ops_use_host(o, &in, d)) != LC_OK)
+        store_lease_release(o->store, id, NULL);
     if (e != LC_OK)
         return e;
     if (in.status != INSTANCE_TERMINATED || !in.final_backup_pending) {

@@ -82,7 +82,9 @@ static lc_err apply(lc_ops *o, const lc_billing_event *ev, lc_instance *in,
                     lc_billing_outcome *outcome, char *detail, size_t len, lc_diag *d)
 {
     bool recovered = false;
-    lc_err e = engine_ping(o->engine, d);
+    lc_err e = ops_use_host(o, in, d);
+    if (e == LC_OK)
+        e = engine_ping(o->engine, d);
     if (e == LC_OK)
         e = ops_recover_if_dead(o, in, "billing", &recovered, d);
     if (e == LC_OK)

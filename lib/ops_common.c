@@ -4,6 +4,7 @@
  * update, restore), the secret file, waiting for a container to run, and
  * the lease keepalive.
  */
+#include "hosts.h"
 #include "ops_internal.h"
 
 #include <ctype.h>
@@ -26,6 +27,59 @@ lc_err ops_step(lc_ops *o, lc_instance *in, const char *step, lc_diag *d)
     if (o->progress != NULL && strcmp(step, "begin") != 0)
         o->progress(o->progress_arg, step);
     return LC_OK;
+}
+
+lc_err ops_engine_for_host(lc_ops *o, const char *host, lc_engine **out, lc_diag *d)
+{
+    if (o->local == NULL)
+        o->local = o->engine;
+    *out = o->local;
+    if (host == NULL || host[0] == '\0' || strcmp(host, LC_HOST_LOCAL) == 0)
+        return LC_OK;
+    for (size_t i = 0; i < o->n_engines; i++) {
+        if (strcmp(o->engines[i].host, host) == 0) {
+            *out = o->engines[i].engine;
+            return LC_OK;
+        }
+    }
+    if (o->n_engines == LC_OPS_MAX_ENGINES)
+        return lc_fail(d, LC_EFAILED, "host %s: more than %d hosts in one command", host,
+                       LC_OPS_MAX_ENGINES);
+    lc_host h;
+    lc_engine *e = NULL;
+    lc_err err = store_host_get(o->store, host, &h, d);
+    if (err == LC_OK)
+        err = lc_host_engine_open(&h, o->cfg->docker_host, &e, d);
+    if (err != LC_OK)
+        return err;
+    lc_ops_engine *slot = &o->engines[o->n_engines++];
+    snprintf(slot->host, sizeof slot->host, "%s", host);
+    slot->engine = e;
+    *out = e;
+    return LC_OK;
+}
+
+lc_err ops_engine_for(lc_ops *o, const lc_instance *in, lc_engine **out, lc_diag *d)
+{
+    return ops_engine_for_host(o, in->host, out, d);
+}
+
+lc_err ops_use_host(lc_ops *o, const lc_instance *in, lc_diag *d)
+{
+    lc_engine *e;
+    lc_err err = ops_engine_for(o, in, &e, d);
+    if (err == LC_OK)
+        o->engine = e;
+    return err;
+}
+
+void ops_close_engines(lc_ops *o)
+{
+    if (o->local != NULL)
+        o->engine = o->local;
+    for (size_t i = 0; i < o->n_engines; i++)
+        engine_close(o->engines[i].engine);
+    o->n_engines = 0;
 }
 
 static double monotonic_s(void)
@@ -125,7 +179,13 @@ lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
      */
     static const char *const tenant_env[] = {"ODOO_RC=" LC_SECRET_DIR "/" LC_ODOO_RC_NAME, NULL};
     static const char *const tenant_cmd[] = {"/usr/bin/odoo", NULL};
+    char address[256] = "";
+    lc_host h;
+    if (in->host[0] != '\0' && strcmp(in->host, LC_HOST_LOCAL) != 0 &&
+        store_host_get(o->store, in->host, &h, NULL) == LC_OK)
+        lc_host_address(&h, address, sizeof address);
     lc_container_spec spec = {
+        .publish_address = address,
         .name = in->container_name,
         .image = in->image,
         .volume = in->volume_name,
@@ -141,6 +201,21 @@ lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
         return e;
     e = c->db_host[0] != '\0' ? ops_place_credentials(o, in, d) : place_secret(o, in, d);
     return e == LC_OK ? LC_OK : lc_prefix(d, e, "secret files");
+}
+
+int ops_odoo_endpoint(lc_ops *o, const lc_instance *in, const lc_observation *obs, char *addr,
+                      size_t len)
+{
+    lc_host h;
+    snprintf(addr, len, "%s", obs->ip[0] ? obs->ip : "127.0.0.1");
+    if (obs->published_port <= 0 || store_host_get(o->store, in->host, &h, NULL) != LC_OK)
+        return 8069;
+    char published[256];
+    lc_host_address(&h, published, sizeof published);
+    if (published[0] == '\0')
+        return 8069;
+    snprintf(addr, len, "%s", published);
+    return obs->published_port;
 }
 
 static bool is_up(const lc_observation *obs)
@@ -180,8 +255,9 @@ lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observat
     }
 }
 
-void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs)
+void ops_record_start(lc_ops *o, lc_instance *in, const lc_observation *obs)
 {
+    in->odoo_port = obs->published_port;
     time_t now = time(NULL);
     lc_obs_memory m = {
         .state = obs->state,

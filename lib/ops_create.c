@@ -141,8 +141,10 @@ static lc_err steps_after_start(lc_ops *o, lc_instance *in, const lc_create_requ
                               .password = r->admin_password};
     if (e == LC_OK && tenant)
         e = ops_role_createdb(o, in, true, d);
+    char addr[256];
+    int port = ops_odoo_endpoint(o, in, &obs, addr, sizeof addr);
     if (e == LC_OK)
-        e = odoo_create_database(obs.ip[0] ? obs.ip : "127.0.0.1", 8069, &req, in->op_deadline, d);
+        e = odoo_create_database(addr, port, &req, in->op_deadline, d);
     explicit_bzero(master, sizeof master);
     lc_diag rd;
     if (tenant && ops_role_createdb(o, in, false, &rd) != LC_OK && e == LC_OK)
@@ -237,6 +239,9 @@ static lc_err detach_rest(lc_ops *o, lc_instance *in, const lc_create_request *r
 lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_diag *d)
 {
     lc_err e = validate(r, d);
+    lc_engine *engine = NULL;
+    if (e == LC_OK && (e = ops_engine_for_host(o, r->host, &engine, d)) == LC_OK)
+        o->engine = engine;
     if (e == LC_OK)
         e = engine_ping(o->engine, d);
     if (e != LC_OK)

@@ -73,8 +73,12 @@ lc_err ops_drop_role(lc_ops *o, const lc_instance *in, lc_diag *d);
 lc_err ops_wait_running(lc_ops *o, lc_instance *in, time_t deadline, lc_observation *obs,
                         lc_diag *d);
 
-/* ops_record_start: stores the observation baseline after an instctl start (crash-loop window). */
-void ops_record_start(lc_ops *o, const lc_instance *in, const lc_observation *obs);
+/*
+ * ops_record_start: stores the observation baseline after an instctl start
+ * (crash-loop window) and takes Odoo's published port into in->odoo_port
+ * (Docker chooses it at each start; saved with the row).
+ */
+void ops_record_start(lc_ops *o, lc_instance *in, const lc_observation *obs);
 
 /*
  * A lease keepalive: a thread with its own SQLite connection extends the
@@ -93,6 +97,15 @@ typedef struct ops_keepalive {
 
 void ops_keepalive_start(lc_ops *o, const char *id, ops_keepalive *k);
 void ops_keepalive_stop(ops_keepalive *k);
+
+/*
+ * ops_odoo_endpoint: where instctl calls Odoo (issue 11): on a host with a
+ * published port, that host's address (lc_host_address) and the port;
+ * else the container's address (obs->ip) and 8069. Address into addr;
+ * returns the port.
+ */
+int ops_odoo_endpoint(lc_ops *o, const lc_instance *in, const lc_observation *obs, char *addr,
+                      size_t len);
 
 /* ops_observe_now: inspects the row's container and stores it as the last observation. */
 void ops_observe_now(lc_ops *o, const lc_instance *in);
@@ -213,5 +226,21 @@ ACTION_HANDLER(ops_act_maintenance);
 ACTION_HANDLER(ops_act_end_maintenance);
 ACTION_HANDLER(ops_act_terminate);
 ACTION_HANDLER(ops_act_rotate_credentials);
+ACTION_HANDLER(ops_act_move);
+
+/*
+ * ops_move_check: move's argument (issue 11), before the lease: --to names
+ * a host (LC_EUSAGE when missing, LC_ENOTFOUND when unknown) that takes
+ * new instances by placement's rules (LC_ENOTALLOWED: drained or full).
+ * The instance's own host sets res->already and its note.
+ */
+lc_err ops_move_check(lc_ops *o, const lc_instance *in, const lc_action_options *opt,
+                      lc_action_result *res, lc_diag *d);
+
+/*
+ * ops_fresh_volume: the name of an empty next generation of in's volume on
+ * engine e (a leftover of an interrupted restore or move removed first).
+ */
+lc_err ops_fresh_volume(lc_engine *e, const lc_instance *in, char *out, size_t len, lc_diag *d);
 
 #endif

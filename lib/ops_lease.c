@@ -34,7 +34,7 @@ lc_err ops_checkpoint(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_diag *d)
 static bool has_objects(const lc_op_journal *j)
 {
     return j->old_container[0] || j->aside_name[0] || j->new_volume[0] || j->old_volume[0] ||
-           j->kind == ACT_CREATE || j->kind == ACT_TERMINATE;
+           j->new_host[0] || j->kind == ACT_CREATE || j->kind == ACT_TERMINATE;
 }
 
 /*
@@ -176,6 +176,8 @@ lc_err ops_run_action(lc_ops *o, const char *ref, lc_action_id id, const lc_acti
     lc_err e = store_resolve(o->store, ref, out, d);
     bool recovered = false;
     if (e == LC_OK)
+        e = ops_use_host(o, out, d);
+    if (e == LC_OK)
         e = ops_recover_if_dead(o, out, "action", &recovered, d);
     if (e != LC_OK)
         return e;
@@ -184,6 +186,8 @@ lc_err ops_run_action(lc_ops *o, const char *ref, lc_action_id id, const lc_acti
     if (lc_action_check(a, out->status) == ACTION_NOT_ALLOWED)
         return ops_not_allowed(lc_action_name(a), out, d);
     if (id == ACT_UPDATE && (e = ops_update_check(out, opt, res, d)) != LC_OK)
+        return e;
+    if (id == ACT_MOVE && (e = ops_move_check(o, out, opt, res, d)) != LC_OK)
         return e;
     if (res->already)
         return LC_OK;
@@ -196,6 +200,7 @@ lc_err ops_run_action(lc_ops *o, const char *ref, lc_action_id id, const lc_acti
     act_ctx ctx = {
         .cause = "action", .detail = detail_for(a, opt, detail, sizeof detail), .opt = opt};
     e = ops_locked_action(o, a, out, &ctx, res, d);
+    ops_use_host(o, out, NULL); /* a move changed it */
     lc_instance now;
     if (store_get(o->store, out->id, &now, NULL) == LC_OK)
         *out = now;

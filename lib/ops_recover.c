@@ -31,14 +31,14 @@ void ops_clean_temp(lc_ops *o, const char *instance_id)
         closedir(dh);
 }
 
-/* Every container labelled for the instance (this store's label scope). */
-static lc_err instance_containers(lc_ops *o, const lc_instance *in, lc_recovery_container *out,
-                                  size_t cap, size_t *n, lc_diag *d)
+/* Every container labelled for the instance on engine (this store's label scope). */
+static lc_err instance_containers(lc_ops *o, lc_engine *engine, const lc_instance *in,
+                                  lc_recovery_container *out, size_t cap, size_t *n, lc_diag *d)
 {
     lc_container_summary *cs = NULL;
     size_t ncs = 0;
     *n = 0;
-    lc_err e = engine_container_list(o->engine, store_uuid(o->store), &cs, &ncs, d);
+    lc_err e = engine_container_list(engine, store_uuid(o->store), &cs, &ncs, d);
     if (e != LC_OK)
         return e == LC_ENOMEM ? e : LC_EENGINE;
     for (size_t i = 0; i < ncs && *n < cap; i++) {
@@ -58,7 +58,7 @@ static lc_err plan_for(lc_ops *o, const lc_instance *in, bool interrupted, const
 {
     lc_recovery_container cs[LC_RECOVERY_MAX_REMOVE + 1];
     size_t n;
-    lc_err e = instance_containers(o, in, cs, sizeof cs / sizeof cs[0], &n, d);
+    lc_err e = instance_containers(o, o->engine, in, cs, sizeof cs / sizeof cs[0], &n, d);
     if (e != LC_OK)
         return e;
     lc_recovery_in ri = {.op = &in->op,
@@ -75,11 +75,46 @@ static lc_err plan_for(lc_ops *o, const lc_instance *in, bool interrupted, const
     return LC_OK;
 }
 
+/*
+ * A move's other copy (issue 11): every container labelled for the
+ * instance on the other host, then its volume. LC_EENGINE when that host
+ * cannot be asked (the journal stays for the next try).
+ */
+static lc_err remove_other_copy(lc_ops *o, const lc_instance *in, const lc_recovery_plan *p,
+                                lc_diag *d)
+{
+    lc_engine *other;
+    lc_recovery_container cs[LC_RECOVERY_MAX_REMOVE];
+    size_t n = 0;
+    lc_err e = ops_engine_for_host(o, p->other_host, &other, d);
+    if (e == LC_OK)
+        e = instance_containers(o, other, in, cs, sizeof cs / sizeof cs[0], &n, d);
+    if (e != LC_OK)
+        return lc_prefix(d, e, "host %s", p->other_host);
+    lc_diag ed;
+    for (size_t i = 0; i < n; i++) {
+        lc_err re = engine_container_remove(other, cs[i].id, true, &ed);
+        if (re != LC_OK && re != LC_ENOTFOUND && e == LC_OK)
+            e = lc_fail(d, re, "host %s: remove container %.12s: %s", p->other_host, cs[i].id,
+                        ed.msg);
+    }
+    if (e == LC_OK && p->other_volume[0] != '\0') {
+        e = engine_volume_remove(other, p->other_volume, &ed);
+        if (e == LC_ENOTFOUND)
+            e = LC_OK;
+        if (e != LC_OK)
+            lc_fail(d, e, "host %s: remove volume %s: %s", p->other_host, p->other_volume, ed.msg);
+    }
+    return e;
+}
+
 /* Carries out the Docker side of a plan; the first failure is returned, the rest still tried. */
 static lc_err execute(lc_ops *o, lc_instance *in, const lc_recovery_plan *p, lc_diag *d)
 {
     lc_err first = LC_OK;
     lc_diag ed;
+    if (p->other_host[0] != '\0')
+        first = remove_other_copy(o, in, p, d);
     for (size_t i = 0; i < p->n_remove; i++) {
         lc_err e = engine_container_remove(o->engine, p->remove[i], true, &ed);
         if (e != LC_OK && e != LC_ENOTFOUND && first == LC_OK)
@@ -120,7 +155,8 @@ lc_err ops_recover_cleanup(lc_ops *o, lc_instance *in, lc_diag *d)
     lc_err e = plan_for(o, in, false, d->msg, &plan, d);
     if (e != LC_OK)
         return e;
-    plan.start_keep = plan.stop_keep = false;
+    if (in->op.kind != ACT_MOVE) /* a failed move starts the source again when it ran */
+        plan.start_keep = plan.stop_keep = false;
     if (in->op.kind == ACT_CREATE)
         plan.stop_keep = true;
     return execute(o, in, &plan, d);
@@ -155,6 +191,8 @@ lc_err ops_recover_if_dead(lc_ops *o, lc_instance *in, const char *cause, bool *
     if (in->op.kind == ACT_NONE || (in->lease.pid > 0 && lc_lease_holder_alive(&in->lease)))
         return LC_OK;
     lc_err e = store_lease_take(o->store, in->id, o->cfg->lease_seconds, in, d);
+    if (e == LC_OK && (e = ops_use_host(o, in, d)) != LC_OK)
+        store_lease_release(o->store, in->id, NULL);
     if (e != LC_OK)
         return e;
     if (in->op.kind == ACT_NONE) { /* someone else finished it meanwhile */

@@ -95,6 +95,9 @@ static const char *const migrations[] = {
     /* 6: watch and metrics: figures kept between runs (the pass time, watch's lag) */
     "CREATE TABLE metrics (name TEXT PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX instances_list ON instances(name, created_at);",
+
+    /* 7: Odoo's published port on a remote host (issue 11, phase 2: the reverse proxy's target) */
+    "ALTER TABLE instances ADD COLUMN odoo_port INTEGER NOT NULL DEFAULT 0;",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -137,7 +140,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                   " hold_operator = ?9, suspended_from = ?10, previous_status = ?11,"
                   " error_message = ?12, op_step = ?13, op_deadline = ?14, updated_at = ?15,"
                   " final_backup_pending = ?19, op_kind = ?20, op_from = ?21, op_objects = ?22,"
-                  " error_source = ?23,"
+                  " error_source = ?23, host = ?24, odoo_port = ?25,"
                   " version = version + 1"
                   " WHERE id = ?1 AND lease_pid = ?16 AND lease_start = ?17 AND lease_boot = ?18",
     [STMT_LIVE_NAME] = "SELECT id FROM instances WHERE name = ?1 AND status <> 'terminated'",
@@ -177,7 +180,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_JOURNAL] =
         "UPDATE instances SET op_kind = ?2, op_from = ?3, op_step = ?4,"
         " op_deadline = ?5, op_objects = ?6, container_id = ?7, volume_name = ?8,"
-        " image = ?9, odoo_version = ?10, updated_at = ?11"
+        " image = ?9, odoo_version = ?10, updated_at = ?11, host = ?15,"
+        " odoo_port = ?16"
         " WHERE id = ?1 AND lease_pid = ?12 AND lease_start = ?13 AND lease_boot = ?14",
     /* hosts (store_hosts.c) */
     [STMT_HOST_ADD] = "INSERT INTO hosts (name, docker_host, tls_ca, tls_cert, tls_key, address,"

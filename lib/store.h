@@ -16,7 +16,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 6
+#define LC_SCHEMA_VERSION 7
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -54,6 +54,7 @@ typedef struct lc_instance {
     lc_op_journal op;   /* the operation in flight (op.kind ACT_NONE: none); op_step is its step */
     bool error_from_op; /* error_message was written by a failed operation, not by reconcile */
     char host[64];      /* the Docker host it runs on (hosts.name); "" = LC_HOST_LOCAL */
+    int odoo_port;      /* Odoo's 8069 as published on a remote host's address; 0 = not published */
 } lc_instance;
 
 typedef struct lc_history {

@@ -77,6 +77,7 @@ void read_instance(sqlite3_stmt *st, lc_instance *o)
     const char *source = (const char *)sqlite3_column_text(st, 38);
     o->error_from_op = source != NULL && strcmp(source, "operation") == 0;
     copy_col(st, 39, o->host, sizeof o->host);
+    o->odoo_port = sqlite3_column_int(st, 40);
 }
 
 int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
@@ -277,6 +278,8 @@ static lc_err save_row(lc_store *s, const lc_instance *in, lc_diag *d)
     sqlite3_bind_int64(st, 15, (sqlite3_int64)time(NULL));
     bind_holder(st, 16, &s->self);
     sqlite3_bind_int(st, 19, in->final_backup_pending);
+    sqlite3_bind_text(st, 24, in->host[0] ? in->host : LC_HOST_LOCAL, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 25, in->odoo_port);
     char objects[2048];
     if (in->op.kind != ACT_NONE) {
         sqlite3_bind_text(st, 20, lc_action_id_name(in->op.kind), -1, SQLITE_STATIC);
@@ -318,6 +321,8 @@ lc_err store_journal(lc_store *s, const lc_instance *in, lc_diag *d)
         sqlite3_bind_text(st, 8 + i, text[i], -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
     bind_holder(st, 12, &s->self);
+    sqlite3_bind_text(st, 15, in->host[0] ? in->host : LC_HOST_LOCAL, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 16, in->odoo_port);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

@@ -72,7 +72,7 @@ struct lc_store {
     "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
     "obs_restart_base, obs_restart_window_start, obs_first_seen, " OBS_AT ", obs_started_at, "     \
     "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source, "   \
-    "host"
+    "host, odoo_port"
 
 /*
  * The SELECT column list of a hosts row (alias h) read_host() expects; the

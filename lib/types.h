@@ -20,6 +20,8 @@
 #define LC_ROLE_HELPER "helper"
 #define LC_ENGINE_MIN_API "1.41"
 #define LC_DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
+/* Odoo's HTTP port inside the container, as the Engine API names it (issue 11). */
+#define LC_ODOO_PORT_KEY "8069/tcp"
 
 /* One container as inspected (GET /containers/{id}/json). */
 typedef struct lc_observation {
@@ -36,6 +38,7 @@ typedef struct lc_observation {
     char name[128];           /* Name without the leading '/' */
     char ip[64];              /* first non-empty NetworkSettings.Networks.*.IPAddress */
     char instance[64];        /* Config.Labels["io.instctl.instance"], "" when absent */
+    int published_port; /* NetworkSettings.Ports["8069/tcp"][0].HostPort, 0 when not published */
 } lc_observation;
 
 /* One element of GET /containers/json?all=1. */

@@ -13,7 +13,7 @@
 #      measures `instctl reconcile` against one raw container list plus one
 #      SQLite read, and removes everything it made (and whatever an
 #      interrupted run left).
-# BENCH_ONLY=scale|lag|engine runs one of them. BENCH_PYTHON=sparse skips
+# BENCH_ONLY=scale|lag|engine|hosts runs one of them. BENCH_PYTHON=sparse skips
 # the default python3-docker form (10,000 inspects: minutes), none both.
 #
 # Settings (environment, all optional): BENCH_INSTANCES (1000), BENCH_WORKERS
@@ -21,6 +21,10 @@
 # (${TMPDIR:-/tmp}/instctl-bench), BENCH_REPEAT (5), BENCH_KEEP (0; 1 leaves
 # the containers and database for profiling). `tests/bench.sh --cleanup-only`
 # removes what a kept or interrupted run left, and nothing more.
+#
+#   4. hosts: the engine benchmark again with two hosts (BENCH_HOSTS=2):
+#      the second test engine is started if it is not running, and the
+#      instances alternate between the two.
 #
 # Exit status: 0 when the benchmark ran, whether or not the targets were
 # met; non-zero when it could not run.
@@ -44,6 +48,11 @@ if command -v docker >/dev/null 2>&1; then
 fi
 
 only=${BENCH_ONLY:-}
+if [ "${1:-}" = "--cleanup-only" ]; then
+    INSTCTL_BIN=$INSTCTL_BIN "$bench" "$@"
+    INSTCTL_BIN=$INSTCTL_BIN BENCH_HOSTS=2 "$bench" "$@"
+    exit 0
+fi
 if [ -z "$only" ] || [ "$only" = scale ]; then
     if ! python3 -c 'import docker' 2>/dev/null && [ "$(id -u)" = 0 ] &&
         [ "${BENCH_PYTHON:-all}" != none ]; then
@@ -57,5 +66,14 @@ if [ -z "$only" ] || [ "$only" = lag ]; then
     INSTCTL_BIN=$INSTCTL_BIN "$BUILD/tests/lagbench" || echo "bench.sh: lag: could not run"
 fi
 if [ -z "$only" ] || [ "$only" = engine ]; then
-    INSTCTL_BIN=$INSTCTL_BIN exec "$bench" "$@"
+    INSTCTL_BIN=$INSTCTL_BIN "$bench" "$@"
+fi
+if [ -z "$only" ] || [ "$only" = hosts ]; then
+    # Several hosts (issue 11): the same instances over two engines, the second
+    # being the test engine over mutual TLS (scripts/start-second-engine.sh, the
+    # stand-in images loaded into it): BENCH_INSTANCES in all, half on each.
+    echo
+    echo "bench.sh: two hosts: local and e2 (tcp://127.0.0.1:2376, mutual TLS)"
+    scripts/start-second-engine.sh
+    INSTCTL_BIN=$INSTCTL_BIN BENCH_HOSTS=2 "$bench"
 fi

@@ -125,12 +125,9 @@ static int run_create(cli *c, int argc, char **argv)
     const char *pwfile = NULL;
     if (parse(argc, argv, &r, &pwfile))
         return 2;
-    lc_err e = LC_OK;
-    if (r.host != NULL) { /* issue 11: that host's engine instead of local's */
-        engine_close(c->engine);
-        e = lc_host_engine_for_create(c->store, r.host, c->cfg.docker_host, &c->engine, &c->diag);
-        c->ops.engine = c->engine;
-    }
+    char host[64]; /* issue 11: --host, else placement's choice; ops_create uses its engine */
+    lc_err e = lc_host_place(c->store, c->cfg.docker_host, r.host, host, sizeof host, &c->diag);
+    r.host = host;
     if (e != LC_OK)
         return fail(c, e);
     char password[1024];

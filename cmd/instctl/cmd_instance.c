@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "action.h"
+#include "hosts.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static int run_stats(cli *c, int argc, char **argv);
 
 const cmd_entry cmd_list = {
     .name = "list",
-    .usage = "[--all] [--status STATUS]",
+    .usage = "[--all] [--status STATUS] [--host HOST]",
     .summary = "list instances (terminated ones with --all)",
     .flags = NEEDS_STORE,
     .run = run_list,
@@ -39,7 +40,7 @@ const cmd_entry cmd_history = {
 const cmd_entry cmd_stats = {
     .name = "stats",
     .usage = "",
-    .summary = "count instances in each of the 8 statuses",
+    .summary = "count instances in each of the 8 statuses, and per Docker host",
     .flags = NEEDS_STORE,
     .run = run_stats,
 };
@@ -58,9 +59,14 @@ static void observed(const lc_instance *in, char *buf, size_t len)
         snprintf(buf, len, "%s %s", container_state_name(in->obs.state), age);
 }
 
+static const char *host_of(const lc_instance *in)
+{
+    return in->host[0] ? in->host : LC_HOST_LOCAL;
+}
+
 /* One line of the table, kept small: 10,000 of them wait for the name column's width. */
 typedef struct list_line {
-    char id[9], name[64], odoo[33], obs[64];
+    char id[9], name[64], odoo[33], host[64], obs[64];
     InstanceStatus status;
 } list_line;
 
@@ -68,7 +74,7 @@ typedef struct list_out {
     cli *c;
     list_line *v;
     size_t n, cap;
-    int wname;
+    int wname, whost; /* whost 0: no HOST column (one Docker host) */
     bool oom;
 } list_out;
 
@@ -92,21 +98,50 @@ static bool keep_line(void *arg, const lc_instance *in)
     l->status = in->status;
     int w = (int)strlen(l->name);
     o->wname = w > o->wname ? w : o->wname;
+    snprintf(l->host, sizeof l->host, "%s", text_safe(host_of(in)));
+    w = (int)strlen(l->host);
+    o->whost = o->whost > 0 && w > o->whost ? w : o->whost;
     return true;
 }
 
+/* The table; a HOST column when the store has more than one Docker host (issue 11). */
 static void list_table(list_out *o)
 {
-    printf("%-8s  %-*s  %-11s  %-7s  %s\n", "ID", o->wname, "NAME", "STATUS", "ODOO",
-           "CONTAINER (LAST SEEN)");
+    bool hosts = o->whost > 0;
+    printf("%-8s  %-*s  %-11s  %-7s  %-*s%s%s\n", "ID", o->wname, "NAME", "STATUS", "ODOO",
+           o->whost, hosts ? "HOST" : "", hosts ? "  " : "", "CONTAINER (LAST SEEN)");
     for (size_t i = 0; i < o->n; i++) {
         const list_line *l = &o->v[i];
         char badge[64];
         status_badge(o->c, l->status, badge, sizeof badge);
         int pad = 11 - (int)strlen(instance_status_name(l->status));
-        printf("%s  %-*s  %s%*s  %-7s  %s\n", l->id, o->wname, l->name, badge, pad, "", l->odoo,
-               l->obs);
+        printf("%s  %-*s  %s%*s  %-7s  %-*s%s%s\n", l->id, o->wname, l->name, badge, pad, "",
+               l->odoo, o->whost, hosts ? l->host : "", hosts ? "  " : "", l->obs);
     }
+}
+
+/* How many Docker hosts the store has (1 when it cannot tell). */
+static size_t host_count(cli *c)
+{
+    lc_host *hosts = NULL;
+    size_t n = 1;
+    if (store_host_list(c->store, &hosts, &n, NULL) != LC_OK)
+        n = 1;
+    free(hosts);
+    return n;
+}
+
+/* list --host: the rows on one Docker host, handed on to the printer fn. */
+typedef struct host_filter {
+    const char *host; /* NULL: every row */
+    bool (*fn)(void *arg, const lc_instance *in);
+    void *arg;
+} host_filter;
+
+static bool on_host(void *arg, const lc_instance *in)
+{
+    const host_filter *f = arg;
+    return f->host != NULL && strcmp(host_of(in), f->host) != 0 ? true : f->fn(f->arg, in);
 }
 
 static bool print_id(void *arg, const lc_instance *in)
@@ -141,8 +176,11 @@ static bool print_json_row(void *arg, const lc_instance *in)
 
 static int run_list(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"all", no_argument, NULL, 'a'}, {"status", required_argument, NULL, 's'}, {0}};
+    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                         {"status", required_argument, NULL, 's'},
+                                         {"host", required_argument, NULL, 'H'},
+                                         {0}};
+    const char *host = NULL;
     bool all = false;
     InstanceStatus only = INSTANCE_CREATING;
     bool filter = false;
@@ -151,6 +189,8 @@ static int run_list(cli *c, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "as:", opts, NULL)) != -1) {
         if (ch == 'a')
             all = true;
+        else if (ch == 'H')
+            host = optarg;
         else if (ch == 's' && instance_status_parse(optarg, &only))
             filter = true;
         else if (ch == 's')
@@ -166,16 +206,23 @@ static int run_list(cli *c, int argc, char **argv)
         return usage_error(&cmd_list, "unexpected argument \"%s\"", argv[optind]);
     int which = filter ? (int)only : -1;
     size_t count = 0;
-    list_out o = {.c = c, .wname = 4};
-    lc_err e;
+    list_out o = {.c = c, .wname = 4, .whost = host_count(c) > 1 ? 4 : 0};
+    lc_host h;
+    lc_err e = host != NULL ? store_host_get(c->store, host, &h, &c->diag) : LC_OK;
+    if (e != LC_OK)
+        return fail(c, e);
+    host_filter f = {.host = host, .fn = keep_line, .arg = &o};
     if (c->json) {
+        f.fn = print_json_row;
+        f.arg = &count;
         fputc('[', stdout);
-        e = store_list_each(c->store, all, which, print_json_row, &count, &c->diag);
+        e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
         puts("]");
     } else if (c->quiet) {
-        e = store_list_each(c->store, all, which, print_id, NULL, &c->diag);
+        f.fn = print_id;
+        e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
     } else {
-        e = store_list_each(c->store, all, which, keep_line, &o, &c->diag);
+        e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
         if (e == LC_OK && o.oom)
             e = lc_fail(&c->diag, LC_ENOMEM, "out of memory listing instances");
         if (e == LC_OK)
@@ -219,7 +266,8 @@ static bool transient(lc_container_state s)
     return s == CONTAINER_PAUSED || s == CONTAINER_RESTARTING || s == CONTAINER_REMOVING;
 }
 
-static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, lc_err oe)
+static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, lc_err oe,
+                      const char *odoo)
 {
     char badge[64], allowed[256], line[512], when[32], obsline[96];
     status_badge(c, in->status, badge, sizeof badge);
@@ -234,6 +282,9 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
     container_line(in, obs, oe, c->diag.msg, line, sizeof line);
     printf("%-16s %s %s\n%-16s %s\n", "container:", text_safe(in->container_name), text_safe(line),
            "volume:", text_safe(in->volume_name));
+    printf("%-16s %s\n", "host:", host_of(in));
+    if (odoo[0] != '\0')
+        printf("%-16s %s\n", "odoo address:", odoo);
     observed(in, obsline, sizeof obsline);
     printf("%-16s %s\n", "last observed:", obsline);
     if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
@@ -280,6 +331,20 @@ static cJSON *container_json(const lc_observation *obs, lc_err oe)
     return o;
 }
 
+/* "http://ADDRESS:PORT" where Odoo is published on a remote host (issue 11), else "". */
+static void odoo_address(cli *c, const lc_instance *in, char *buf, size_t len)
+{
+    lc_host h;
+    char address[256];
+    buf[0] = '\0';
+    if (in->odoo_port <= 0 || store_host_get(c->store, in->host, &h, NULL) != LC_OK)
+        return;
+    lc_host_address(&h, address, sizeof address);
+    if (address[0] != '\0')
+        snprintf(buf, len, strchr(address, ':') ? "http://[%s]:%d" : "http://%s:%d", address,
+                 in->odoo_port);
+}
+
 static int run_show(cli *c, int argc, char **argv)
 {
     const char *ref = NULL;
@@ -291,10 +356,18 @@ static int run_show(cli *c, int argc, char **argv)
         return fail(c, e);
     lc_observation obs = {.state = CONTAINER_UNKNOWN};
     lc_err oe = LC_OK;
-    if (in.container_id[0] != '\0')
-        oe = engine_container_inspect(c->engine, in.container_id, &obs, &c->diag);
+    lc_engine *engine = NULL;
+    char odoo[300];
+    odoo_address(c, &in, odoo, sizeof odoo);
+    if (in.container_id[0] != '\0' &&
+        (oe = ops_engine_for(&c->ops, &in, &engine, &c->diag)) == LC_OK)
+        oe = engine_container_inspect(engine, in.container_id, &obs, &c->diag);
     if (c->json) {
         cJSON *j = instance_json(&in);
+        if (odoo[0] != '\0')
+            cJSON_AddStringToObject(j, "odoo_url", odoo);
+        else
+            cJSON_AddNullToObject(j, "odoo_url");
         cJSON_AddItemToObject(j, "container", container_json(&obs, oe));
         return print_json(j);
     }
@@ -302,7 +375,7 @@ static int run_show(cli *c, int argc, char **argv)
         puts(text_safe(in.id));
         return 0;
     }
-    show_text(c, &in, &obs, oe);
+    show_text(c, &in, &obs, oe, odoo);
     return 0;
 }
 
@@ -346,6 +419,56 @@ static int run_history(cli *c, int argc, char **argv)
     return arr != NULL ? print_json(arr) : 0;
 }
 
+/*
+ * Per Docker host (issue 11): each host's instances by status (terminated
+ * ones left out). Text: one line per host after the totals when the store
+ * has more than one host; JSON (always): "hosts":
+ * {"NAME": {"running": N, ..., "total": N}}.
+ */
+static lc_err stats_per_host(cli *c, cJSON *j)
+{
+    lc_host *hosts = NULL;
+    lc_instance *v = NULL;
+    size_t nh = 0, n = 0;
+    lc_err e = store_host_list(c->store, &hosts, &nh, &c->diag);
+    if (e == LC_OK)
+        e = store_list(c->store, false, -1, &v, &n, &c->diag);
+    cJSON *per = j != NULL && e == LC_OK ? cJSON_AddObjectToObject(j, "hosts") : NULL;
+    if (j == NULL && nh < 2) /* text: per host only when there are several */
+        nh = 0;
+    if (j == NULL && e == LC_OK && nh > 0)
+        printf("\n%-12s %s\n", "HOST", "INSTANCES (BY STATUS)");
+    for (size_t h = 0; e == LC_OK && h < nh; h++) {
+        long counts[INSTANCE_STATUS_COUNT] = {0}, total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(host_of(&v[i]), hosts[h].name) == 0) {
+                counts[v[i].status]++;
+                total++;
+            }
+        }
+        cJSON *o = per != NULL ? cJSON_AddObjectToObject(per, hosts[h].name) : NULL;
+        const char *sep = " ";
+        if (j == NULL)
+            printf("%-12s %ld", hosts[h].name, total);
+        for (int s = 0; s < INSTANCE_STATUS_COUNT; s++) {
+            if (o != NULL)
+                cJSON_AddNumberToObject(o, instance_status_name((InstanceStatus)s),
+                                        (double)counts[s]);
+            else if (counts[s] > 0)
+                printf("%s %s %ld", sep, instance_status_name((InstanceStatus)s), counts[s]);
+            if (counts[s] > 0)
+                sep = ",";
+        }
+        if (o != NULL)
+            cJSON_AddNumberToObject(o, "total", (double)total);
+        else
+            putchar('\n');
+    }
+    free(hosts);
+    free(v);
+    return e;
+}
+
 static int run_stats(cli *c, int argc, char **argv)
 {
     if (argc > 1)
@@ -362,10 +485,14 @@ static int run_stats(cli *c, int argc, char **argv)
         else
             printf("%-12s %ld\n", instance_status_name((InstanceStatus)s), counts[s]);
     }
-    if (j != NULL) {
+    if (j != NULL)
         cJSON_AddNumberToObject(j, "total", (double)total);
-        return print_json(j);
+    else
+        printf("%-12s %ld\n", "total", total);
+    e = stats_per_host(c, j);
+    if (e != LC_OK) {
+        cJSON_Delete(j);
+        return fail(c, e);
     }
-    printf("%-12s %ld\n", "total", total);
-    return 0;
+    return j != NULL ? print_json(j) : 0;
 }

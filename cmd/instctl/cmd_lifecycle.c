@@ -31,6 +31,7 @@ ACTION_CMD(cmd_update, ACT_UPDATE);
 ACTION_CMD(cmd_end_maintenance, ACT_END_MAINTENANCE);
 ACTION_CMD(cmd_terminate, ACT_TERMINATE);
 ACTION_CMD(cmd_rotate_credentials, ACT_ROTATE_CREDENTIALS);
+ACTION_CMD(cmd_move, ACT_MOVE);
 
 cmd_entry cmd_maintenance = {
     .name = "maintenance",
@@ -61,6 +62,7 @@ static cmd_entry *const action_cmds[] = {
     &cmd_end_maintenance,
     &cmd_terminate,
     &cmd_rotate_credentials,
+    &cmd_move,
 };
 
 void cmd_actions_init(void)
@@ -125,6 +127,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case OPT_NO_FINAL_BACKUP + 1:
         p->opt.no_final_backup = true;
+        return 0;
+    case OPT_TO + 1:
+        p->opt.to = arg;
         return 0;
     case ARGP_KEY_ARG:
         if (p->n_operands >= p->max_operands) {

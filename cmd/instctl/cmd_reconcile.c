@@ -64,15 +64,35 @@ static void log_decision(const lc_decision *dc, bool dry_run)
     fputc('\n', stderr);
 }
 
+/* One logfmt line per Docker host: what its list took, or why it did not answer (issue 11). */
+static void log_hosts(const lc_reconcile_report *r)
+{
+    for (size_t h = 0; h < r->n_hosts; h++) {
+        const lc_reconcile_host *rh = &r->hosts[h];
+        fprintf(stderr,
+                "reconcile_host host=%s answered=%s containers=%zu instances=%zu requests=%lu "
+                "list_ms=%ld",
+                rh->name, rh->answered ? "yes" : "no", rh->containers, rh->instances, rh->requests,
+                rh->list_ms);
+        if (!rh->answered) {
+            fputs(" untouched=yes error=", stderr);
+            logfmt_quoted(stderr, rh->error);
+        }
+        fputc('\n', stderr);
+    }
+}
+
 /* The summary line; under --dry-run the changes it would make count as would_change. */
 static void log_summary(const lc_reconcile_report *r, lc_err e, bool dry_run)
 {
     fprintf(stderr,
             "reconcile instances=%zu kept=%zu %s=%zu enforced=%zu skipped=%zu lost=%zu "
-            "extras=%zu orphans=%zu leases_broken=%zu requests=%lu ms=%ld result=%s\n",
+            "extras=%zu orphans=%zu leases_broken=%zu hosts=%zu hosts_down=%zu untouched=%zu "
+            "requests=%lu ms=%ld result=%s\n",
             r->instances, r->kept, dry_run ? "would_change" : "changed",
             dry_run ? r->would_change : r->changed, r->enforced, r->skipped, r->lost, r->extras,
-            r->orphans, r->leases_broken, r->requests, r->ms,
+            r->orphans, r->leases_broken, r->n_hosts, r->hosts_down, r->untouched, r->requests,
+            r->ms,
             e == LC_OK         ? "ok"
             : e == LC_EPARTIAL ? "partial"
                                : "failed");
@@ -90,6 +110,7 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
         {"enforced", r->enforced},   {"skipped", r->skipped},
         {"lost", r->lost},           {"extras", r->extras},
         {"orphans", r->orphans},     {"leases_broken", r->leases_broken},
+        {"untouched", r->untouched}, {"hosts_down", r->hosts_down},
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         cJSON_AddNumberToObject(j, counts[i].k, (double)counts[i].v);
@@ -101,6 +122,22 @@ static cJSON *report_json(const lc_reconcile_report *r, lc_err e, bool dry_run)
                             e == LC_OK         ? "ok"
                             : e == LC_EPARTIAL ? "partial"
                                                : "failed");
+    cJSON *hosts = cJSON_AddArrayToObject(j, "hosts");
+    for (size_t h = 0; h < r->n_hosts; h++) {
+        const lc_reconcile_host *rh = &r->hosts[h];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", rh->name);
+        cJSON_AddBoolToObject(o, "answered", rh->answered);
+        if (rh->answered)
+            cJSON_AddNullToObject(o, "error");
+        else
+            cJSON_AddStringToObject(o, "error", rh->error);
+        cJSON_AddNumberToObject(o, "containers", (double)rh->containers);
+        cJSON_AddNumberToObject(o, "instances", (double)rh->instances);
+        cJSON_AddNumberToObject(o, "requests", (double)rh->requests);
+        cJSON_AddNumberToObject(o, "list_ms", (double)rh->list_ms);
+        cJSON_AddItemToArray(hosts, o);
+    }
     cJSON *arr = cJSON_AddArrayToObject(j, "decisions");
     for (size_t i = 0; i < r->n_decisions; i++) {
         const lc_decision *dc = &r->decisions[i];
@@ -153,6 +190,7 @@ static int run_reconcile(cli *c, int argc, char **argv)
         fprintf(stderr, "instctl: %s\n", md.msg);
     for (size_t i = 0; i < r.n_decisions && !c->quiet; i++)
         log_decision(&r.decisions[i], opt.dry_run);
+    log_hosts(&r);
     log_summary(&r, e, opt.dry_run);
     if (c->json && (e == LC_OK || e == LC_EPARTIAL))
         print_json(report_json(&r, e, opt.dry_run));

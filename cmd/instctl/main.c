@@ -15,7 +15,7 @@ const cmd_entry *const commands[] = {
     &cmd_create, &cmd_list, &cmd_show, &cmd_history, &cmd_stats,
     &cmd_start, &cmd_stop, &cmd_restart, &cmd_suspend, &cmd_unsuspend, &cmd_terminate,
     &cmd_maintenance, &cmd_end_maintenance, &cmd_backup, &cmd_backups, &cmd_restore, &cmd_update,
-    &cmd_rotate_credentials,
+    &cmd_rotate_credentials, &cmd_move,
     &cmd_action, &cmd_reconcile, &cmd_watch, &cmd_billing_event, &cmd_host, &cmd_completion, &cmd_help,
     NULL,
 };
@@ -204,8 +204,11 @@ static lc_err setup(cli *c, const cmd_entry *cmd)
                        &c->diag);
     if (e == LC_OK && (cmd->flags & NEEDS_ENGINE))
         e = engine_open(c->cfg.docker_host[0] ? c->cfg.docker_host : NULL, &c->engine, &c->diag);
-    c->ops = (lc_ops){
-        .store = c->store, .engine = c->engine, .cfg = &c->cfg, .wait_seconds = c->wait_seconds};
+    c->ops = (lc_ops){.store = c->store,
+                      .engine = c->engine,
+                      .local = c->engine,
+                      .cfg = &c->cfg,
+                      .wait_seconds = c->wait_seconds};
     if (!c->quiet && !c->json && isatty(2)) {
         c->ops.progress = progress_step;
         c->ops.progress_arg = (void *)cmd->name;
@@ -259,6 +262,7 @@ int main(int argc, char **argv)
         lc_interrupt_install();
     int rc = e == LC_OK ? cmd->run(&c, argc - 1, argv + 1) : fail(&c, e);
     progress_end();
+    ops_close_engines(&c.ops);
     engine_close(c.engine);
     store_close(c.store);
     return rc;

@@ -108,6 +108,10 @@ cJSON *instance_json(const lc_instance *in)
     cJSON_AddStringToObject(o, "container_name", in->container_name);
     add_text_or_null(o, "container_id", in->container_id);
     cJSON_AddStringToObject(o, "host", in->host[0] ? in->host : LC_HOST_LOCAL);
+    if (in->odoo_port > 0)
+        cJSON_AddNumberToObject(o, "odoo_port", in->odoo_port);
+    else
+        cJSON_AddNullToObject(o, "odoo_port");
     add_text_or_null(o, "error_message", in->error_message);
     cJSON *holds = cJSON_AddArrayToObject(o, "holds");
     if (in->hold_billing)

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store.h"
 #include "testutil.h"
 
 #define ENGINE2_URL "tcp://127.0.0.1:2376"
@@ -310,6 +311,8 @@ START_TEST(test_migrated_forward)
     tu_run_free(&r);
     ck_assert(tu_sql_exec(
         E.db, "DROP INDEX instances_host; ALTER TABLE instances DROP COLUMN host;"
+              " ALTER TABLE instances DROP COLUMN odoo_port;"
+              " DROP INDEX instances_list; DROP TABLE metrics;"
               " DROP TABLE hosts; PRAGMA user_version = 4;"
               " INSERT INTO instances (id, name, admin_email, database_name, odoo_version, image,"
               " container_name, volume_name, status, created_at, updated_at) VALUES"
@@ -328,7 +331,7 @@ START_TEST(test_migrated_forward)
     ck_assert_str_eq(rows, "old1|local\nold2|local\n");
     free(rows);
     v = tu_sql(E.db, "PRAGMA user_version");
-    ck_assert_str_eq(v, "5");
+    ck_assert_int_eq(atoi(v), LC_SCHEMA_VERSION);
     free(v);
     r = IC("show", "old1", "--json");
     ck_assert_msg(strstr(r.out, "\"host\":\t\"local\"") != NULL, "%s %s", r.out, r.err);
@@ -410,6 +413,194 @@ START_TEST(test_engine_stopped)
 }
 END_TEST
 
+/* `docker -H <engine2> inspect -f {{.State.Status}} ID` (malloc'd, newline cut), "" when gone. */
+static char *state_on_e2(const char *cid)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "docker -H unix://%s/docker.sock inspect -f '{{.State.Status}}' %s",
+             E.engine2, cid);
+    tu_run r = tu_sh(cmd);
+    char *out = strdup(r.status == 0 ? r.out : "");
+    out[strcspn(out, "\n")] = '\0';
+    tu_run_free(&r);
+    return out;
+}
+
+static char *field(const char *name, const char *column)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT ifnull(%s, '') FROM instances WHERE name = '%s'", column,
+             name);
+    return tu_sql(E.db, sql);
+}
+
+static void create_on(const char *name, const char *host)
+{
+    char db[64];
+    snprintf(db, sizeof db, "%sdb", name);
+    tu_run r = host != NULL ? IC("create", name, "--database", db, "--admin-email", "a@b.co",
+                                 "--admin-password-file", E.pw, "--host", host)
+                            : IC("create", name, "--database", db, "--admin-email", "a@b.co",
+                                 "--admin-password-file", E.pw);
+    ck_assert_msg(r.status == 0, "create %s: exit %d: %s", name, r.status, r.err);
+    tu_run_free(&r);
+}
+
+/* Placement without --host: the least used host, so four creates end two and two. */
+START_TEST(test_placement_balanced)
+{
+    add_e2();
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        create_on(name, NULL);
+    }
+    char *rows = tu_sql_rows(E.db, "SELECT host, count(*) FROM instances GROUP BY host ORDER BY 1");
+    ck_assert_msg(strcmp(rows, "e2|2\nlocal|2\n") == 0, "placement: %s", rows);
+    free(rows);
+    tu_run r = IC("list", "--host", "e2", "-q");
+    ck_assert_msg(r.status == 0 && strlen(r.out) == 2 * 37, "list --host e2: %s %s", r.out, r.err);
+    tu_run_free(&r);
+    r = IC("list");
+    ck_assert_msg(strstr(r.out, "HOST") != NULL && strstr(r.out, " e2 ") != NULL, "%s", r.out);
+    tu_run_free(&r);
+    r = IC("list", "--host", "nope");
+    ck_assert_int_eq(r.status, 4);
+    tu_run_free(&r);
+    r = IC("stats", "--json");
+    cJSON *j = cJSON_Parse(r.out);
+    const cJSON *e2 = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "hosts"), "e2");
+    ck_assert_msg(cJSON_GetObjectItem(e2, "running")->valueint == 2, "stats: %s", r.out);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+}
+END_TEST
+
+/* Every action on an instance of the second engine reaches that engine. */
+START_TEST(test_remote_actions)
+{
+    add_e2();
+    create_on("ra", "e2");
+    const struct {
+        const char *args[6];
+        const char *state; /* the container's state on engine2 afterwards */
+    } steps[] = {
+        {{"stop", "ra"}, "exited"},
+        {{"start", "ra"}, "running"},
+        {{"restart", "ra"}, "running"},
+        {{"suspend", "ra"}, "exited"},
+        {{"unsuspend", "ra"}, "running"},
+        {{"backup", "ra"}, "running"},
+        {{"maintenance", "ra", "on"}, "running"},
+        {{"maintenance", "ra", "off"}, "running"},
+        {{"stop", "ra"}, "exited"},
+        {{"restore", "ra"}, "created"},
+        {{"start", "ra"}, "running"},
+        {{"update", "ra", "--odoo-version", "18.0", "--major"}, "running"},
+        {{"terminate", "ra"}, ""},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const char *const *a = steps[i].args;
+        tu_run r = IC(a[0], a[1], a[2], a[3], a[4], a[5]);
+        ck_assert_msg(r.status == 0, "%s: exit %d: %s", a[0], r.status, r.err);
+        tu_run_free(&r);
+        char *cid = field("ra", "container_id");
+        char *host = field("ra", "host");
+        ck_assert_str_eq(host, "e2");
+        char *st = state_on_e2(cid[0] ? cid : "none");
+        ck_assert_msg(strcmp(st, steps[i].state) == 0, "after %s: %s on engine2, expected %s", a[0],
+                      st, steps[i].state);
+        free(st);
+        free(host);
+        free(cid);
+    }
+    char *image = field("ra", "image");
+    ck_assert_str_eq(image, "instctl/odoo-standin:18.0");
+    free(image);
+}
+END_TEST
+
+/* Two stores on the same two engines: a pass of one never touches the other's containers. */
+START_TEST(test_two_stores)
+{
+    add_e2();
+    create_on("t1", "e2");
+    create_on("t2", "local");
+    hosts_env first = E;
+    char conf2[400], db2[400], text[2048];
+    snprintf(conf2, sizeof conf2, "%s/second.conf", E.dir);
+    snprintf(db2, sizeof db2, "%s/second.db", E.dir);
+    snprintf(text, sizeof text,
+             "db = %s\nbackup_dir = %s\ncron_file = %s/cron\n"
+             "image_template = instctl/odoo-standin:{version}\npull_policy = never\n",
+             db2, E.dir, E.dir);
+    ck_assert(tu_write_file(conf2, text));
+    snprintf(E.conf, sizeof E.conf, "%s", conf2);
+    snprintf(E.db, sizeof E.db, "%s", db2);
+    add_e2();
+    tu_run r = IC("reconcile", "--json");
+    ck_assert_msg(r.status == 0, "second store's reconcile: %d %s", r.status, r.err);
+    cJSON *j = cJSON_Parse(r.out);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "orphans")->valueint, 0);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "enforced")->valueint, 0);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "hosts")), 2);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    E = first;
+    char *cid = field("t1", "container_id");
+    char *st = state_on_e2(cid);
+    ck_assert_str_eq(st, "running");
+    free(st);
+    free(cid);
+    r = IC("reconcile");
+    ck_assert_msg(r.status == 0, "first store's reconcile: %d %s", r.status, r.err);
+    tu_run_free(&r);
+    char *rows = tu_sql_rows(E.db, "SELECT name, status FROM instances ORDER BY name");
+    ck_assert_str_eq(rows, "t1|running\nt2|running\n");
+    free(rows);
+}
+END_TEST
+
+/* Reconcile with both hosts, then with the second engine stopped: its rows untouched, exit 1. */
+START_TEST(test_reconcile_host_down)
+{
+    add_e2();
+    create_on("rl", "local");
+    create_on("re", "e2");
+    tu_run r = IC("reconcile", "--json");
+    ck_assert_msg(r.status == 0, "reconcile: %d %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "reconcile_host host=e2 answered=yes") != NULL, "%s", r.err);
+    cJSON *j = cJSON_Parse(r.out);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "hosts")), 2);
+    ck_assert_int_le(cJSON_GetObjectItem(j, "requests")->valueint, 2);
+    cJSON_Delete(j);
+    tu_run_free(&r);
+    char *before = tu_sql_rows(E.db, "SELECT * FROM instances WHERE name = 're'");
+    char *cid = field("rl", "container_id");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "docker stop -t 1 %s", cid);
+    r = tu_sh(cmd); /* behind instctl's back, on the host that answers */
+    tu_run_free(&r);
+    free(cid);
+    stop_engine2();
+    r = IC("reconcile");
+    ck_assert_msg(r.status == 1, "reconcile with e2 down: exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "reconcile_host host=e2 answered=no") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "host e2 not answering (1 instance(s) untouched)") != NULL, "%s",
+                  r.err);
+    ck_assert_msg(strstr(r.err, "result=partial") != NULL, "%s", r.err);
+    tu_run_free(&r);
+    char *after = tu_sql_rows(E.db, "SELECT * FROM instances WHERE name = 're'");
+    ck_assert_msg(strcmp(before, after) == 0, "the row on e2 changed:\n%s\n%s", before, after);
+    free(before);
+    free(after);
+    char *st = field("rl", "status");
+    ck_assert_msg(strcmp(st, "running") != 0, "the local row was not reconciled: %s", st);
+    free(st);
+    start_engine2();
+}
+END_TEST
+
 Suite *suite_hosts(void)
 {
     Suite *s = suite_create("hosts");
@@ -423,11 +614,17 @@ Suite *suite_hosts(void)
         {"migrated", test_migrated_forward},
         {"doctor", test_doctor_two_hosts},
         {"engine_stopped", test_engine_stopped},
+        {"placement", test_placement_balanced},
+        {"remote_actions", test_remote_actions},
+        {"two_stores", test_two_stores},
+        {"reconcile_host_down", test_reconcile_host_down},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *t = tcase_create(cases[i].name);
         tcase_add_checked_fixture(t, setup, teardown);
-        if (strcmp(cases[i].name, "engine_stopped") == 0)
+        tcase_set_timeout(t, 300);
+        if (strcmp(cases[i].name, "engine_stopped") == 0 ||
+            strcmp(cases[i].name, "reconcile_host_down") == 0)
             tcase_add_unchecked_fixture(t, NULL, start_engine2);
         tcase_add_test(t, cases[i].test);
         suite_add_tcase(s, t);

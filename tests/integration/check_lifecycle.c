@@ -965,7 +965,9 @@ START_TEST(test_stats_zero)
     ck_assert_msg(r.status == 0, "stats --json: exit %d: %s", r.status, r.err);
     cJSON *j = cJSON_Parse(r.out);
     ck_assert_msg(cJSON_IsObject(j), "stats --json: %s", r.out);
-    ck_assert_int_eq(cJSON_GetArraySize(j), 9);
+    ck_assert_int_eq(cJSON_GetArraySize(j), 10); /* the 8 statuses, total, hosts (issue 11) */
+    ck_assert(cJSON_IsObject(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "hosts"), "local")));
     for (size_t i = 0; i < 8; i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(j, all_statuses[i]);
         ck_assert_msg(cJSON_IsNumber(v), "stats --json lacks %s", all_statuses[i]);

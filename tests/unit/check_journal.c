@@ -156,12 +156,84 @@ START_TEST(test_volume_kept_or_removed)
 }
 END_TEST
 
+/* A move (issue 11): which host's copy goes, and what happens to the one kept. */
+typedef struct move_case {
+    const char *what;
+    int from;
+    const char *step;
+    bool switched;
+    const char
+        *row_container; /* on the row's host: the source before the switch, the target after */
+    lc_container_state state; /* what the row's host shows of it */
+    const char *old_host, *new_host;
+    /* expected */
+    bool finished, start;
+    const char *other_host, *other_volume;
+} move_case;
+
+/* clang-format off */
+static const move_case move_cases[] = {
+    {"killed at stop: the source is kept and started again", INSTANCE_RUNNING, "stop", false, OLD,
+     CONTAINER_EXITED, "local", "web2", false, true, "web2", "v_g2"},
+    {"killed while filling the new volume of a stopped instance", INSTANCE_STOPPED, "volume", false,
+     OLD, CONTAINER_EXITED, "local", "web2", false, false, "web2", "v_g2"},
+    {"killed waiting for the target to run: the target's copy goes", INSTANCE_RUNNING, "running",
+     false, OLD, CONTAINER_EXITED, "web2", "local", false, true, "local", "v_g2"},
+    {"killed right after the switch: the source's copy goes", INSTANCE_RUNNING, "switch", true, NEW,
+     CONTAINER_RUNNING, "local", "web2", true, false, "local", "v_g1"},
+    {"killed while removing the old copy of a stopped instance", INSTANCE_STOPPED, "remove", true,
+     NEW, CONTAINER_CREATED, "web2", "local", true, false, "web2", "v_g1"},
+    {"killed at begin, before the hosts were recorded", INSTANCE_RUNNING, "begin", false, OLD,
+     CONTAINER_RUNNING, "", "", false, false, "", ""},
+};
+/* clang-format on */
+
+START_TEST(test_move_recovery)
+{
+    const move_case *c = &move_cases[_i];
+    lc_op_journal j = {.kind = ACT_MOVE, .from = c->from, .switched = c->switched};
+    snprintf(j.old_host, sizeof j.old_host, "%s", c->old_host);
+    snprintf(j.new_host, sizeof j.new_host, "%s", c->new_host);
+    snprintf(j.old_volume, sizeof j.old_volume, "%s", c->old_host[0] ? "v_g1" : "");
+    snprintf(j.new_volume, sizeof j.new_volume, "%s", c->old_host[0] ? "v_g2" : "");
+    lc_recovery_container k = {.state = c->state};
+    snprintf(k.id, sizeof k.id, "%s", c->row_container);
+    snprintf(k.name, sizeof k.name, "%s", NAME);
+    lc_recovery_in in = {.op = &j,
+                         .step = c->step,
+                         .status = (InstanceStatus)c->from,
+                         .container_id = c->row_container,
+                         .container_name = NAME,
+                         .volume_name = c->switched ? "v_g2" : "v_g1",
+                         .containers = &k,
+                         .n_containers = 1,
+                         .why = ""};
+    lc_recovery_plan p;
+    lc_recovery_decide(&in, &p);
+    ck_assert_msg(p.status == (InstanceStatus)c->from, "%s: status %s", c->what,
+                  instance_status_name(p.status));
+    ck_assert_msg(strcmp(p.keep, c->row_container) == 0, "%s: keeps '%s'", c->what, p.keep);
+    ck_assert_msg(p.n_remove == 0, "%s: removes %zu on the row's host", c->what, p.n_remove);
+    ck_assert_msg(p.remove_volume[0] == '\0', "%s: removes volume %s on the row's host", c->what,
+                  p.remove_volume);
+    ck_assert_msg(p.finished == c->finished, "%s: finished %d", c->what, p.finished);
+    ck_assert_msg(p.start_keep == c->start, "%s: start %d", c->what, p.start_keep);
+    ck_assert_msg(!p.stop_keep, "%s: stop", c->what);
+    ck_assert_msg(strcmp(p.other_host, c->other_host) == 0, "%s: other host '%s'", c->what,
+                  p.other_host);
+    ck_assert_msg(strcmp(p.other_volume, c->other_volume) == 0, "%s: other volume '%s'", c->what,
+                  p.other_volume);
+}
+END_TEST
+
 START_TEST(test_journal_round_trip)
 {
     lc_op_journal j = {.kind = ACT_UPDATE, .from = INSTANCE_RUNNING, .switched = true};
     snprintf(j.old_container, sizeof j.old_container, "%s", OLD);
     snprintf(j.aside_name, sizeof j.aside_name, "%s", ASIDE);
     snprintf(j.backup_path, sizeof j.backup_path, "/var/backups/x \"quoted\".tar");
+    snprintf(j.old_host, sizeof j.old_host, "local");
+    snprintf(j.new_host, sizeof j.new_host, "web2");
     char buf[2048];
     ck_assert(lc_journal_encode(&j, buf, sizeof buf));
     lc_op_journal back = {.kind = ACT_UPDATE, .from = INSTANCE_RUNNING};
@@ -181,6 +253,7 @@ Suite *suite_journal(void)
     TCase *t = tcase_create("recovery");
     tcase_add_loop_test(t, test_recovery_decide, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(t, test_volume_kept_or_removed);
+    tcase_add_loop_test(t, test_move_recovery, 0, (int)(sizeof move_cases / sizeof move_cases[0]));
     tcase_add_test(t, test_journal_round_trip);
     suite_add_tcase(s, t);
     return s;
