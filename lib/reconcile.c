@@ -384,10 +384,9 @@ static void enforce_instance(pass *p, size_t i)
             dc = &p->r->decisions[k];
     }
     char why[256] = "";
-    bool ok =
-        !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
-        enforce_one(p, row_engine(p, i), in, in->container_id, pd->out.enforce, pd->out.status,
-                    why, sizeof why);
+    bool ok = !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
+              enforce_one(p, row_engine(p, i), in, in->container_id, pd->out.enforce,
+                          pd->out.status, why, sizeof why);
     if (ok)
         p->r->enforced++;
     else if (why[0] != '\0')

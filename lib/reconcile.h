@@ -74,9 +74,9 @@ typedef struct lc_reconcile_report {
  * list and engine. Returns LC_OK; LC_EPARTIAL when some instances were
  * skipped (failed inspect, failed enforcement) or some host did not answer
  * (its rows untouched: no write, no enforcement; the others reconciled;
- * the pass time is not recorded); LC_EENGINE when no host answered (nothing written); LC_ESTORE when the
- * database failed. *r is filled in every case and must be released with
- * reconcile_report_free.
+ * the pass time is not recorded); LC_EENGINE when no host answered
+ * (nothing written); LC_ESTORE when the database failed. *r is filled in
+ * every case and must be released with reconcile_report_free.
  */
 lc_err reconcile_run(lc_store *s, lc_engine *e, const lc_config *cfg,
                      const lc_reconcile_options *opt, lc_reconcile_report *r, lc_diag *d);

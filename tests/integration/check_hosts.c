@@ -57,6 +57,10 @@ static void setup(void)
              "image_template = instctl/odoo-standin:{version}\npull_policy = never\n",
              E.db, E.dir, cron);
     ck_assert(tu_write_file(E.conf, text));
+    const char *argv[] = {"--config", E.conf, "init", "-q", NULL}; /* the store must exist */
+    tu_run r = tu_instctl(NULL, argv);
+    ck_assert_msg(r.status == 0, "init: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
 }
 
 /* Removes this case's containers and volumes from the second engine, and the directory. */

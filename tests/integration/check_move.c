@@ -70,6 +70,10 @@ static void setup(void)
     E.proxy = 0;
     write_conf();
     proxy(NULL);
+    const char *argv[] = {"--config", E.conf, "init", "-q", NULL}; /* the store must exist */
+    tu_run r = tu_instctl(NULL, argv);
+    ck_assert_msg(r.status == 0, "init: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
 }
 
 /* Removes this case's containers and volumes from both engines, and the directory. */
