@@ -541,8 +541,11 @@ START_TEST(test_two_stores)
     ck_assert(tu_write_file(conf2, text));
     snprintf(E.conf, sizeof E.conf, "%s", conf2);
     snprintf(E.db, sizeof E.db, "%s", db2);
+    tu_run r = IC("init", "-q");
+    ck_assert_msg(r.status == 0, "second store's init: %d %s", r.status, r.err);
+    tu_run_free(&r);
     add_e2();
-    tu_run r = IC("reconcile", "--json");
+    r = IC("reconcile", "--json");
     ck_assert_msg(r.status == 0, "second store's reconcile: %d %s", r.status, r.err);
     cJSON *j = cJSON_Parse(r.out);
     ck_assert_int_eq(cJSON_GetObjectItem(j, "orphans")->valueint, 0);
