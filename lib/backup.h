@@ -85,9 +85,11 @@ lc_err backup_restore_volume(lc_engine *e, const char *path, const lc_backup_tar
                              lc_diag *d);
 
 /*
- * backup_restore_database: `pg_restore --clean --if-exists` of the backup's
- * database.dump into t->database. LC_OK doing nothing when the backup has
- * no dump or t->pg.host is "". Verifies first.
+ * backup_restore_database: `pg_restore --no-owner` of the backup's
+ * database.dump into t->database, which must be a new, empty database
+ * (restore never loads into the live one: DESIGN restore, issue 9). LC_OK
+ * doing nothing when the backup has no dump or t->pg.host is "". Verifies
+ * first. LC_EFAILED naming pg_restore's message when it fails.
  */
 lc_err backup_restore_database(const char *path, const lc_backup_target *t, lc_diag *d);
 

@@ -21,6 +21,7 @@
 
 #include "backup.h"
 #include "engine.h"
+#include "pgtools.h"
 #include "testutil.h"
 
 #define IMAGE "instctl/odoo-standin:17.0"
@@ -426,12 +427,21 @@ START_TEST(database_dump_restore_drop)
     ck_assert_str_eq(names, "volume.tar database.dump manifest.json ");
     free(names);
     free(query(db, "UPDATE t SET v = 'after'"));
+    /* restore loads into a new database, never the live one */
     lc_diag d = {""};
+    const char *fresh = "instctl_bk_new";
+    ck_assert_msg(pg_create_database(&t.pg, fresh, &d) == LC_OK, "%s", d.msg);
+    t.database = fresh;
     lc_err err = backup_restore_database(info.path, &t, &d);
     ck_assert_msg(err == LC_OK, "restore: %s: %s", lc_strerror(err), d.msg);
-    char *v = query(db, "SELECT v FROM t");
+    char *v = query(fresh, "SELECT v FROM t");
     ck_assert_str_eq(v, "before");
     free(v);
+    v = query(db, "SELECT v FROM t");
+    ck_assert_str_eq(v, "after");
+    free(v);
+    ck_assert_msg(pg_drop_database(&t.pg, fresh, &d) == LC_OK, "%s", d.msg);
+    t.database = db;
     ck_assert_msg(pg_drop_database(&t.pg, db, &d) == LC_OK, "%s", d.msg);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_database WHERE datname = '%s'", db);
     v = query("postgres", sql);

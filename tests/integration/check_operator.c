@@ -1178,8 +1178,10 @@ START_TEST(test_global_options_anywhere)
     char joined[400];
     snprintf(joined, sizeof joined, "--config=%s", E.conf);
     tu_run c = RAW("--json", "show", joined, name);
-    ck_assert_msg(b.status == 0 && cJSON_Parse(b.out) != NULL,
-                  "--config X --json show NAME: exit %d: %s", b.status, b.err);
+    cJSON *bj = b.status == 0 ? cJSON_Parse(b.out) : NULL;
+    bool parsed = bj != NULL;
+    cJSON_Delete(bj);
+    ck_assert_msg(parsed, "--config X --json show NAME: exit %d: %s", b.status, b.err);
     ck_assert_msg(a.status == 0 && strcmp(a.out, b.out) == 0,
                   "show NAME --json --config X differs (exit %d):\n%s\nfrom\n%s", a.status, a.out,
                   b.out);
