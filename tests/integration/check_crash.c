@@ -51,6 +51,15 @@
 #define MAX_ARGS 12
 
 /* One action of the matrix: how to bring an instance to its starting status, what to run. */
+/* How long a cell waits for instctl to reach its held request, in seconds; also the
+ * store's create_timeout. Generous: a loaded machine (or the sanitizers) can take
+ * a minute to create and start an instance, and a quiet one never waits this long. */
+#define REACH_S 180
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define REACH_TEXT_S STR(REACH_S)
+#define REACH_TEXT REACH_TEXT_S " s"
+
 typedef struct crash_action {
     const char *name;           /* also the TCase name, crash_<name> */
     const char *prep[3];        /* commands after create ("stop @name", ...) */
@@ -293,7 +302,7 @@ static bool prep_cmd(crash_env *e, const char *cmd)
 }
 
 static const char extra_conf_fmt[] =
-    "create_timeout = 60\nstop_timeout = 2\n"
+    "create_timeout = " REACH_TEXT_S "\nstop_timeout = 2\n"
     "db_host = 127.0.0.1\ndb_port = %d\ndb_user = %s\ndb_password_file = %s\n";
 
 /* A store, a database and (unless a->no_instance) the instance in its starting status. */
@@ -519,10 +528,10 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
     int exited;
     if (proxy <= 0 || pid <= 0) {
         fprintf(rep, "setup: the proxy or instctl did not start\n");
-    } else if (!tu_wait_line(log, "HOLD ", 60, pid, &exited)) {
+    } else if (!tu_wait_line(log, "HOLD ", REACH_S, pid, &exited)) {
         char *text = tu_read_file(err);
         fprintf(rep, "step reached: instctl %s before the request was held (stderr: %.300s)\n",
-                exited >= 0 ? "exited" : "still ran 60 s", text);
+                exited >= 0 ? "exited" : "still ran " REACH_TEXT, text);
         free(text);
         if (exited < 0) {
             kill(-pid, SIGKILL);
@@ -771,7 +780,7 @@ Suite *suite_crash(void)
         TCase *tc = tcase_create(cases[i].name);
         if (i + 1 < sizeof cases / sizeof cases[0])
             tcase_add_unchecked_fixture(tc, pg_up, NULL);
-        tcase_set_timeout(tc, 1200);
+        tcase_set_timeout(tc, 2400);
         tcase_add_test(tc, cases[i].test);
         suite_add_tcase(s, tc);
     }
