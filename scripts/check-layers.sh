@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # layer of a module (file name without .c/.h); a new module must be listed here
 layer() {
     case $1 in
-    lc | lc_error | status | types | lctime | derive | journal | tar | billing | config | placement) echo base ;;
+    lc | lc_error | status | types | lctime | derive | journal | tar | backup_file | billing | config | placement) echo base ;;
     store | store_*) echo store ;;
     engine | engine_json | odoo | pgtools | backup | tenant) echo engine ;;
     ops | ops_* | action | reconcile | hosts | metrics | watch) echo ops ;;
