@@ -22,6 +22,9 @@ typedef enum lc_option_id {
     OPT_IMAGE,
     OPT_MAJOR,
     OPT_NO_FINAL_BACKUP,
+    OPT_FROM,
+    OPT_NO_SAFETY_BACKUP,
+    OPT_NEUTRALIZE,
     OPT_COUNT
 } lc_option_id;
 

@@ -58,6 +58,10 @@ typedef struct lc_action_options {
     const char *image;        /* update: --image; NULL = the current repository, new tag */
     bool major;               /* update: --major allows another major version */
     bool no_final_backup;     /* terminate: --no-final-backup */
+    const char *from_file;    /* restore: --from FILE, a backup file to import and restore */
+    bool no_safety_backup;    /* restore: --no-safety-backup */
+    const char *new_name;     /* clone: the new instance's name */
+    bool neutralize;          /* clone: --neutralize */
 } lc_action_options;
 
 /* What an action did besides its status. */

@@ -126,6 +126,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case OPT_NO_FINAL_BACKUP + 1:
         p->opt.no_final_backup = true;
         return 0;
+    case OPT_FROM + 1:
+        p->opt.from_file = arg;
+        return 0;
+    case OPT_NO_SAFETY_BACKUP + 1:
+        p->opt.no_safety_backup = true;
+        return 0;
+    case OPT_NEUTRALIZE + 1:
+        p->opt.neutralize = true;
+        return 0;
     case ARGP_KEY_ARG:
         if (p->n_operands >= p->max_operands) {
             argp_error(state, "unexpected argument \"%s\"", arg);
