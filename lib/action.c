@@ -61,6 +61,9 @@ const lc_action lc_actions[] = {
      INSTANCE_TERMINATED, ops_act_terminate},
     {ACT_ROTATE_CREDENTIALS, "set a new database password and Odoo master password; restarts Odoo",
      OPT(REASON), ST(RUNNING) | ST(STOPPED), -1, -1, ops_act_rotate_credentials},
+    {ACT_CLONE, "a new instance NEW (own volume, database and role) from a backup of this one",
+     OPT(REASON) | OPT(BACKUP) | OPT(NEUTRALIZE),
+     ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) | ST(MAINTENANCE), -1, -1, ops_act_clone},
     {ACT_NONE, NULL, 0, 0, -1, -1, NULL},
 };
 /* clang-format on */

@@ -550,3 +550,150 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
     ops_keepalive_stop(&k);
     return e != LC_OK ? e : ce;
 }
+
+/* ---- clone (issue 13) ---- */
+
+/*
+ * The backup a clone starts from: --backup ID, else src's newest, else one
+ * taken now (kind clone), in each case verified.
+ */
+static lc_err clone_source(lc_ops *o, lc_instance *src, const act_ctx *ctx, lc_backup_row *row,
+                           lc_diag *d)
+{
+    lc_backup_row *all = NULL;
+    size_t n = 0;
+    lc_err e = LC_OK;
+    if (ctx->opt->backup_id == NULL &&
+        (e = store_backup_list(o->store, src->id, &all, &n, d)) == LC_OK && n == 0) {
+        free(all);
+        if ((e = ops_step(o, src, "backup", d)) == LC_OK)
+            e = ops_backup_now(o, src, "clone", row, d);
+        return e;
+    }
+    if (e == LC_OK && n > 0)
+        *row = all[0];
+    free(all);
+    if (e == LC_OK && ctx->opt->backup_id != NULL)
+        e = store_backup_get(o->store, src->id, ctx->opt->backup_id, row, d);
+    return e == LC_OK ? verify_row(row, d) : e;
+}
+
+/*
+ * The new row of a clone: src's image, version and admin email, its own
+ * name, database (named from the name, as create's rule allows), container
+ * name and first volume generation; creating, with the clone recorded as
+ * the operation that makes it.
+ */
+static void clone_row(lc_ops *o, const lc_instance *src, const char *name, lc_instance *nw)
+{
+    memset(nw, 0, sizeof *nw);
+    lc_new_uuid(nw->id);
+    snprintf(nw->name, sizeof nw->name, "%s", name);
+    snprintf(nw->admin_email, sizeof nw->admin_email, "%s", src->admin_email);
+    snprintf(nw->database_name, sizeof nw->database_name, "%s", name);
+    snprintf(nw->odoo_version, sizeof nw->odoo_version, "%s", src->odoo_version);
+    snprintf(nw->image, sizeof nw->image, "%s", src->image);
+    snprintf(nw->host, sizeof nw->host, "%s", src->host);
+    lc_container_name_for(nw->database_name, nw->id, nw->container_name, sizeof nw->container_name);
+    snprintf(nw->volume_name, sizeof nw->volume_name, "%s_g1", nw->container_name);
+    nw->status = INSTANCE_CREATING;
+    nw->suspended_from = nw->previous_status = -1;
+    snprintf(nw->op_step, sizeof nw->op_step, "volume");
+    nw->op_deadline = time(NULL) + o->cfg->create_timeout;
+    nw->op = (lc_op_journal){.kind = ACT_CLONE, .from = INSTANCE_CREATING};
+}
+
+/* The new instance's steps: volume, database, container, neutralize, start, running. */
+static lc_err clone_steps(lc_ops *o, lc_instance *nw, const char *path, bool neutralize, lc_diag *d)
+{
+    lc_backup_target t;
+    lc_pg pg;
+    ops_target(o, nw, &t);
+    ops_admin_pg(o, &pg);
+    lc_err e = ops_step(o, nw, "volume", d);
+    if (e == LC_OK)
+        e = engine_volume_create(o->engine, nw->volume_name, store_uuid(o->store), nw->id, d);
+    if (e == LC_OK)
+        e = backup_restore_volume(o->engine, path, &t, nw->volume_name, o->transfer,
+                                  o->transfer_arg, d);
+    if (e == LC_OK && pg.host != NULL && pg.host[0] != '\0' &&
+        (e = ops_step(o, nw, "database", d)) == LC_OK) {
+        e = pg_create_database(&pg, nw->database_name, d);
+        if (e == LC_OK)
+            e = backup_restore_database(path, &t, d);
+    }
+    if (e == LC_OK && (e = ops_step(o, nw, "container", d)) == LC_OK)
+        e = ops_make_container(o, nw, d);
+    const char *const args[] = {"neutralize", "-d", nw->database_name, NULL};
+    if (e == LC_OK && neutralize && (e = ops_step(o, nw, "neutralize", d)) == LC_OK)
+        e = ops_odoo_command(o, nw, args, d);
+    if (e == LC_OK && (e = ops_step(o, nw, "start", d)) == LC_OK)
+        e = engine_container_start(o->engine, nw->container_id, d);
+    lc_observation obs;
+    if (e == LC_OK && (e = ops_step(o, nw, "running", d)) == LC_OK)
+        e = ops_wait_running(o, nw, nw->op_deadline, &obs, d);
+    if (e == LC_OK)
+        ops_record_start(o, nw, &obs);
+    return e;
+}
+
+/*
+ * Makes the new instance under its own lease and ends it at the one exit
+ * point: running, or error "clone failed at step S" (an interruption rolled
+ * back as create's is). *nw is the row as it ended.
+ */
+static lc_err clone_make(lc_ops *o, lc_instance *nw, const lc_backup_row *from, bool neutralize,
+                         const char *src_name, lc_diag *d)
+{
+    lc_err e = store_insert(o->store, nw, o->cfg->lease_seconds, d);
+    if (e != LC_OK)
+        return e;
+    ops_keepalive k;
+    ops_keepalive_start(o, nw->id, &k);
+    e = clone_steps(o, nw, from->path, neutralize, d);
+    if (e != LC_OK && e != LC_EINTR && lc_interrupt_pending())
+        e = LC_EINTR;
+    if (e == LC_OK) {
+        nw->status = INSTANCE_RUNNING;
+    } else if (e != LC_EINTR) {
+        nw->status = INSTANCE_ERROR;
+        nw->error_from_op = true;
+        snprintf(nw->error_message, sizeof nw->error_message, "clone failed at step %s: %s",
+                 nw->op_step, d->msg);
+        snprintf(d->msg, sizeof d->msg, "%s: %s", nw->name, nw->error_message);
+    }
+    char detail[200];
+    snprintf(detail, sizeof detail, "clone of %s (backup %.8s%s)", src_name, from->id,
+             neutralize ? ", neutralized" : "");
+    act_ctx nctx = {.cause = "action", .detail = detail, .saved = INSTANCE_CREATING};
+    e = ops_conclude(o, nw, &nctx, e, d);
+    ops_keepalive_stop(&k);
+    return e;
+}
+
+ACTION_HANDLER(ops_act_clone)
+{
+    const char *name = ctx->opt != NULL ? ctx->opt->new_name : NULL;
+    if (name == NULL)
+        return lc_fail(d, LC_EUSAGE, "clone: the new instance's name is missing");
+    lc_err e = lc_validate_name(name, d);
+    if (e == LC_OK)
+        e = lc_validate_database(name, d);
+    if (e != LC_OK)
+        return e;
+    lc_backup_row from;
+    e = clone_source(o, in, ctx, &from, d);
+    if (e != LC_OK)
+        return e;
+    lc_instance nw;
+    clone_row(o, in, name, &nw);
+    bool neutralize = ctx->opt->neutralize;
+    e = clone_make(o, &nw, &from, neutralize, in->name, d);
+    if (e == LC_OK) {
+        snprintf(res->note, sizeof res->note, "cloned to %s (running) from backup %.8s%s", nw.name,
+                 from.id, neutralize ? ", neutralized" : "");
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "cloned to %s from backup %.8s", nw.name, from.id);
+    }
+    return e;
+}

@@ -121,7 +121,7 @@ lc_err ops_recover_cleanup(lc_ops *o, lc_instance *in, lc_diag *d)
     if (e != LC_OK)
         return e;
     plan.start_keep = plan.stop_keep = false;
-    if (in->op.kind == ACT_CREATE)
+    if (lc_journal_makes_row(&in->op))
         plan.stop_keep = true;
     return execute(o, in, &plan, d);
 }

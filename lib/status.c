@@ -77,6 +77,7 @@ static const char *const action_names[ACT_COUNT] = {
     [ACT_END_MAINTENANCE] = "end-maintenance",
     [ACT_TERMINATE] = "terminate",
     [ACT_ROTATE_CREDENTIALS] = "rotate-credentials",
+    [ACT_CLONE] = "clone",
 };
 
 const char *lc_action_id_name(lc_action_id id)

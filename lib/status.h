@@ -68,6 +68,7 @@ typedef enum lc_action_id {
     ACT_END_MAINTENANCE,
     ACT_TERMINATE,
     ACT_ROTATE_CREDENTIALS,
+    ACT_CLONE,
     ACT_COUNT
 } lc_action_id;
 

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "tenant.h"
 #include "testutil.h"
 
 #define DATA "/var/lib/odoo"
@@ -1157,6 +1158,124 @@ START_TEST(test_revive_terminated)
 }
 END_TEST
 
+/* The owner of database db. */
+static char *pg_db_owner(const char *db)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '%s'", db);
+    char *o = tu_pg_query(&E.pg, "postgres", sql);
+    ck_assert_msg(o != NULL, "psql: %s failed", sql);
+    return o;
+}
+
+/*
+ * clone SRC NEW (issue 13): with no backup of SRC one is taken now (kind
+ * clone); NEW runs on its own volume holding SRC's files, its own database
+ * named NEW holding SRC's rows and owned by NEW's own role; --neutralize
+ * ran `odoo neutralize -d NEW` in NEW (the stand-in's log, in NEW's volume
+ * only); SRC is untouched and both histories say so. --backup ID clones
+ * that backup (no neutralization); a NEW name in use is exit 2, no row.
+ */
+START_TEST(test_clone)
+{
+    char src[64], sdb[64], cs[160], stg[64], stg2[64], value[64], later[64];
+    names("src", src, sizeof src, sdb, sizeof sdb);
+    snprintf(stg, sizeof stg, "dop-%s-stg", E.tag);
+    snprintf(stg2, sizeof stg2, "dop-%s-stg2", E.tag);
+    snprintf(value, sizeof value, "prod-%s", E.tag);
+    snprintf(later, sizeof later, "later-%s", E.tag);
+    create_running(src, sdb, cs, sizeof cs);
+    pg_make_db(sdb, value);
+    put_file(cs, "f", value);
+    char *src_row = row_state(src);
+
+    tu_run r = IC("clone", src, stg, "--neutralize");
+    ck_assert_msg(r.status == 0, "clone: exit %d\n%s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, stg) != NULL, "clone does not name %s: %s", stg, r.out);
+    tu_run_free(&r);
+
+    /* the new instance: running, its own objects, SRC's data */
+    ASSERT_FIELD(stg, "status", "running");
+    ASSERT_FIELD(stg, "database_name", stg);
+    ASSERT_FIELD(stg, "ifnull(op_step, '')", "");
+    char *sid = field(src, "id"), *nid = field(stg, "id");
+    char *svol = field(src, "volume_name"), *nvol = field(stg, "volume_name");
+    char *ncid = field(stg, "container_id");
+    ck_assert_str_ne(svol, nvol);
+    ck_assert_msg(volume_exists(nvol), "volume %s is missing", nvol);
+    ASSERT_DOCKER_STATE(ncid, "running");
+    ck_assert_int_eq(labelled_for(nid, false), 1); /* the neutralize helper is gone */
+    assert_data(stg, stg, value);
+    char role[LC_TENANT_ROLE_LEN];
+    tenant_role_name(nid, role);
+    char *owner = pg_db_owner(stg);
+    ck_assert_msg(strcmp(owner, role) == 0, "database %s is owned by %s, want its role %s", stg,
+                  owner, role);
+    free(owner);
+    char *log = data_cat(ncid, "standin/neutralize.log");
+    char want[128];
+    snprintf(want, sizeof want, "-d %s", stg);
+    ck_assert_msg(strstr(log, want) != NULL, "neutralize.log of %s: \"%s\"", stg, log);
+    free(log);
+
+    /* SRC: unchanged but for the clone's backup and its history row */
+    ASSERT_FIELD(src, "status", "running");
+    ASSERT_DOCKER_STATE(cs, "running");
+    log = data_cat(cs, "standin/neutralize.log");
+    ck_assert_str_eq(log, "MISSING");
+    free(log);
+    ASSERT_PG_VALUE(sdb, value);
+    cJSON *list = backups_json(src);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    check_backup(cJSON_GetArrayItem(list, 0), sid, "clone", true);
+    char backup_id[64];
+    snprintf(backup_id, sizeof backup_id, "%s", jstr(cJSON_GetArrayItem(list, 0), "id"));
+    cJSON_Delete(list);
+    char *h = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                   " AND detail LIKE '%%cloned to %s%%'",
+                   sid, stg);
+    ck_assert_str_eq(h, "1");
+    free(h);
+    h = sqlf("SELECT group_concat(ifnull(from_status, '-') || '>' || to_status, ' ')"
+             " FROM status_events WHERE instance_id = '%s'",
+             nid);
+    ck_assert_msg(strstr(h, "creating>running") != NULL, "history of %s: %s", stg, h);
+    free(h);
+    free(src_row);
+
+    /* --backup ID: that backup, not the data of now; no neutralization */
+    put_file(cs, "f", later);
+    IC_EXPECT(0, "clone", src, stg2, "--backup", backup_id);
+    ASSERT_FIELD(stg2, "status", "running");
+    assert_data(stg2, stg2, value);
+    char *c2 = field(stg2, "container_id");
+    log = data_cat(c2, "standin/neutralize.log");
+    ck_assert_str_eq(log, "MISSING");
+    free(log);
+    free(c2);
+
+    /* a name in use: exit 2, no row, SRC unchanged */
+    char *before = sqlf("SELECT count(*) FROM instances");
+    r = IC("clone", src, stg);
+    ck_assert_msg(r.status == 2, "clone to a used name: exit %d, want 2\n%s%s", r.status, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.err, stg) != NULL, "the refusal does not name %s: %s", stg, r.err);
+    tu_run_free(&r);
+    char *after = sqlf("SELECT count(*) FROM instances");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    ASSERT_FIELD(src, "status", "running");
+    free(sid);
+    free(nid);
+    free(svol);
+    free(nvol);
+    free(ncid);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
 /*
  * update 17.0 -> 18.0: refused without --major (nothing changes, no
  * backup); with it the data (file and row) is kept, the instance runs on
@@ -1533,14 +1652,21 @@ END_TEST
 
 /* ---- the suite ---- */
 
-static void add_case(Suite *s, const char *name, const TTest *test, SFun setup)
+/* A case with its own environment; seconds its timeout (three instances need more than one). */
+static void add_case_timeout(Suite *s, const char *name, const TTest *test, SFun setup,
+                             double seconds)
 {
     TCase *tc = tcase_create(name);
     tcase_add_unchecked_fixture(tc, setup, env_teardown);
     tcase_add_checked_fixture(tc, checked_setup, checked_teardown);
-    tcase_set_timeout(tc, 150);
+    tcase_set_timeout(tc, seconds);
     tcase_add_test(tc, test);
     suite_add_tcase(s, tc);
+}
+
+static void add_case(Suite *s, const char *name, const TTest *test, SFun setup)
+{
+    add_case_timeout(s, name, test, setup, 150);
 }
 
 Suite *suite_dataops(void)
@@ -1549,8 +1675,9 @@ Suite *suite_dataops(void)
     add_case(s, "backup_restore_roundtrip", test_backup_restore_roundtrip, setup_pg);
     add_case(s, "restore_corrupt_refused", test_restore_corrupt_refused, setup_pg);
     add_case(s, "restore_refused", test_restore_refused, setup_plain);
-    add_case(s, "restore_from_file", test_restore_from_file, setup_pg);
+    add_case_timeout(s, "restore_from_file", test_restore_from_file, setup_pg, 400);
     add_case(s, "revive_terminated", test_revive_terminated, setup_pg);
+    add_case_timeout(s, "clone", test_clone, setup_pg, 400);
     add_case(s, "update_major", test_update_major, setup_pg);
     add_case(s, "update_missing_tag", test_update_missing_tag, setup_pg);
     add_case(s, "maintenance", test_maintenance, setup_plain);
