@@ -44,9 +44,10 @@ typedef struct lc_create_request {
  * answers (LC_EENGINE, nothing written), inserts the row in `creating`, then
  * runs the steps image, volume, container, secrets, start, running, database.
  * A failing step leaves status error with "create failed at step S: ..." and
- * returns LC_EFAILED. With no_wait, a detached child process finishes the
- * steps after `start` under the lease while this call returns LC_OK with the
- * row still creating. *out holds the row as it ended.
+ * returns LC_EFAILED. An error row of the same name left by a create that
+ * failed before any Docker object existed is retired first (issue 13). With no_wait, a detached
+ * child process finishes the steps after `start` under the lease while this call returns LC_OK with
+ * the row still creating. *out holds the row as it ended.
  */
 lc_err ops_create(lc_ops *o, const lc_create_request *req, lc_instance *out, lc_diag *d);
 

@@ -1327,6 +1327,42 @@ START_TEST(test_clone_interrupted)
 END_TEST
 
 /*
+ * A create that failed before any Docker object existed (an image that is
+ * not there, --pull never) leaves an error row; the same create again is
+ * tried again (the image error, not "name already used"), and once the
+ * image is right it runs; the failed rows stay terminated for the audit.
+ */
+START_TEST(test_create_retry)
+{
+    char name[64], db[64], email[128];
+    names("retry", name, sizeof name, db, sizeof db);
+    snprintf(email, sizeof email, "admin+%s@example.com", name);
+    for (int i = 0; i < 2; i++) {
+        tu_run r =
+            IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
+               E.adminpw, "--image", "instctl/odoo-standin:no-such-tag", "--pull", "never");
+        ck_assert_msg(r.status == 1, "create #%d with a missing image: exit %d\n%s%s", i + 1,
+                      r.status, r.out, r.err);
+        ck_assert_msg(strstr(r.err, "step image") != NULL, "create #%d: %s", i + 1, r.err);
+        tu_run_free(&r);
+        ASSERT_FIELD(name, "status", "error");
+    }
+    char *rows = sqlf("SELECT group_concat(status, ' ') FROM (SELECT status FROM instances"
+                      " WHERE name = '%s' ORDER BY status)",
+                      name);
+    ck_assert_str_eq(rows, "error terminated");
+    free(rows);
+    char container[160];
+    create_running(name, db, container, sizeof container);
+    char *n =
+        sqlf("SELECT count(*) FROM instances WHERE name = '%s' AND status = 'terminated'", name);
+    ck_assert_str_eq(n, "2");
+    free(n);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
  * update 17.0 -> 18.0: refused without --major (nothing changes, no
  * backup); with it the data (file and row) is kept, the instance runs on
  * the 18.0 image and only the new container is left.
@@ -1729,6 +1765,7 @@ Suite *suite_dataops(void)
     add_case(s, "revive_terminated", test_revive_terminated, setup_pg);
     add_case_timeout(s, "clone", test_clone, setup_pg, 400);
     add_case_timeout(s, "clone_interrupted", test_clone_interrupted, setup_pg, 300);
+    add_case(s, "create_retry", test_create_retry, setup_plain);
     add_case(s, "update_major", test_update_major, setup_pg);
     add_case(s, "update_missing_tag", test_update_missing_tag, setup_pg);
     add_case(s, "maintenance", test_maintenance, setup_plain);
