@@ -21,6 +21,12 @@ const lc_option lc_options[OPT_COUNT] = {
     [OPT_MAJOR] = {"major", NULL, "allow another major version (the database migration is yours)"},
     [OPT_NO_FINAL_BACKUP] = {"no-final-backup", NULL, "skip the final backup"},
     [OPT_TO] = {"to", "HOST", "the Docker host to move the instance to"},
+    [OPT_FROM] = {"from", "FILE",
+                  "a backup file (any instance's or store's): verified, imported, restored"},
+    [OPT_NO_SAFETY_BACKUP] = {"no-safety-backup", NULL,
+                              "skip the backup of the data about to be replaced"},
+    [OPT_NEUTRALIZE] = {"neutralize", NULL,
+                        "run Odoo's neutralization (mail, scheduled actions, payments off)"},
 };
 
 #define ST(s) (1u << INSTANCE_##s)
@@ -41,7 +47,7 @@ const lc_action lc_actions[] = {
     {ACT_BACKUP, "back up the data volume and the database; the status stays",
      OPT(REASON), ST(RUNNING) | ST(STOPPED) | ST(MAINTENANCE), -1, -1, ops_act_backup},
     {ACT_RESTORE, "restore a backup (default the newest) into a new volume; ends stopped",
-     OPT(REASON) | OPT(BACKUP), ST(STOPPED) | ST(MAINTENANCE) | ST(ERROR), -1, INSTANCE_STOPPED,
+     OPT(REASON) | OPT(BACKUP) | OPT(FROM) | OPT(NO_SAFETY_BACKUP), ST(STOPPED) | ST(MAINTENANCE) | ST(ERROR), -1, INSTANCE_STOPPED,
      ops_act_restore},
     {ACT_UPDATE, "move to a new image, with a backup first and a rollback on failure",
      OPT(REASON) | OPT(ODOO_VERSION) | OPT(IMAGE) | OPT(MAJOR), ST(RUNNING) | ST(STOPPED), -1, -1,
@@ -58,6 +64,9 @@ const lc_action lc_actions[] = {
      OPT(REASON), ST(RUNNING) | ST(STOPPED), -1, -1, ops_act_rotate_credentials},
     {ACT_MOVE, "move to another Docker host with its data; the old copy goes after the switch",
      OPT(REASON) | OPT(TO), ST(RUNNING) | ST(STOPPED), -1, -1, ops_act_move},
+    {ACT_CLONE, "a new instance NEW (own volume, database and role) from a backup of this one",
+     OPT(REASON) | OPT(BACKUP) | OPT(NEUTRALIZE),
+     ST(RUNNING) | ST(STOPPED) | ST(SUSPENDED) | ST(MAINTENANCE), -1, -1, ops_act_clone},
     {ACT_NONE, NULL, 0, 0, -1, -1, NULL},
 };
 /* clang-format on */

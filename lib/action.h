@@ -23,6 +23,9 @@ typedef enum lc_option_id {
     OPT_MAJOR,
     OPT_NO_FINAL_BACKUP,
     OPT_TO,
+    OPT_FROM,
+    OPT_NO_SAFETY_BACKUP,
+    OPT_NEUTRALIZE,
     OPT_COUNT
 } lc_option_id;
 

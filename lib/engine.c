@@ -799,7 +799,8 @@ static bool add_host_config(cJSON *root, const lc_container_spec *s)
     cJSON *hc = cJSON_AddObjectToObject(root, "HostConfig");
     cJSON *rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
     bool ok = cJSON_AddBoolToObject(hc, "Init", 1) != NULL &&
-              cJSON_AddStringToObject(rp, "Name", "unless-stopped") != NULL;
+              cJSON_AddStringToObject(
+                  rp, "Name", s->role != NULL && s->role[0] ? "no" : "unless-stopped") != NULL;
     if (ok && s->network != NULL && s->network[0] != '\0')
         ok = cJSON_AddStringToObject(hc, "NetworkMode", s->network) != NULL;
     if (ok && s->publish_address != NULL && s->publish_address[0] != '\0') {

@@ -71,6 +71,11 @@ bool lc_journal_decode(const char *json, lc_op_journal *j)
     return true;
 }
 
+bool lc_journal_makes_row(const lc_op_journal *j)
+{
+    return j->kind == ACT_CREATE || (j->kind == ACT_CLONE && j->from == INSTANCE_CREATING);
+}
+
 /* The container the row keeps: its own, else (none recorded yet) the one under its name. */
 static const lc_recovery_container *keeper(const lc_recovery_in *in)
 {
@@ -102,14 +107,16 @@ static void decide_status(const lc_recovery_in *in, bool running, lc_recovery_pl
     const char *step = in->step[0] ? in->step : "begin";
     bool failed = in->why != NULL && in->why[0] != '\0';
     out->status = in->status;
-    switch (j->kind) {
-    case ACT_CREATE:
+    if (lc_journal_makes_row(j)) {
         out->status = INSTANCE_ERROR;
         out->set_message = out->error_from_op = true;
         out->stop_keep = true;
-        snprintf(out->error_message, sizeof out->error_message, "create %s at step %s%s%s",
-                 ending(in), step, failed ? ": " : "", failed ? in->why : "");
-        break;
+        snprintf(out->error_message, sizeof out->error_message, "%s %s at step %s%s%s",
+                 lc_action_id_name(j->kind), ending(in), step, failed ? ": " : "",
+                 failed ? in->why : "");
+        return;
+    }
+    switch (j->kind) {
     case ACT_UPDATE:
         out->finished = j->switched;
         out->status = from;

@@ -32,6 +32,13 @@ typedef struct lc_op_journal {
 } lc_op_journal;
 
 /*
+ * lc_journal_makes_row: whether the operation is making its row's instance
+ * (create, or the new instance of a clone: kind clone begun from creating);
+ * such an operation ends in error when it does not finish (DESIGN §2).
+ */
+bool lc_journal_makes_row(const lc_op_journal *j);
+
+/*
  * lc_journal_encode: the journal's objects as a JSON object (kind and step
  * are columns of their own) into buf (always NUL-terminated); false when it
  * does not fit. lc_journal_decode: the reverse; an empty or NULL text gives

@@ -57,9 +57,10 @@ typedef struct lc_create_request {
  * answers (LC_EENGINE, nothing written), inserts the row in `creating`, then
  * runs the steps image, volume, container, secrets, start, running, database.
  * A failing step leaves status error with "create failed at step S: ..." and
- * returns LC_EFAILED. With no_wait, a detached child process finishes the
- * steps after `start` under the lease while this call returns LC_OK with the
- * row still creating. *out holds the row as it ended.
+ * returns LC_EFAILED. An error row of the same name left by a create that
+ * failed before any Docker object existed is retired first (issue 13). With no_wait, a detached
+ * child process finishes the steps after `start` under the lease while this call returns LC_OK with
+ * the row still creating. *out holds the row as it ended.
  */
 lc_err ops_create(lc_ops *o, const lc_create_request *req, lc_instance *out, lc_diag *d);
 
@@ -72,6 +73,10 @@ typedef struct lc_action_options {
     bool major;               /* update: --major allows another major version */
     bool no_final_backup;     /* terminate: --no-final-backup */
     const char *to;           /* move: --to HOST */
+    const char *from_file;    /* restore: --from FILE, a backup file to import and restore */
+    bool no_safety_backup;    /* restore: --no-safety-backup */
+    const char *new_name;     /* clone: the new instance's name */
+    bool neutralize;          /* clone: --neutralize */
 } lc_action_options;
 
 /* What an action did besides its status. */

@@ -230,13 +230,133 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
     return e;
 }
 
-/* The backup to restore: --backup ID (or prefix), else the newest; verified. */
-static lc_err pick_backup(lc_ops *o, const lc_instance *in, const act_ctx *ctx, lc_backup_row *row,
+/* The verification of a recorded backup: its file intact and the one recorded. */
+static lc_err verify_row(const lc_backup_row *row, lc_diag *d)
+{
+    lc_backup_info info;
+    lc_err e = backup_verify(row->path, &info, d);
+    if (e == LC_OK && strcmp(info.sha256, row->sha256) != 0)
+        e = lc_fail(d, LC_EINPUT, "backup %s: file checksum differs from the recorded one",
+                    row->path);
+    return e;
+}
+
+/* A bad --from file as one line naming it: LC_EINPUT, the cause without a repeated path. */
+static lc_err bad_file(const char *file, lc_diag *d)
+{
+    char cause[sizeof d->msg];
+    const char *m = d->msg;
+    size_t n = strlen(file);
+    if (strncmp(m, "backup ", 7) == 0 && strncmp(m + 7, file, n) == 0 && m[7 + n] == ':')
+        m += 7 + n + 1;
+    else if (strncmp(m, file, n) == 0 && m[n] == ':')
+        m += n + 1;
+    snprintf(cause, sizeof cause, "%s", m + strspn(m, " "));
+    return lc_fail(d, LC_EINPUT, "--from %s: %s", file, cause);
+}
+
+/* Writes all n bytes of buf to fd; false with errno on failure. */
+static bool write_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno != EINTR)
+            return false;
+        if (w > 0) {
+            buf += w;
+            n -= (size_t)w;
+        }
+    }
+    return true;
+}
+
+/* Copies from into to (a new file), fsynced. LC_EFAILED naming the file and the cause. */
+static lc_err copy_file(const char *from, const char *to, lc_diag *d)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = out >= 0;
+    char buf[65536];
+    ssize_t r = 0;
+    while (ok && (r = read(in, buf, sizeof buf)) != 0)
+        ok = (r > 0 || errno == EINTR) && write_all(out, buf, r > 0 ? (size_t)r : 0);
+    ok = ok && fsync(out) == 0;
+    int err = errno;
+    if (out >= 0 && close(out) != 0 && ok) {
+        ok = false;
+        err = errno;
+    }
+    if (in >= 0)
+        close(in);
+    return ok ? LC_OK : lc_fail(d, LC_EFAILED, "import %s to %s: %s", from, to, strerror(err));
+}
+
+/*
+ * restore --from FILE (issue 13): the foreign backup verified (any instance's
+ * or store's; a bad one is LC_EINPUT naming the file, nothing imported),
+ * copied under this instance's backup directory (temporary file, fsync,
+ * rename, directory fsync) and recorded as a backup of kind "imported", with
+ * the manifest's time. The same file imported before is that row again.
+ */
+static lc_err import_backup(lc_ops *o, lc_instance *in, const char *file, lc_backup_row *row,
+                            lc_diag *d)
+{
+    lc_backup_info info;
+    lc_err e = backup_verify(file, &info, d);
+    if (e != LC_OK)
+        return e == LC_ENOMEM ? e : bad_file(file, d);
+    lc_backup_row *all;
+    size_t n;
+    if ((e = store_backup_list(o->store, in->id, &all, &n, d)) != LC_OK)
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].sha256, info.sha256) == 0 && access(all[i].path, R_OK) == 0) {
+            *row = all[i];
+            free(all);
+            return LC_OK;
+        }
+    }
+    free(all);
+    char dir[4200], tmp[4300], final[4300];
+    snprintf(dir, sizeof dir, "%s/%s", o->cfg->backup_dir, in->id);
+    snprintf(tmp, sizeof tmp, "%s/.import-%.16s.tmp", dir, info.sha256);
+    snprintf(final, sizeof final, "%s/imported-%.16s.tar", dir, info.sha256);
+    if ((e = ops_step(o, in, "import", d)) != LC_OK || (e = make_dirs(dir, d)) != LC_OK)
+        return e;
+    unlink(tmp);
+    e = copy_file(file, tmp, d);
+    if (e == LC_OK && rename(tmp, final) != 0)
+        e = lc_fail(d, LC_EFAILED, "import %s: rename to %s: %s", file, final, strerror(errno));
+    if (e == LC_OK)
+        e = bf_fsync_dir(dir, d); /* the rename durable before the row names the file */
+    if (e != LC_OK) {
+        unlink(tmp);
+        return e;
+    }
+    char parts[1024];
+    parts_json(&info, parts, sizeof parts);
+    memset(row, 0, sizeof *row);
+    snprintf(row->instance_id, sizeof row->instance_id, "%s", in->id);
+    snprintf(row->path, sizeof row->path, "%s", final);
+    snprintf(row->sha256, sizeof row->sha256, "%s", info.sha256);
+    snprintf(row->kind, sizeof row->kind, "imported");
+    row->size = info.size;
+    row->created_at = info.created_at ? info.created_at : time(NULL);
+    return store_backup_add(o->store, row, parts, d);
+}
+
+/* The backup to restore: --from FILE (imported), --backup ID (or prefix), else the newest. */
+static lc_err pick_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_backup_row *row,
                           lc_diag *d)
 {
     const char *want = ctx->opt != NULL ? ctx->opt->backup_id : NULL;
+    const char *from = ctx->opt != NULL ? ctx->opt->from_file : NULL;
     lc_err e;
-    if (want != NULL) {
+    if (from != NULL && want != NULL) {
+        e = lc_fail(d, LC_EUSAGE, "--from and --backup exclude each other");
+    } else if (from != NULL) {
+        e = import_backup(o, in, from, row, d);
+    } else if (want != NULL) {
         e = store_backup_get(o->store, in->id, want, row, d);
     } else {
         lc_backup_row *all;
@@ -248,34 +368,61 @@ static lc_err pick_backup(lc_ops *o, const lc_instance *in, const act_ctx *ctx, 
             *row = all[0];
         free(all);
     }
-    if (e != LC_OK)
+    return e == LC_OK ? verify_row(row, d) : e;
+}
+
+/*
+ * The safety backup of restore (issue 13): what the restore is about to
+ * replace, taken first when the instance's volume exists (kind "safety", a
+ * backup like any other), unless --no-safety-backup.
+ */
+static lc_err safety_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_diag *d)
+{
+    bool exists = false;
+    if (ctx->opt != NULL && ctx->opt->no_safety_backup)
+        return LC_OK;
+    lc_err e = engine_volume_exists(o->engine, in->volume_name, &exists, d);
+    if (e != LC_OK || !exists)
         return e;
-    lc_backup_info info;
-    e = backup_verify(row->path, &info, d);
-    if (e == LC_OK && strcmp(info.sha256, row->sha256) != 0)
-        e = lc_fail(d, LC_EINPUT, "backup %s: file checksum differs from the recorded one",
-                    row->path);
+    lc_backup_row row;
+    if ((e = ops_step(o, in, "safety-backup", d)) == LC_OK)
+        e = ops_backup_now(o, in, "safety", &row, d);
+    if (e != LC_OK && e != LC_EINTR)
+        return lc_prefix(d, e, "safety backup (--no-safety-backup skips it)");
     return e;
+}
+
+/* The steps of a restore before which nothing of the instance has changed. */
+static bool before_change(const char *step)
+{
+    static const char *const steps[] = {"begin", "import", "safety-backup", "volume"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (strcmp(step, steps[i]) == 0)
+            return true;
+    return false;
 }
 
 ACTION_HANDLER(ops_act_restore)
 {
     lc_backup_row row;
     lc_err e = pick_backup(o, in, ctx, &row, d);
-    if (e != LC_OK)
-        return e;
-    e = ops_restore_into_new_volume(o, in, row.path, d);
+    if (e == LC_OK)
+        e = safety_backup(o, in, ctx, d);
+    if (e == LC_OK)
+        e = ops_restore_into_new_volume(o, in, row.path, d);
     if (e == LC_OK) {
         in->status = INSTANCE_STOPPED;
         in->error_message[0] = '\0';
         snprintf(res->note, sizeof res->note, "restored backup %.8s of %s", row.id, row.path);
         ctx->record = true;
-        snprintf(ctx->note, sizeof ctx->note, "backup %.8s restored", row.id);
+        snprintf(ctx->note, sizeof ctx->note, "backup %.8s restored%s", row.id,
+                 strcmp(row.kind, "imported") == 0 ? " (imported)" : "");
         return LC_OK;
     }
-    if (e == LC_EINTR || e == LC_EENGINE || e == LC_ESTORE || e == LC_EBUSY)
+    if (e == LC_EINTR || e == LC_EENGINE || e == LC_ESTORE || e == LC_EBUSY || e == LC_EINPUT ||
+        e == LC_ENOTFOUND || e == LC_EUSAGE)
         return e;
-    if (strcmp(in->op_step, "volume") != 0) {
+    if (!before_change(in->op_step)) {
         in->status = INSTANCE_ERROR;
         in->error_from_op = true;
         snprintf(in->error_message, sizeof in->error_message, "restore failed at step %s: %s",
@@ -406,4 +553,151 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
     lc_err ce = ops_conclude(o, &in, &ctx, e == LC_EINTR ? LC_EINTR : LC_OK, &cd);
     ops_keepalive_stop(&k);
     return e != LC_OK ? e : ce;
+}
+
+/* ---- clone (issue 13) ---- */
+
+/*
+ * The backup a clone starts from: --backup ID, else src's newest, else one
+ * taken now (kind clone), in each case verified.
+ */
+static lc_err clone_source(lc_ops *o, lc_instance *src, const act_ctx *ctx, lc_backup_row *row,
+                           lc_diag *d)
+{
+    lc_backup_row *all = NULL;
+    size_t n = 0;
+    lc_err e = LC_OK;
+    if (ctx->opt->backup_id == NULL &&
+        (e = store_backup_list(o->store, src->id, &all, &n, d)) == LC_OK && n == 0) {
+        free(all);
+        if ((e = ops_step(o, src, "backup", d)) == LC_OK)
+            e = ops_backup_now(o, src, "clone", row, d);
+        return e;
+    }
+    if (e == LC_OK && n > 0)
+        *row = all[0];
+    free(all);
+    if (e == LC_OK && ctx->opt->backup_id != NULL)
+        e = store_backup_get(o->store, src->id, ctx->opt->backup_id, row, d);
+    return e == LC_OK ? verify_row(row, d) : e;
+}
+
+/*
+ * The new row of a clone: src's image, version and admin email, its own
+ * name, database (named from the name, as create's rule allows), container
+ * name and first volume generation; creating, with the clone recorded as
+ * the operation that makes it.
+ */
+static void clone_row(lc_ops *o, const lc_instance *src, const char *name, lc_instance *nw)
+{
+    memset(nw, 0, sizeof *nw);
+    lc_new_uuid(nw->id);
+    snprintf(nw->name, sizeof nw->name, "%s", name);
+    snprintf(nw->admin_email, sizeof nw->admin_email, "%s", src->admin_email);
+    snprintf(nw->database_name, sizeof nw->database_name, "%s", name);
+    snprintf(nw->odoo_version, sizeof nw->odoo_version, "%s", src->odoo_version);
+    snprintf(nw->image, sizeof nw->image, "%s", src->image);
+    snprintf(nw->host, sizeof nw->host, "%s", src->host);
+    lc_container_name_for(nw->database_name, nw->id, nw->container_name, sizeof nw->container_name);
+    snprintf(nw->volume_name, sizeof nw->volume_name, "%s_g1", nw->container_name);
+    nw->status = INSTANCE_CREATING;
+    nw->suspended_from = nw->previous_status = -1;
+    snprintf(nw->op_step, sizeof nw->op_step, "volume");
+    nw->op_deadline = time(NULL) + o->cfg->create_timeout;
+    nw->op = (lc_op_journal){.kind = ACT_CLONE, .from = INSTANCE_CREATING};
+}
+
+/* The new instance's steps: volume, database, container, neutralize, start, running. */
+static lc_err clone_steps(lc_ops *o, lc_instance *nw, const char *path, bool neutralize, lc_diag *d)
+{
+    lc_backup_target t;
+    lc_pg pg;
+    ops_target(o, nw, &t);
+    ops_admin_pg(o, &pg);
+    lc_err e = ops_step(o, nw, "volume", d);
+    if (e == LC_OK)
+        e = engine_volume_create(o->engine, nw->volume_name, store_uuid(o->store), nw->id, d);
+    if (e == LC_OK)
+        e = backup_restore_volume(o->engine, path, &t, nw->volume_name, o->transfer,
+                                  o->transfer_arg, d);
+    if (e == LC_OK && pg.host != NULL && pg.host[0] != '\0' &&
+        (e = ops_step(o, nw, "database", d)) == LC_OK) {
+        e = pg_create_database(&pg, nw->database_name, d);
+        if (e == LC_OK)
+            e = backup_restore_database(path, &t, d);
+    }
+    if (e == LC_OK && (e = ops_step(o, nw, "container", d)) == LC_OK)
+        e = ops_make_container(o, nw, d);
+    const char *const args[] = {"neutralize", "-d", nw->database_name, NULL};
+    if (e == LC_OK && neutralize && (e = ops_step(o, nw, "neutralize", d)) == LC_OK)
+        e = ops_odoo_command(o, nw, args, d);
+    if (e == LC_OK && (e = ops_step(o, nw, "start", d)) == LC_OK)
+        e = engine_container_start(o->engine, nw->container_id, d);
+    lc_observation obs;
+    if (e == LC_OK && (e = ops_step(o, nw, "running", d)) == LC_OK)
+        e = ops_wait_running(o, nw, nw->op_deadline, &obs, d);
+    if (e == LC_OK)
+        ops_record_start(o, nw, &obs);
+    return e;
+}
+
+/*
+ * Makes the new instance under its own lease and ends it at the one exit
+ * point: running, or error "clone failed at step S" (an interruption rolled
+ * back as create's is). *nw is the row as it ended.
+ */
+static lc_err clone_make(lc_ops *o, lc_instance *nw, const lc_backup_row *from, bool neutralize,
+                         const char *src_name, lc_diag *d)
+{
+    lc_err e = store_insert(o->store, nw, o->cfg->lease_seconds, d);
+    if (e != LC_OK)
+        return e;
+    ops_keepalive k;
+    ops_keepalive_start(o, nw->id, &k);
+    e = clone_steps(o, nw, from->path, neutralize, d);
+    if (e != LC_OK && e != LC_EINTR && lc_interrupt_pending())
+        e = LC_EINTR;
+    if (e == LC_OK) {
+        nw->status = INSTANCE_RUNNING;
+    } else if (e != LC_EINTR) {
+        nw->status = INSTANCE_ERROR;
+        nw->error_from_op = true;
+        snprintf(nw->error_message, sizeof nw->error_message, "clone failed at step %s: %s",
+                 nw->op_step, d->msg);
+        snprintf(d->msg, sizeof d->msg, "%s: %s", nw->name, nw->error_message);
+    }
+    char detail[200];
+    snprintf(detail, sizeof detail, "clone of %s (backup %.8s%s)", src_name, from->id,
+             neutralize ? ", neutralized" : "");
+    act_ctx nctx = {.cause = "action", .detail = detail, .saved = INSTANCE_CREATING};
+    e = ops_conclude(o, nw, &nctx, e, d);
+    ops_keepalive_stop(&k);
+    return e;
+}
+
+ACTION_HANDLER(ops_act_clone)
+{
+    const char *name = ctx->opt != NULL ? ctx->opt->new_name : NULL;
+    if (name == NULL)
+        return lc_fail(d, LC_EUSAGE, "clone: the new instance's name is missing");
+    lc_err e = lc_validate_name(name, d);
+    if (e == LC_OK)
+        e = lc_validate_database(name, d);
+    if (e != LC_OK)
+        return e;
+    lc_backup_row from;
+    e = clone_source(o, in, ctx, &from, d);
+    if (e != LC_OK)
+        return e;
+    lc_instance nw;
+    clone_row(o, in, name, &nw);
+    bool neutralize = ctx->opt->neutralize;
+    e = clone_make(o, &nw, &from, neutralize, in->name, d);
+    if (e == LC_OK) {
+        snprintf(res->note, sizeof res->note, "cloned to %s (running) from backup %.8s%s", nw.name,
+                 from.id, neutralize ? ", neutralized" : "");
+        ctx->record = true;
+        snprintf(ctx->note, sizeof ctx->note, "cloned to %s from backup %.8s", nw.name, from.id);
+    }
+    return e;
 }

@@ -169,19 +169,28 @@ static lc_err place_secret(lc_ops *o, lc_instance *in, lc_diag *d)
     return e;
 }
 
-lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
+/*
+ * A container for row *in (its image, volume, network, labels, secret
+ * files) running Odoo with args after the server (NULL: the server itself);
+ * a helper (args set) has the helper role and no restart policy.
+ */
+static lc_err make_odoo_container(lc_ops *o, lc_instance *in, const char *const *args, lc_diag *d)
 {
     const lc_config *c = o->cfg;
+    bool tenant = c->db_host[0] != '\0';
     /*
      * With a database server (DESIGN §6a): Odoo itself reads the per-instance
      * file ops_place_credentials puts there; a Cmd that is not "odoo" makes
      * the official entrypoint exec it as is, without --db_password arguments.
      */
     static const char *const tenant_env[] = {"ODOO_RC=" LC_SECRET_DIR "/" LC_ODOO_RC_NAME, NULL};
-    static const char *const tenant_cmd[] = {"/usr/bin/odoo", NULL};
-    char address[256] = "";
+    const char *cmd[12] = {tenant ? "/usr/bin/odoo" : "odoo"};
+    size_t n = 1;
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 11; i++)
+        cmd[n++] = args[i];
+    char address[256] = ""; /* Odoo's port published on a remote host; not a helper's */
     lc_host h;
-    if (in->host[0] != '\0' && strcmp(in->host, LC_HOST_LOCAL) != 0 &&
+    if (args == NULL && in->host[0] != '\0' && strcmp(in->host, LC_HOST_LOCAL) != 0 &&
         store_host_get(o->store, in->host, &h, NULL) == LC_OK)
         lc_host_address(&h, address, sizeof address);
     lc_container_spec spec = {
@@ -193,13 +202,14 @@ lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
         .store_uuid = store_uuid(o->store),
         .instance_id = in->id,
         .network = c->network,
-        .env = c->db_host[0] != '\0' ? tenant_env : NULL,
-        .cmd = c->db_host[0] != '\0' ? tenant_cmd : NULL,
+        .env = tenant ? tenant_env : NULL,
+        .cmd = tenant || args != NULL ? cmd : NULL,
+        .role = args != NULL ? LC_ROLE_HELPER : NULL,
     };
     lc_err e = engine_container_create(o->engine, &spec, in->container_id, d);
     if (e != LC_OK)
         return e;
-    e = c->db_host[0] != '\0' ? ops_place_credentials(o, in, d) : place_secret(o, in, d);
+    e = tenant ? ops_place_credentials(o, in, d) : place_secret(o, in, d);
     return e == LC_OK ? LC_OK : lc_prefix(d, e, "secret files");
 }
 
@@ -216,6 +226,40 @@ int ops_odoo_endpoint(lc_ops *o, const lc_instance *in, const lc_observation *ob
         return 8069;
     snprintf(addr, len, "%s", published);
     return obs->published_port;
+}
+
+lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d)
+{
+    return make_odoo_container(o, in, NULL, d);
+}
+
+lc_err ops_odoo_command(lc_ops *o, const lc_instance *in, const char *const *args, lc_diag *d)
+{
+    lc_instance h = *in;
+    snprintf(h.container_name, sizeof h.container_name, "%s_%s", in->container_name, args[0]);
+    h.container_id[0] = '\0';
+    lc_err e = make_odoo_container(o, &h, args, d);
+    if (e == LC_OK)
+        e = engine_container_start(o->engine, h.container_id, d);
+    lc_observation obs = {0};
+    time_t deadline = time(NULL) + o->cfg->create_timeout;
+    while (e == LC_OK &&
+           (e = engine_container_inspect(o->engine, h.container_id, &obs, d)) == LC_OK &&
+           obs.state != CONTAINER_EXITED && obs.state != CONTAINER_DEAD) {
+        if (time(NULL) > deadline)
+            e = lc_fail(d, LC_EFAILED, "odoo %s: still running after %d s", args[0],
+                        o->cfg->create_timeout);
+        else if (lc_interrupt_pending())
+            e = LC_EINTR;
+        else
+            usleep(200 * 1000);
+    }
+    if (e == LC_OK && obs.exit_code != 0)
+        e = lc_fail(d, LC_EFAILED, "odoo %s exited with status %d", args[0], obs.exit_code);
+    lc_diag ignore;
+    if (h.container_id[0] != '\0')
+        engine_container_remove(o->engine, h.container_id, true, &ignore);
+    return e;
 }
 
 static bool is_up(const lc_observation *obs)

@@ -236,6 +236,40 @@ static lc_err detach_rest(lc_ops *o, lc_instance *in, const lc_create_request *r
     return LC_OK;
 }
 
+/*
+ * A create that failed before any Docker object existed (issue 13: an image
+ * that cannot be pulled) leaves an error row holding the name, with no
+ * container and no volume: it is retired (terminated, history "create
+ * retried") so that the same create runs again. Any other row is left alone.
+ * The volume is looked for on the old row's host (ops_engine_for).
+ */
+static lc_err retire_failed_create(lc_ops *o, const char *name, lc_diag *d)
+{
+    lc_instance old;
+    lc_diag ignore;
+    if (store_resolve(o->store, name, &old, &ignore) != LC_OK || strcmp(old.name, name) != 0 ||
+        old.status != INSTANCE_ERROR || !old.error_from_op || old.container_id[0] != '\0' ||
+        strncmp(old.error_message, "create failed at step ", 22) != 0)
+        return LC_OK;
+    bool exists = true;
+    lc_engine *engine; /* the old row's host, which need not be this create's */
+    lc_err e = ops_engine_for(o, &old, &engine, d);
+    if (e == LC_OK)
+        e = engine_volume_exists(engine, old.volume_name, &exists, d);
+    if (e != LC_OK || exists)
+        return e;
+    if ((e = ops_take_lease(o, old.id, &old, d)) != LC_OK)
+        return e;
+    if (old.status != INSTANCE_ERROR || old.container_id[0] != '\0') {
+        store_lease_release(o->store, old.id, NULL);
+        return LC_OK;
+    }
+    old.status = INSTANCE_TERMINATED;
+    snprintf(old.error_message, sizeof old.error_message, "create retried; nothing had been made");
+    return store_save(o->store, &old, INSTANCE_ERROR, "action",
+                      "create retried: its failed create had made nothing", true, d);
+}
+
 lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_diag *d)
 {
     lc_err e = validate(r, d);
@@ -244,6 +278,8 @@ lc_err ops_create(lc_ops *o, const lc_create_request *r, lc_instance *out, lc_di
         o->engine = engine;
     if (e == LC_OK)
         e = engine_ping(o->engine, d);
+    if (e == LC_OK)
+        e = retire_failed_create(o, r->name, d);
     if (e != LC_OK)
         return e;
     new_row(o, r, out);

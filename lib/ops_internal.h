@@ -33,6 +33,15 @@ lc_err ops_take_lease(lc_ops *o, const char *id, lc_instance *fresh, lc_diag *d)
  */
 lc_err ops_make_container(lc_ops *o, lc_instance *in, lc_diag *d);
 
+/*
+ * ops_odoo_command: runs `odoo ARGS...` (args NULL-terminated, args[0] the
+ * subcommand, e.g. "neutralize") to its end in a helper container made like
+ * the instance's (image, volume, configuration and credentials), then
+ * removes it. LC_EFAILED when it exits non-zero or outlasts create_timeout,
+ * LC_EINTR after a signal, engine errors as they come.
+ */
+lc_err ops_odoo_command(lc_ops *o, const lc_instance *in, const char *const *args, lc_diag *d);
+
 /* ops_image_owner: the uid:gid the image runs as (numeric Config.User, or its /etc/passwd). */
 lc_err ops_image_owner(lc_ops *o, const lc_instance *in, unsigned *uid, unsigned *gid, lc_diag *d);
 
@@ -242,5 +251,6 @@ lc_err ops_move_check(lc_ops *o, const lc_instance *in, const lc_action_options 
  * engine e (a leftover of an interrupted restore or move removed first).
  */
 lc_err ops_fresh_volume(lc_engine *e, const lc_instance *in, char *out, size_t len, lc_diag *d);
+ACTION_HANDLER(ops_act_clone);
 
 #endif

@@ -34,7 +34,7 @@ lc_err ops_checkpoint(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_diag *d)
 static bool has_objects(const lc_op_journal *j)
 {
     return j->old_container[0] || j->aside_name[0] || j->new_volume[0] || j->old_volume[0] ||
-           j->new_host[0] || j->kind == ACT_CREATE || j->kind == ACT_TERMINATE;
+           j->new_host[0] || lc_journal_makes_row(j) || j->kind == ACT_TERMINATE;
 }
 
 /*

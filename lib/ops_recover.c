@@ -157,7 +157,7 @@ lc_err ops_recover_cleanup(lc_ops *o, lc_instance *in, lc_diag *d)
         return e;
     if (in->op.kind != ACT_MOVE) /* a failed move starts the source again when it ran */
         plan.start_keep = plan.stop_keep = false;
-    if (in->op.kind == ACT_CREATE)
+    if (lc_journal_makes_row(&in->op))
         plan.stop_keep = true;
     return execute(o, in, &plan, d);
 }

@@ -78,6 +78,7 @@ static const char *const action_names[ACT_COUNT] = {
     [ACT_TERMINATE] = "terminate",
     [ACT_ROTATE_CREDENTIALS] = "rotate-credentials",
     [ACT_MOVE] = "move",
+    [ACT_CLONE] = "clone",
 };
 
 const char *lc_action_id_name(lc_action_id id)

@@ -69,6 +69,7 @@ typedef enum lc_action_id {
     ACT_TERMINATE,
     ACT_ROTATE_CREDENTIALS,
     ACT_MOVE,
+    ACT_CLONE,
     ACT_COUNT
 } lc_action_id;
 

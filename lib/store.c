@@ -98,6 +98,19 @@ static const char *const migrations[] = {
 
     /* 7: Odoo's published port on a remote host (issue 11, phase 2: the reverse proxy's target) */
     "ALTER TABLE instances ADD COLUMN odoo_port INTEGER NOT NULL DEFAULT 0;",
+
+    /* 8: backup kinds of restore --from (imported) and restore's safety backup (issue 13) */
+    "CREATE TABLE backups_new ("
+    "  id TEXT PRIMARY KEY, instance_id TEXT NOT NULL REFERENCES instances(id),"
+    "  path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, parts TEXT NOT NULL,"
+    "  kind TEXT NOT NULL"
+    "    CHECK (kind IN ('manual','pre-update','final','imported','safety','clone')),"
+    "  created_at INTEGER NOT NULL);"
+    "INSERT INTO backups_new SELECT id, instance_id, path, size, sha256, parts, kind, created_at"
+    "  FROM backups;"
+    "DROP TABLE backups;"
+    "ALTER TABLE backups_new RENAME TO backups;"
+    "CREATE INDEX backups_instance ON backups(instance_id, created_at);",
 };
 /* clang-format on */
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -16,7 +16,7 @@
 #include "lc.h"
 #include "status.h"
 
-#define LC_SCHEMA_VERSION 7
+#define LC_SCHEMA_VERSION 8
 
 /* Who holds a lease: enough to tell whether that process still lives. */
 typedef struct lc_lease_holder {
@@ -244,7 +244,7 @@ typedef struct lc_backup_row {
     char path[4096];
     long long size;  /* bytes */
     char sha256[65]; /* of the whole file */
-    char kind[16];   /* manual | pre-update | final */
+    char kind[16];   /* manual | pre-update | final | imported | safety | clone */
     time_t created_at;
 } lc_backup_row;
 

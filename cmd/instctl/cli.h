@@ -52,7 +52,7 @@ extern const cmd_entry cmd_init, cmd_create, cmd_list, cmd_show, cmd_history, cm
 /* The action commands: filled from the action table by cmd_actions_init (cmd_lifecycle.c). */
 extern cmd_entry cmd_start, cmd_stop, cmd_restart, cmd_terminate, cmd_suspend, cmd_unsuspend,
     cmd_action, cmd_maintenance, cmd_end_maintenance, cmd_backup, cmd_restore, cmd_update,
-    cmd_rotate_credentials, cmd_move;
+    cmd_rotate_credentials, cmd_move, cmd_clone;
 void cmd_actions_init(void);
 
 /* doctor's verdicts and report line (cmd_doctor.c); the per-host checks live in cmd_host.c. */

@@ -32,6 +32,7 @@ ACTION_CMD(cmd_end_maintenance, ACT_END_MAINTENANCE);
 ACTION_CMD(cmd_terminate, ACT_TERMINATE);
 ACTION_CMD(cmd_rotate_credentials, ACT_ROTATE_CREDENTIALS);
 ACTION_CMD(cmd_move, ACT_MOVE);
+ACTION_CMD(cmd_clone, ACT_CLONE);
 
 cmd_entry cmd_maintenance = {
     .name = "maintenance",
@@ -63,6 +64,7 @@ static cmd_entry *const action_cmds[] = {
     &cmd_terminate,
     &cmd_rotate_credentials,
     &cmd_move,
+    &cmd_clone,
 };
 
 void cmd_actions_init(void)
@@ -72,7 +74,7 @@ void cmd_actions_init(void)
         const lc_action *a = lc_action_get(action_cmds[i]->action);
         char opts[200];
         lc_action_usage(a, opts, sizeof opts);
-        snprintf(usage[i], sizeof usage[i], "ID|NAME %s", opts);
+        snprintf(usage[i], sizeof usage[i], "ID|NAME %s%s", a->id == ACT_CLONE ? "NEW " : "", opts);
         action_cmds[i]->name = lc_action_name(a);
         action_cmds[i]->summary = a->summary;
         action_cmds[i]->usage = usage[i];
@@ -104,6 +106,7 @@ typedef struct parsed {
     lc_action_options opt;
     const char *operand[2];
     int n_operands, max_operands;
+    const char *second; /* what the second operand is, for "missing ..." */
 } parsed;
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -131,6 +134,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case OPT_TO + 1:
         p->opt.to = arg;
         return 0;
+    case OPT_FROM + 1:
+        p->opt.from_file = arg;
+        return 0;
+    case OPT_NO_SAFETY_BACKUP + 1:
+        p->opt.no_safety_backup = true;
+        return 0;
+    case OPT_NEUTRALIZE + 1:
+        p->opt.neutralize = true;
+        return 0;
     case ARGP_KEY_ARG:
         if (p->n_operands >= p->max_operands) {
             argp_error(state, "unexpected argument \"%s\"", arg);
@@ -140,7 +152,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case ARGP_KEY_END:
         if (p->n_operands < p->max_operands) {
-            argp_error(state, "missing %s", p->n_operands == 0 ? "instance (ID|NAME)" : "on|off");
+            argp_error(state, "missing %s", p->n_operands == 0 ? "instance (ID|NAME)" : p->second);
             return EINVAL;
         }
         return 0;
@@ -207,9 +219,11 @@ static int run_id(cli *c, lc_action_id id, const parsed *p)
 
 static int run_with(cli *c, const cmd_entry *cmd, const lc_action *a, int argc, char **argv)
 {
-    parsed p = {.max_operands = 1};
+    bool clone = a->id == ACT_CLONE; /* clone SRC NEW */
+    parsed p = {.max_operands = clone ? 2 : 1, .second = "new instance name (NEW)"};
     if (parse_args(cmd, a->options, argc, argv, &p))
         return 2;
+    p.opt.new_name = clone ? p.operand[1] : NULL;
     return run_id(c, a->id, &p);
 }
 
@@ -221,7 +235,7 @@ static int run_named(cli *c, int argc, char **argv)
 
 static int run_maintenance(cli *c, int argc, char **argv)
 {
-    parsed p = {.max_operands = 2};
+    parsed p = {.max_operands = 2, .second = "on|off"};
     if (parse_args(&cmd_maintenance, OPT(REASON), argc, argv, &p))
         return 2;
     bool on = strcmp(p.operand[1], "on") == 0;

@@ -15,7 +15,7 @@ const cmd_entry *const commands[] = {
     &cmd_create, &cmd_list, &cmd_show, &cmd_history, &cmd_stats,
     &cmd_start, &cmd_stop, &cmd_restart, &cmd_suspend, &cmd_unsuspend, &cmd_terminate,
     &cmd_maintenance, &cmd_end_maintenance, &cmd_backup, &cmd_backups, &cmd_restore, &cmd_update,
-    &cmd_rotate_credentials, &cmd_move,
+    &cmd_rotate_credentials, &cmd_move, &cmd_clone,
     &cmd_action, &cmd_reconcile, &cmd_watch, &cmd_billing_event, &cmd_host, &cmd_completion, &cmd_help,
     NULL,
 };

@@ -54,7 +54,9 @@ START_TEST(test_every_option_of_every_action)
     const lc_option *o = &lc_options[opt];
     char flag[64];
     snprintf(flag, sizeof flag, "--%s", o->name);
-    const char *args[] = {word, "no-such-instance", flag, o->arg ? "17.0" : NULL, NULL};
+    const char *args[6] = {word, "no-such-instance", flag, o->arg ? "17.0" : NULL, NULL};
+    if (a->id == ACT_CLONE) /* clone SRC NEW [options] */
+        args[2] = "new-name", args[3] = flag, args[4] = o->arg ? "17.0" : NULL;
     if (a->id == ACT_MAINTENANCE || a->id == ACT_END_MAINTENANCE)
         args[0] = "action", args[1] = "no-such-instance", args[2] = word, args[3] = flag,
         args[4] = NULL; /* maintenance's own word takes on|off; `action` takes the row's options */

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "tenant.h"
 #include "testutil.h"
 
 #define DATA "/var/lib/odoo"
@@ -59,6 +60,7 @@ typedef struct dop_env {
     char backups[320]; /* DIR/backups (backup_dir) */
     char adminpw[320]; /* DIR/admin.pw, the admin password file for create */
     char uuid[64];     /* store uuid, label io.instctl.store */
+    char uuid2[64];    /* a second store's uuid (restore --from another store), "" when none */
     char tag[16];      /* 8 random hex digits making names unique on the shared engine */
     char setup_error[512];
     tu_pg pg;
@@ -248,12 +250,16 @@ static void pg_cleanup(void)
 /* Removes every container and volume of this store, and the read-only mount of the backups. */
 static void env_cleanup_docker(void)
 {
-    if (E.uuid[0] != '\0')
+    for (int i = 0; i < 2; i++) {
+        const char *u = i == 0 ? E.uuid : E.uuid2;
+        if (u[0] == '\0')
+            continue;
         free(shf(NULL,
                  "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
                  ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
                  "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                 E.uuid, E.uuid));
+                 u, u));
+    }
     if (E.backups[0] != '\0')
         free(shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
 }
@@ -835,11 +841,17 @@ START_TEST(test_backup_restore_roundtrip)
     ck_assert_str_eq(f, before);
     free(f);
 
-    /* the backup is still listed, untouched */
+    /* the backup is still listed, untouched, with the safety backup of what was replaced */
     list = backups_json(name);
-    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
-    ck_assert_str_eq(jstr(cJSON_GetArrayItem(list, 0), "id"), backup_id);
-    check_backup(cJSON_GetArrayItem(list, 0), id, "manual", true);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+    const cJSON *safety = cJSON_GetArrayItem(list, 0), *manual = cJSON_GetArrayItem(list, 1);
+    ck_assert_str_eq(jstr(manual, "id"), backup_id);
+    check_backup(manual, id, "manual", true);
+    check_backup(safety, id, "safety", true);
+    char *saved = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(safety, "path"));
+    ck_assert_msg(strcmp(saved, after) == 0, "f in the safety backup is \"%s\", want \"%s\"", saved,
+                  after);
+    free(saved);
     cJSON_Delete(list);
     free(volume);
     free(cid);
@@ -951,6 +963,401 @@ START_TEST(test_restore_refused)
     free(row);
     free(row2);
     ASSERT_DOCKER_STATE(container, "exited");
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/* The newest backup of name of this kind: its path (malloc'd), asserted to exist. */
+static char *backup_path_of(const char *name, const char *kind)
+{
+    cJSON *list = backups_json(name);
+    char *path = NULL;
+    for (int i = 0; i < cJSON_GetArraySize(list) && path == NULL; i++) {
+        const cJSON *b = cJSON_GetArrayItem(list, i);
+        if (strcmp(jstr(b, "kind"), kind) == 0)
+            path = strdup(jstr(b, "path"));
+    }
+    cJSON_Delete(list);
+    ck_assert_msg(path != NULL, "%s has no %s backup", name, kind);
+    return path;
+}
+
+/* How many backups `backups NAME` lists. */
+static int backup_count(const char *name)
+{
+    cJSON *list = backups_json(name);
+    int n = cJSON_GetArraySize(list);
+    cJSON_Delete(list);
+    return n;
+}
+
+/* The instance's file f and its database's row both hold want (through its container). */
+static void assert_data(const char *name, const char *db, const char *want)
+{
+    char *cid = field(name, "container_id");
+    char *f = data_cat(cid, "f");
+    ck_assert_msg(strcmp(f, want) == 0, "f of %s is \"%s\", want \"%s\"", name, f, want);
+    free(f);
+    free(cid);
+    ASSERT_PG_VALUE(db, want);
+}
+
+/*
+ * restore --from FILE (issue 13): another instance's backup is verified,
+ * imported into this instance's backups (a file under its directory, kind
+ * imported, listed by `backups`) and restored, after a safety backup of
+ * what it replaced; a corrupt or missing file is exit 7 naming it, with
+ * nothing imported; the same file restores into an instance of another
+ * store (there with --no-safety-backup: nothing but the import is added).
+ */
+START_TEST(test_restore_from_file)
+{
+    char a[64], adb[64], b[64], bdb[64], ca[160], cb[160], va[64], vb[64];
+    names("fa", a, sizeof a, adb, sizeof adb);
+    names("fb", b, sizeof b, bdb, sizeof bdb);
+    snprintf(va, sizeof va, "a-%s", E.tag);
+    snprintf(vb, sizeof vb, "b-%s", E.tag);
+    create_running(a, adb, ca, sizeof ca);
+    create_running(b, bdb, cb, sizeof cb);
+    pg_make_db(adb, va);
+    put_file(ca, "f", va);
+    pg_make_db(bdb, vb);
+    put_file(cb, "f", vb);
+    IC_EXPECT(0, "backup", a);
+    char *from = backup_path_of(a, "manual");
+    IC_EXPECT(0, "stop", b);
+
+    /* a corrupt copy and a missing file: exit 7, one line naming the file, nothing imported */
+    char bad[512], missing[512];
+    snprintf(bad, sizeof bad, "%s/bad.tar", E.dir);
+    snprintf(missing, sizeof missing, "%s/missing.tar", E.dir);
+    free(sh_ok("cp '%s' '%s'", from, bad));
+    long long size = 0, off = tar_part_offset(bad, "volume.tar", &size);
+    ck_assert(off > 0 && size > 0);
+    flip_byte(bad, off + size / 2);
+    char *row = row_state(b);
+    const char *files[] = {bad, missing};
+    for (int i = 0; i < 2; i++) {
+        tu_run r = IC("restore", b, "--from", files[i]);
+        ck_assert_msg(r.status == 7, "restore --from %s: exit %d, want 7\n%s%s", files[i], r.status,
+                      r.out, r.err);
+        ck_assert_msg(strstr(r.err, files[i]) != NULL &&
+                          strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+                      "not one line naming %s: %s", files[i], r.err);
+        tu_run_free(&r);
+        char *row2 = row_state(b);
+        ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row,
+                      row2);
+        free(row2);
+    }
+    free(row);
+    ck_assert_int_eq(backup_count(b), 0);
+
+    /* A's backup into B: imported, a safety backup of B's data, B holds A's data */
+    char *bid = field(b, "id");
+    IC_EXPECT(0, "restore", b, "--from", from);
+    ASSERT_FIELD(b, "status", "stopped");
+    ck_assert_int_eq(backup_count(b), 2);
+    char *imported = backup_path_of(b, "imported");
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s/%s/", E.backups, bid);
+    ck_assert_msg(strncmp(imported, prefix, strlen(prefix)) == 0, "imported %s is not under %s",
+                  imported, prefix);
+    char *s1 = sha256_of(imported), *s2 = sha256_of(from);
+    ck_assert_str_eq(s1, s2);
+    free(s1);
+    free(s2);
+    char *safety = backup_path_of(b, "safety");
+    char *saved = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", safety);
+    ck_assert_str_eq(saved, vb);
+    free(saved);
+    assert_data(b, bdb, va);
+    ASSERT_PG_VALUE(adb, va);
+    IC_EXPECT(0, "start", b);
+    ASSERT_FIELD(b, "status", "running");
+    char *hist = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                      " AND detail LIKE '%%imported%%'",
+                      bid);
+    ck_assert_str_eq(hist, "1");
+    free(hist);
+
+    /* another store: its own config, database and backup directory, the same servers */
+    char conf2[512], text[2048], c[64], cdb[64], cc[160], vc[64];
+    snprintf(conf2, sizeof conf2, "%s/other.conf", E.dir);
+    snprintf(text, sizeof text,
+             "db = %s/other.db\nimage_template = instctl/odoo-standin:{version}\n"
+             "create_timeout = 60\nbackup_dir = %s/other-backups\ndb_host = 127.0.0.1\n"
+             "db_port = %d\ndb_user = %s\ndb_password_file = %s\n",
+             E.dir, E.dir, E.pg.port, E.pg.user, E.pg.password_file);
+    ck_assert(tu_write_file(conf2, text));
+    char *uuid2 = sh_ok("'%s' --config '%s' init -q",
+                        getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", conf2);
+    snprintf(E.uuid2, sizeof E.uuid2, "%s", uuid2);
+    free(uuid2);
+    names("fc", c, sizeof c, cdb, sizeof cdb);
+    snprintf(vc, sizeof vc, "c-%s", E.tag);
+    const char *bin = getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl";
+    free(sh_ok("'%s' --config '%s' create %s --database %s --admin-email a@example.com "
+               "--admin-password-file '%s' -q && '%s' --config '%s' stop %s -q",
+               bin, conf2, c, cdb, E.adminpw, bin, conf2, c));
+    pg_make_db(cdb, vc);
+    free(sh_ok("'%s' --config '%s' restore %s --from '%s' --no-safety-backup -q", bin, conf2, c,
+               from));
+    char *n = sh_ok("'%s' --config '%s' backups %s --json | grep -o '\"kind\":[^,]*' | "
+                    "tr '\\n' ' '",
+                    bin, conf2, c);
+    ck_assert_msg(strstr(n, "imported") != NULL && strstr(n, "safety") == NULL,
+                  "the other store's backups: %s", n);
+    free(n);
+    ASSERT_PG_VALUE(cdb, va);
+    char db2[512], q[256];
+    snprintf(db2, sizeof db2, "%s/other.db", E.dir);
+    snprintf(q, sizeof q, "SELECT container_id FROM instances WHERE name = '%s'", c);
+    char *ccid = tu_sql(db2, q);
+    snprintf(cc, sizeof cc, "%s", ccid);
+    free(ccid);
+    char *f = data_cat(cc, "f");
+    ck_assert_msg(strcmp(f, va) == 0, "f of %s (other store) is \"%s\", want \"%s\"", c, f, va);
+    free(f);
+    free(imported);
+    free(safety);
+    free(bid);
+    free(from);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * A terminated customer revived (issue 13): a new instance restored --from
+ * the old one's final backup holds its data again (file and database row).
+ */
+START_TEST(test_revive_terminated)
+{
+    char old[64], odb[64], nw[64], ndb[64], co[160], cn[160], value[64];
+    names("old", old, sizeof old, odb, sizeof odb);
+    names("new", nw, sizeof nw, ndb, sizeof ndb);
+    snprintf(value, sizeof value, "customer-%s", E.tag);
+    create_running(old, odb, co, sizeof co);
+    pg_make_db(odb, value);
+    put_file(co, "f", value);
+    IC_EXPECT(0, "terminate", old);
+    ASSERT_FIELD(old, "status", "terminated");
+    char *final = backup_path_of(old, "final");
+    ck_assert_msg(!pg_db_exists(odb), "database %s survived terminate", odb);
+
+    create_running(nw, ndb, cn, sizeof cn);
+    pg_make_db(ndb, "empty");
+    IC_EXPECT(0, "stop", nw);
+    IC_EXPECT(0, "restore", nw, "--from", final);
+    IC_EXPECT(0, "start", nw);
+    ASSERT_FIELD(nw, "status", "running");
+    assert_data(nw, ndb, value);
+    ck_assert_int_eq(backup_count(nw), 2); /* imported, safety */
+    free(final);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/* The owner of database db. */
+static char *pg_db_owner(const char *db)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '%s'", db);
+    char *o = tu_pg_query(&E.pg, "postgres", sql);
+    ck_assert_msg(o != NULL, "psql: %s failed", sql);
+    return o;
+}
+
+/*
+ * clone SRC NEW (issue 13): with no backup of SRC one is taken now (kind
+ * clone); NEW runs on its own volume holding SRC's files, its own database
+ * named NEW holding SRC's rows and owned by NEW's own role; --neutralize
+ * ran `odoo neutralize -d NEW` in NEW (the stand-in's log, in NEW's volume
+ * only); SRC is untouched and both histories say so. --backup ID clones
+ * that backup (no neutralization); a NEW name in use is exit 2, no row.
+ */
+START_TEST(test_clone)
+{
+    char src[64], sdb[64], cs[160], stg[64], stg2[64], value[64], later[64];
+    names("src", src, sizeof src, sdb, sizeof sdb);
+    snprintf(stg, sizeof stg, "dop-%s-stg", E.tag);
+    snprintf(stg2, sizeof stg2, "dop-%s-stg2", E.tag);
+    snprintf(value, sizeof value, "prod-%s", E.tag);
+    snprintf(later, sizeof later, "later-%s", E.tag);
+    create_running(src, sdb, cs, sizeof cs);
+    pg_make_db(sdb, value);
+    put_file(cs, "f", value);
+    char *src_row = row_state(src);
+
+    tu_run r = IC("clone", src, stg, "--neutralize");
+    ck_assert_msg(r.status == 0, "clone: exit %d\n%s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, stg) != NULL, "clone does not name %s: %s", stg, r.out);
+    tu_run_free(&r);
+
+    /* the new instance: running, its own objects, SRC's data */
+    ASSERT_FIELD(stg, "status", "running");
+    ASSERT_FIELD(stg, "database_name", stg);
+    ASSERT_FIELD(stg, "ifnull(op_step, '')", "");
+    char *sid = field(src, "id"), *nid = field(stg, "id");
+    char *svol = field(src, "volume_name"), *nvol = field(stg, "volume_name");
+    char *ncid = field(stg, "container_id");
+    ck_assert_str_ne(svol, nvol);
+    ck_assert_msg(volume_exists(nvol), "volume %s is missing", nvol);
+    ASSERT_DOCKER_STATE(ncid, "running");
+    ck_assert_int_eq(labelled_for(nid, false), 1); /* the neutralize helper is gone */
+    assert_data(stg, stg, value);
+    char role[LC_TENANT_ROLE_LEN];
+    tenant_role_name(nid, role);
+    char *owner = pg_db_owner(stg);
+    ck_assert_msg(strcmp(owner, role) == 0, "database %s is owned by %s, want its role %s", stg,
+                  owner, role);
+    free(owner);
+    char *log = data_cat(ncid, "standin/neutralize.log");
+    char want[128];
+    snprintf(want, sizeof want, "-d %s", stg);
+    ck_assert_msg(strstr(log, want) != NULL, "neutralize.log of %s: \"%s\"", stg, log);
+    free(log);
+
+    /* SRC: unchanged but for the clone's backup and its history row */
+    ASSERT_FIELD(src, "status", "running");
+    ASSERT_DOCKER_STATE(cs, "running");
+    log = data_cat(cs, "standin/neutralize.log");
+    ck_assert_str_eq(log, "MISSING");
+    free(log);
+    ASSERT_PG_VALUE(sdb, value);
+    cJSON *list = backups_json(src);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    check_backup(cJSON_GetArrayItem(list, 0), sid, "clone", true);
+    char backup_id[64];
+    snprintf(backup_id, sizeof backup_id, "%s", jstr(cJSON_GetArrayItem(list, 0), "id"));
+    cJSON_Delete(list);
+    char *h = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                   " AND detail LIKE '%%cloned to %s%%'",
+                   sid, stg);
+    ck_assert_str_eq(h, "1");
+    free(h);
+    h = sqlf("SELECT group_concat(ifnull(from_status, '-') || '>' || to_status, ' ')"
+             " FROM status_events WHERE instance_id = '%s'",
+             nid);
+    ck_assert_msg(strstr(h, "creating>running") != NULL, "history of %s: %s", stg, h);
+    free(h);
+    free(src_row);
+
+    /* --backup ID: that backup, not the data of now; no neutralization */
+    put_file(cs, "f", later);
+    IC_EXPECT(0, "clone", src, stg2, "--backup", backup_id);
+    ASSERT_FIELD(stg2, "status", "running");
+    assert_data(stg2, stg2, value);
+    char *c2 = field(stg2, "container_id");
+    log = data_cat(c2, "standin/neutralize.log");
+    ck_assert_str_eq(log, "MISSING");
+    free(log);
+    free(c2);
+
+    /* a name in use: exit 2, no row, SRC unchanged */
+    char *before = sqlf("SELECT count(*) FROM instances");
+    r = IC("clone", src, stg);
+    ck_assert_msg(r.status == 2, "clone to a used name: exit %d, want 2\n%s%s", r.status, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.err, stg) != NULL, "the refusal does not name %s: %s", stg, r.err);
+    tu_run_free(&r);
+    char *after = sqlf("SELECT count(*) FROM instances");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    ASSERT_FIELD(src, "status", "running");
+    free(sid);
+    free(nid);
+    free(svol);
+    free(nvol);
+    free(ncid);
+    ASSERT_NO_LEASE();
+}
+END_TEST
+
+/*
+ * clone interrupted (Ctrl-C once NEW's row records a step after its
+ * volume): exit 130, NEW is error "clone interrupted at step S" as an
+ * interrupted create, no lease left, SRC running with no clone in its
+ * history; terminate NEW removes what was made.
+ */
+START_TEST(test_clone_interrupted)
+{
+    char src[64], sdb[64], cs[160], nw[64];
+    names("isrc", src, sizeof src, sdb, sizeof sdb);
+    snprintf(nw, sizeof nw, "dop-%s-inew", E.tag);
+    create_running(src, sdb, cs, sizeof cs);
+    pg_make_db(sdb, "v");
+    IC_EXPECT(0, "backup", src);
+    const char *bin = getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl";
+    int st;
+    char *out = shf(&st,
+                    "'%s' --config '%s' clone %s %s >/dev/null 2>&1 & pid=$!; i=0; "
+                    "until sqlite3 -cmd '.timeout 5000' '%s' \"SELECT op_step FROM instances "
+                    "WHERE name = '%s'\" 2>/dev/null | grep -qE '^(database|container|start|"
+                    "running)$'; do i=$((i+1)); [ $i -gt 1200 ] && break; sleep 0.1; done; "
+                    "kill -INT $pid; wait $pid; echo $?",
+                    bin, E.conf, src, nw, E.db, nw);
+    ck_assert_msg(strcmp(out, "130") == 0, "interrupted clone: exit %s, want 130", out);
+    free(out);
+    ASSERT_FIELD(nw, "status", "error");
+    char *msg = field(nw, "error_message");
+    ck_assert_msg(strstr(msg, "clone interrupted at step") != NULL, "error_message of %s: %s", nw,
+                  msg);
+    free(msg);
+    ASSERT_FIELD(nw, "ifnull(op_step, '')", "");
+    ASSERT_NO_LEASE();
+    char *nid = field(nw, "id");
+    ck_assert_int_le(labelled_for(nid, false), 1);
+    ASSERT_FIELD(src, "status", "running");
+    ASSERT_DOCKER_STATE(cs, "running");
+    char *sid = field(src, "id");
+    char *h = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                   " AND detail LIKE '%%cloned%%'",
+                   sid);
+    ck_assert_str_eq(h, "0");
+    free(h);
+    IC_EXPECT(0, "terminate", nw, "--no-final-backup");
+    ck_assert_int_eq(labelled_for(nid, false), 0);
+    ck_assert_int_eq(labelled_for(nid, true), 0);
+    free(nid);
+    free(sid);
+}
+END_TEST
+
+/*
+ * A create that failed before any Docker object existed (an image that is
+ * not there, --pull never) leaves an error row; the same create again is
+ * tried again (the image error, not "name already used"), and once the
+ * image is right it runs; the failed rows stay terminated for the audit.
+ */
+START_TEST(test_create_retry)
+{
+    char name[64], db[64], email[128];
+    names("retry", name, sizeof name, db, sizeof db);
+    snprintf(email, sizeof email, "admin+%s@example.com", name);
+    for (int i = 0; i < 2; i++) {
+        tu_run r =
+            IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
+               E.adminpw, "--image", "instctl/odoo-standin:no-such-tag", "--pull", "never");
+        ck_assert_msg(r.status == 1, "create #%d with a missing image: exit %d\n%s%s", i + 1,
+                      r.status, r.out, r.err);
+        ck_assert_msg(strstr(r.err, "step image") != NULL, "create #%d: %s", i + 1, r.err);
+        tu_run_free(&r);
+        ASSERT_FIELD(name, "status", "error");
+    }
+    char *rows = sqlf("SELECT group_concat(status, ' ') FROM (SELECT status FROM instances"
+                      " WHERE name = '%s' ORDER BY status)",
+                      name);
+    ck_assert_str_eq(rows, "error terminated");
+    free(rows);
+    char container[160];
+    create_running(name, db, container, sizeof container);
+    char *n =
+        sqlf("SELECT count(*) FROM instances WHERE name = '%s' AND status = 'terminated'", name);
+    ck_assert_str_eq(n, "2");
+    free(n);
     ASSERT_NO_LEASE();
 }
 END_TEST
@@ -1331,14 +1738,21 @@ END_TEST
 
 /* ---- the suite ---- */
 
-static void add_case(Suite *s, const char *name, const TTest *test, SFun setup)
+/* A case with its own environment; seconds its timeout (three instances need more than one). */
+static void add_case_timeout(Suite *s, const char *name, const TTest *test, SFun setup,
+                             double seconds)
 {
     TCase *tc = tcase_create(name);
     tcase_add_unchecked_fixture(tc, setup, env_teardown);
     tcase_add_checked_fixture(tc, checked_setup, checked_teardown);
-    tcase_set_timeout(tc, 150);
+    tcase_set_timeout(tc, seconds);
     tcase_add_test(tc, test);
     suite_add_tcase(s, tc);
+}
+
+static void add_case(Suite *s, const char *name, const TTest *test, SFun setup)
+{
+    add_case_timeout(s, name, test, setup, 150);
 }
 
 Suite *suite_dataops(void)
@@ -1347,6 +1761,11 @@ Suite *suite_dataops(void)
     add_case(s, "backup_restore_roundtrip", test_backup_restore_roundtrip, setup_pg);
     add_case(s, "restore_corrupt_refused", test_restore_corrupt_refused, setup_pg);
     add_case(s, "restore_refused", test_restore_refused, setup_plain);
+    add_case_timeout(s, "restore_from_file", test_restore_from_file, setup_pg, 400);
+    add_case(s, "revive_terminated", test_revive_terminated, setup_pg);
+    add_case_timeout(s, "clone", test_clone, setup_pg, 400);
+    add_case_timeout(s, "clone_interrupted", test_clone_interrupted, setup_pg, 300);
+    add_case(s, "create_retry", test_create_retry, setup_plain);
     add_case(s, "update_major", test_update_major, setup_pg);
     add_case(s, "update_missing_tag", test_update_missing_tag, setup_pg);
     add_case(s, "maintenance", test_maintenance, setup_plain);

@@ -76,6 +76,13 @@ static const journal_case cases[] = {
     {"terminate is continued, no container kept", ACT_TERMINATE, INSTANCE_RUNNING, "remove", false,
      OLD, OLD, NAME, CONTAINER_RUNNING, NULL, NULL, 0, false,
      INSTANCE_TERMINATED, "", false, false, false, true, OLD, NULL},
+    {"clone's new instance interrupted at neutralize: its helper removed, error like create",
+     ACT_CLONE, INSTANCE_CREATING, "neutralize", false, NEW, NEW, NAME, CONTAINER_CREATED, OLD,
+     "odoo_acme_12345678_neutralize", CONTAINER_RUNNING, true,
+     INSTANCE_ERROR, NEW, false, false, true, false, OLD, "clone interrupted at step neutralize"},
+    {"clone's source died while the new instance was made: status kept", ACT_CLONE,
+     INSTANCE_RUNNING, "begin", false, OLD, OLD, NAME, CONTAINER_RUNNING, NULL, NULL, 0, false,
+     INSTANCE_RUNNING, OLD, false, false, false, false, NULL, NULL},
     {"an extra container of the instance is removed", ACT_STOP, INSTANCE_RUNNING, "stop", false, OLD,
      OLD, NAME, CONTAINER_EXITED, NEW, "odoo_acme_12345678_x", CONTAINER_RUNNING, false,
      INSTANCE_RUNNING, OLD, false, false, false, false, NEW, NULL},
@@ -131,7 +138,7 @@ START_TEST(test_recovery_decide)
     if (c->message != NULL)
         ck_assert_msg(p.set_message && strstr(p.error_message, c->message) != NULL,
                       "%s: message '%s'", c->what, p.error_message);
-    ck_assert_msg(p.error_from_op == (c->kind == ACT_CREATE), "%s: error_from_op", c->what);
+    ck_assert_msg(p.error_from_op == lc_journal_makes_row(&j), "%s: error_from_op", c->what);
 }
 END_TEST
 

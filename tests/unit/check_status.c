@@ -45,6 +45,7 @@ static const expect_row expected[] = {
     {"end-maintenance", -2, {NA, NA, NA, NA, A, NA, NA, NA}},
     {"rotate-credentials", -1, {NA, A, A, NA, NA, NA, NA, NA}},
     {"move", -2, {NA, A, A, NA, NA, NA, NA, NA}},
+    {"clone", -1, {NA, A, A, A, A, NA, NA, NA}}, /* issue 13: SRC keeps its status */
 };
 #define EXPECTED_COUNT ((int)(sizeof expected / sizeof expected[0]))
 
