@@ -1100,8 +1100,13 @@ START_TEST(test_json_actions)
 
     tu_run r = IC("backups", name, "--json");
     cJSON *j = json_of(&r, "backups --json");
-    SOFT(cJSON_IsArray(j) && cJSON_GetArraySize(j) == 1, "backups --json: want one backup: %.300s",
-         r.out);
+    /* the backup, and restore's safety backup of what it replaced (issue 13), newest first */
+    SOFT(cJSON_IsArray(j) && cJSON_GetArraySize(j) == 2 &&
+             str_of(cJSON_GetArrayItem(j, 0), "kind") &&
+             strcmp(str_of(cJSON_GetArrayItem(j, 0), "kind"), "safety") == 0 &&
+             str_of(cJSON_GetArrayItem(j, 1), "kind") &&
+             strcmp(str_of(cJSON_GetArrayItem(j, 1), "kind"), "manual") == 0,
+         "backups --json: want a safety and a manual backup: %.300s", r.out);
     const char *backup_keys[] = {"id", "path", "size", "sha256", "created_at", NULL};
     const cJSON *b;
     cJSON_ArrayForEach(b, j)
