@@ -502,8 +502,10 @@ lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_
         e = LC_OK;
     if (e != LC_OK)
         return e;
-    if (final_backup && !volume) {
-        /* nothing left to back up; the database is never dropped without a backup */
+    bool have_final = final_backup && has_final_backup(o, in);
+    if (final_backup && !volume && !have_final) {
+        /* nothing left to back up; the database is never dropped without a backup (with the
+         * final backup taken, a volume already gone was removed by an interrupted attempt) */
         in->final_backup_pending = false;
         snprintf(in->error_message, sizeof in->error_message,
                  "no final backup: volume %s was already gone%s", in->volume_name,
@@ -511,7 +513,7 @@ lc_err ops_finish_termination(lc_ops *o, lc_instance *in, bool final_backup, lc_
         return LC_OK;
     }
     lc_backup_row row;
-    if (final_backup && !has_final_backup(o, in))
+    if (final_backup && !have_final)
         e = ops_backup_now(o, in, "final", &row, d);
     if (e == LC_OK)
         e = drop_data(o, in, d);

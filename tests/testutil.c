@@ -444,7 +444,7 @@ char *tu_shf(int *status, const char *fmt, ...)
         *status = r.status;
     free(r.err);
     size_t n = strlen(r.out);
-    while (n > 0 && (r.out[n - 1] == '\n' || r.out[n - 1] == ' ' || r.out[n - 1] == '\t'))
+    while (n > 0 && isspace((unsigned char)r.out[n - 1]))
         r.out[--n] = '\0';
     return r.out;
 }

@@ -73,35 +73,6 @@ static char *trim(char *s)
     return s;
 }
 
-static void random_hex(char *out, size_t nbytes)
-{
-    unsigned char b[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f != NULL ? fread(b, 1, nbytes, f) : 0;
-    if (f != NULL)
-        fclose(f);
-    for (size_t i = got; i < nbytes; i++)
-        b[i] = (unsigned char)(rand() ^ getpid());
-    for (size_t i = 0; i < nbytes; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-/* Runs a formatted shell command; returns its trimmed stdout (malloc'd), *status its exit. */
-static char *shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *shf(int *status, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    if (status != NULL)
-        *status = r.status;
-    free(r.err);
-    return trim(r.out);
-}
-
 /* The instctl binary as an absolute path (CGI programs run in another directory). */
 const char *bi_instctl_bin(void)
 {
@@ -119,11 +90,11 @@ static void cleanup_docker(const char *uuid)
 {
     if (uuid[0] == '\0')
         return;
-    free(shf(NULL,
-             "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f -v "
-             ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-             "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-             uuid, uuid));
+    free(tu_shf(NULL,
+                "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f -v "
+                ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
+                "xargs -r docker volume rm -f >/dev/null 2>&1; true",
+                uuid, uuid));
 }
 
 /* Makes the directory, config and store; starts `instctl create` in the background. */
@@ -131,7 +102,7 @@ static void env_prepare(bi_env *e, bool with_instance)
 {
     memset(e, 0, sizeof *e);
     e->with_instance = with_instance;
-    random_hex(e->tag, 4);
+    tu_random_hex(e->tag, 4);
     char *dir = tu_tmpdir("billing");
     if (dir == NULL) {
         snprintf(e->setup_error, sizeof e->setup_error, "mkdtemp: %s", strerror(errno));
@@ -205,7 +176,7 @@ static void env_finish(bi_env *e)
     snprintf(name, sizeof name, "%s", e->name);
     e->creator = 0;
     if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char *log = shf(NULL, "cat '%s/create.log'", e->dir);
+        char *log = tu_shf(NULL, "cat '%s/create.log'", e->dir);
         snprintf(e->setup_error, sizeof e->setup_error, "instctl create %s: status %d: %s", name,
                  st, log);
         free(log);
@@ -234,7 +205,7 @@ static void env_remove(bi_env *e)
     }
     cleanup_docker(e->uuid);
     if (e->dir[0] != '\0')
-        free(shf(NULL, "rm -rf '%s'", e->dir));
+        free(tu_shf(NULL, "rm -rf '%s'", e->dir));
     memset(e, 0, sizeof *e);
 }
 
@@ -362,10 +333,10 @@ void bi_checked_teardown(void)
 {
     bi_stop_servers();
     cleanup_docker(E.uuid);
-    char *left = shf(NULL,
-                     "docker ps -aq --filter label=io.instctl.store=%s; "
-                     "docker volume ls -q --filter label=io.instctl.store=%s",
-                     E.uuid, E.uuid);
+    char *left = tu_shf(NULL,
+                        "docker ps -aq --filter label=io.instctl.store=%s; "
+                        "docker volume ls -q --filter label=io.instctl.store=%s",
+                        E.uuid, E.uuid);
     ck_assert_msg(left[0] == '\0', "left behind for store %s: %s", E.uuid, left);
     free(left);
     char path[400];
@@ -590,7 +561,7 @@ int bi_billing_rows(const char *event_id)
 char *bi_container_state(void)
 {
     int st;
-    char *s = shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", E.container);
+    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", E.container);
     if (st != 0) {
         free(s);
         s = strdup("missing");
@@ -600,7 +571,7 @@ char *bi_container_state(void)
 
 static char *container_started_at(void)
 {
-    return shf(NULL, "docker inspect -f '{{.State.StartedAt}}' '%s' 2>/dev/null", E.container);
+    return tu_shf(NULL, "docker inspect -f '{{.State.StartedAt}}' '%s' 2>/dev/null", E.container);
 }
 
 #define ASSERT_STATUS(want)                                                                        \
@@ -1041,7 +1012,7 @@ START_TEST(paid_after_terminated)
     ASSERT_CONTAINER("missing");
     ck_assert_int_eq(bi_history_rows(), rows);
     /* no container came back under this store */
-    char *left = shf(NULL, "docker ps -aq --filter label=io.instctl.store=%s", E.uuid);
+    char *left = tu_shf(NULL, "docker ps -aq --filter label=io.instctl.store=%s", E.uuid);
     ck_assert_msg(left[0] == '\0', "containers: %s", left);
     free(left);
     free(paid);
@@ -1237,7 +1208,7 @@ START_TEST(paid_recreates_missing_container)
 {
     send_flat_ok(1, "payment_failed", 1764400000, "applied");
     ASSERT_STATUS("suspended");
-    free(shf(NULL, "docker rm -f '%s' >/dev/null 2>&1", E.container));
+    free(tu_shf(NULL, "docker rm -f '%s' >/dev/null 2>&1", E.container));
     ASSERT_CONTAINER("missing");
     send_flat_ok(2, "payment_succeeded", 1764400100, "applied");
     ASSERT_STATUS("running");
@@ -1249,8 +1220,8 @@ START_TEST(paid_recreates_missing_container)
     ASSERT_CONTAINER("running");
     /* on the same volume, labelled for this store */
     char *labels =
-        shf(NULL, "docker inspect -f '{{index .Config.Labels \"io.instctl.store\"}}' '%s'",
-            E.container);
+        tu_shf(NULL, "docker inspect -f '{{index .Config.Labels \"io.instctl.store\"}}' '%s'",
+               E.container);
     ck_assert_str_eq(labels, E.uuid);
     free(labels);
 }

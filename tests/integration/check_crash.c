@@ -671,6 +671,7 @@ static void run_matrix(const char *action_name)
     const crash_action *a = action_named(action_name);
     static crash_step steps[MAX_STEPS];
     static crash_cell cells[MAX_STEPS * 4];
+    double t0 = tu_now_s();
     size_t nsteps = discover(a, steps), nmodes = a->long_running ? 4 : 2, n = 0;
     const char *filter = getenv("CRASH_FILTER");
     for (size_t s = 0; s < nsteps; s++)
@@ -702,8 +703,8 @@ static void run_matrix(const char *action_name)
     }
     rmdir(dir);
     fclose(summary);
-    printf("crash matrix: %s: %zu steps x %zu modes = %zu cells%s, %zu failed\n", a->name, nsteps,
-           nmodes, n, filter != NULL ? " (CRASH_FILTER)" : "", failed);
+    printf("crash matrix: %s: %zu steps x %zu modes = %zu cells%s, %zu failed (%.0f s)\n", a->name,
+           nsteps, nmodes, n, filter != NULL ? " (CRASH_FILTER)" : "", failed, tu_now_s() - t0);
     fflush(stdout); /* Check ends a failed case with _exit */
     FILE *f = fopen(matrix_file, "a");
     if (f != NULL) {

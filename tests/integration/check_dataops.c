@@ -68,21 +68,6 @@ typedef struct dop_env {
 
 static dop_env E;
 
-static void random_hex(char *out, size_t nbytes)
-{
-    unsigned char b[32];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f == NULL || fread(b, 1, nbytes, f) != nbytes) {
-        for (size_t i = 0; i < nbytes; i++)
-            b[i] = (unsigned char)(rand() ^ getpid());
-    }
-    if (f != NULL)
-        fclose(f);
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-    out[2 * nbytes] = '\0';
-}
-
 static char *trim(char *s)
 {
     size_t n = strlen(s);
@@ -267,7 +252,7 @@ static void env_cleanup_docker(void)
 static void env_setup(bool with_pg, int keep)
 {
     memset(&E, 0, sizeof E);
-    random_hex(E.tag, 4);
+    tu_random_hex(E.tag, 4);
     char *dir = tu_tmpdir("dataops");
     if (dir == NULL) {
         snprintf(E.setup_error, sizeof E.setup_error, "mkdtemp: %s", strerror(errno));
@@ -293,7 +278,7 @@ static void env_setup(bool with_pg, int keep)
              "backup_dir = %s\n%s%s",
              E.db, E.backups, pgconf, keepconf);
     char pw[32] = "pw";
-    random_hex(pw + 2, 12);
+    tu_random_hex(pw + 2, 12);
     if (!tu_write_file(E.conf, text) || !tu_write_file(E.adminpw, pw)) {
         snprintf(E.setup_error, sizeof E.setup_error, "cannot write %s", E.conf);
         return;

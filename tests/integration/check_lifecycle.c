@@ -57,21 +57,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void random_hex(char *out, size_t nbytes)
-{
-    unsigned char b[32];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f == NULL || fread(b, 1, nbytes, f) != nbytes) {
-        for (size_t i = 0; i < nbytes; i++)
-            b[i] = (unsigned char)(rand() ^ getpid());
-    }
-    if (f != NULL)
-        fclose(f);
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-    out[2 * nbytes] = '\0';
-}
-
 static char *trim(char *s)
 {
     size_t n = strlen(s);
@@ -80,40 +65,23 @@ static char *trim(char *s)
     return s;
 }
 
-/* Runs a formatted shell command; returns its trimmed stdout (malloc'd), *status its exit. */
-static char *shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *shf(int *status, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    if (status != NULL)
-        *status = r.status;
-    char *out = r.out;
-    free(r.err);
-    return trim(out);
-}
-
 /* Removes every container and volume labelled for this environment's store. */
 static void env_cleanup_docker(void)
 {
     if (E.uuid[0] == '\0')
         return;
-    char *o = shf(NULL,
-                  "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                  ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                  "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                  E.uuid, E.uuid);
+    char *o = tu_shf(NULL,
+                     "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
+                     ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
+                     "xargs -r docker volume rm -f >/dev/null 2>&1; true",
+                     E.uuid, E.uuid);
     free(o);
 }
 
 static void env_setup(void)
 {
     memset(&E, 0, sizeof E);
-    random_hex(E.tag, 4);
+    tu_random_hex(E.tag, 4);
     char *dir = tu_tmpdir("lifecycle");
     if (dir == NULL) {
         snprintf(E.setup_error, sizeof E.setup_error, "mkdtemp: %s", strerror(errno));
@@ -148,7 +116,7 @@ static void env_teardown(void)
 {
     env_cleanup_docker();
     if (E.dir[0] != '\0') {
-        char *o = shf(NULL, "rm -rf '%s' '%s.pw'", E.dir, E.dir);
+        char *o = tu_shf(NULL, "rm -rf '%s' '%s.pw'", E.dir, E.dir);
         free(o);
     }
 }
@@ -300,7 +268,7 @@ static char *db_field(const char *name, const char *col)
 static char *docker_state(const char *container)
 {
     int st;
-    char *s = shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
+    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
     if (st != 0) {
         free(s);
         return strdup("missing");
@@ -318,13 +286,13 @@ static char *docker_state(const char *container)
 
 static char *docker_inspect_field(const char *container, const char *tmpl)
 {
-    return shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
+    return tu_shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
 }
 
 static bool volume_exists(const char *volume)
 {
     int st;
-    free(shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
+    free(tu_shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
     return st == 0;
 }
 
@@ -333,9 +301,9 @@ static long labelled(const char *what)
 {
     char *o;
     if (strcmp(what, "containers") == 0)
-        o = shf(NULL, "docker ps -aq --filter label=io.instctl.store=%s | wc -l", E.uuid);
+        o = tu_shf(NULL, "docker ps -aq --filter label=io.instctl.store=%s | wc -l", E.uuid);
     else
-        o = shf(NULL, "docker volume ls -q --filter label=io.instctl.store=%s | wc -l", E.uuid);
+        o = tu_shf(NULL, "docker volume ls -q --filter label=io.instctl.store=%s | wc -l", E.uuid);
     long n = strtol(o, NULL, 10);
     free(o);
     return n;
@@ -430,7 +398,7 @@ static void create_running(const char *name, const char *db, char *container, si
 {
     char pw[64], pwfile[320], email[128];
     snprintf(pw, sizeof pw, "pw");
-    random_hex(pw + 2, 12);
+    tu_random_hex(pw + 2, 12);
     password_file(pw, pwfile, sizeof pwfile);
     email_for(name, email, sizeof email);
     tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
@@ -450,7 +418,7 @@ static void create_running(const char *name, const char *db, char *container, si
 static char *container_file(const char *container, const char *path)
 {
     int st;
-    char *o = shf(&st, "docker exec '%s' cat '%s' 2>/dev/null", container, path);
+    char *o = tu_shf(&st, "docker exec '%s' cat '%s' 2>/dev/null", container, path);
     if (st != 0) {
         free(o);
         return NULL;
@@ -522,7 +490,7 @@ START_TEST(test_create_history)
     names("web", name, sizeof name, db, sizeof db);
     email_for(name, email, sizeof email);
     char pw[64] = "pw";
-    random_hex(pw + 2, 12);
+    tu_random_hex(pw + 2, 12);
     password_file(pw, pwfile, sizeof pwfile);
 
     tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
@@ -606,7 +574,7 @@ START_TEST(test_create_no_wait)
     names("nw", name, sizeof name, db, sizeof db);
     email_for(name, email, sizeof email);
     char pw[64] = "pw", input[80];
-    random_hex(pw + 2, 12);
+    tu_random_hex(pw + 2, 12);
     snprintf(input, sizeof input, "%s\n", pw);
 
     double t0 = now_s();
@@ -873,7 +841,7 @@ START_TEST(test_error_recreate)
              id);
     sql_exec(sql);
     int st;
-    free(shf(&st, "docker rm -f '%s' >/dev/null 2>&1", cn));
+    free(tu_shf(&st, "docker rm -f '%s' >/dev/null 2>&1", cn));
     ck_assert_int_eq(st, 0);
     ASSERT_DOCKER_STATE(cn, "missing");
     ck_assert(volume_exists(vol));
@@ -914,8 +882,8 @@ START_TEST(test_error_recreate)
 
     /* error with container AND volume gone: start fails, error "container and volume missing" */
     sql_exec(sql);
-    free(shf(&st, "docker rm -f '%s' >/dev/null 2>&1 && docker volume rm '%s' >/dev/null 2>&1", cn,
-             vol));
+    free(tu_shf(&st, "docker rm -f '%s' >/dev/null 2>&1 && docker volume rm '%s' >/dev/null 2>&1",
+                cn, vol));
     ck_assert_int_eq(st, 0);
     long rows = history_rows(name);
     r = IC("start", name);
@@ -1077,7 +1045,7 @@ START_TEST(test_password_secrecy)
     names("sec", name, sizeof name, db, sizeof db);
     email_for(name, email, sizeof email);
     char pw[64] = "Zq";
-    random_hex(pw + 2, 16); /* unique, URL-safe: the form encoding leaves it as is */
+    tu_random_hex(pw + 2, 16); /* unique, URL-safe: the form encoding leaves it as is */
     password_file(pw, pwfile, sizeof pwfile);
 
     int stop[2], res[2];
@@ -1154,11 +1122,11 @@ START_TEST(test_password_secrecy)
 
     /* the container does not carry it (env, command, labels) nor log it */
     char *cn = db_field(name, "container_name");
-    char *insp = shf(NULL, "docker inspect '%s'", cn);
+    char *insp = tu_shf(NULL, "docker inspect '%s'", cn);
     ck_assert_msg(strlen(insp) > 100 && strstr(insp, pw) == NULL,
                   "docker inspect shows the admin password");
     free(insp);
-    char *logs = shf(NULL, "docker logs '%s' 2>&1", cn);
+    char *logs = tu_shf(NULL, "docker logs '%s' 2>&1", cn);
     ck_assert_msg(strstr(logs, pw) == NULL, "the container's log has the admin password");
     free(logs);
     char *env = container_file(cn, "/var/lib/odoo/standin/env.log");
@@ -1396,7 +1364,7 @@ START_TEST(test_duplicate_name)
     ck_assert_str_eq(id2, id);
     ck_assert_str_eq(v2, version);
     ASSERT_DOCKER_STATE(cn, "running");
-    char *other = shf(
+    char *other = tu_shf(
         NULL, "docker ps -a --format '{{.Names}}' | grep -cE '^odoo_%s_[0-9a-f]{8}$' || true", db2);
     ck_assert_str_eq(other, "0");
     free(other);
@@ -1414,7 +1382,7 @@ START_TEST(test_missing_image)
     email_for(name, email, sizeof email);
     password_file("pwMissingImage1", pwfile, sizeof pwfile);
     const char *image = "instctl/does-not-exist:1";
-    free(shf(NULL, "docker image rm -f %s >/dev/null 2>&1; true", image));
+    free(tu_shf(NULL, "docker image rm -f %s >/dev/null 2>&1; true", image));
 
     double t0 = now_s();
     tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
@@ -1779,7 +1747,7 @@ START_TEST(test_show_json)
     tu_run_free(&r);
 
     /* the container vanished behind instctl's back: show says missing, the status is kept */
-    free(shf(NULL, "docker rm -f '%s' >/dev/null 2>&1", cn));
+    free(tu_shf(NULL, "docker rm -f '%s' >/dev/null 2>&1", cn));
     r = IC("show", name, "--json");
     ck_assert_int_eq(r.status, 0);
     j = cJSON_Parse(r.out);

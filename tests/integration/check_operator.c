@@ -70,21 +70,6 @@ static const char *engine_uri(void)
     return host != NULL && strncmp(host, "unix://", 7) == 0 ? host : "unix:///var/run/docker.sock";
 }
 
-static void random_hex(char *out, size_t nbytes)
-{
-    unsigned char b[32];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f == NULL || fread(b, 1, nbytes, f) != nbytes) {
-        for (size_t i = 0; i < nbytes; i++)
-            b[i] = (unsigned char)(rand() ^ getpid());
-    }
-    if (f != NULL)
-        fclose(f);
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-    out[2 * nbytes] = '\0';
-}
-
 static char *trim(char *s)
 {
     size_t n = strlen(s);
@@ -93,32 +78,16 @@ static char *trim(char *s)
     return s;
 }
 
-/* Runs a formatted shell command; returns its trimmed stdout (malloc'd), *status its exit. */
-static char *shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *shf(int *status, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    if (status != NULL)
-        *status = r.status;
-    free(r.err);
-    return trim(r.out);
-}
-
 /* Removes every container and volume labelled for this environment's store. */
 static void env_cleanup_docker(void)
 {
     if (E.uuid[0] == '\0')
         return;
-    free(shf(NULL,
-             "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-             ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-             "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-             E.uuid, E.uuid));
+    free(tu_shf(NULL,
+                "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
+                ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
+                "xargs -r docker volume rm -f >/dev/null 2>&1; true",
+                E.uuid, E.uuid));
 }
 
 /* Writes the case's standard configuration to path, with extra lines appended. */
@@ -138,7 +107,7 @@ static void env_setup(void)
     /* the environment must not redirect the cases' configuration or database */
     unsetenv("INSTCTL_DB");
     unsetenv("INSTCTL_CONFIG");
-    random_hex(E.tag, 4);
+    tu_random_hex(E.tag, 4);
     char *dir = tu_tmpdir("operator");
     if (dir == NULL) {
         snprintf(E.setup_error, sizeof E.setup_error, "mkdtemp: %s", strerror(errno));
@@ -152,7 +121,7 @@ static void env_setup(void)
     snprintf(E.cron, sizeof E.cron, "%s/cron", E.dir);
     snprintf(E.pwfile, sizeof E.pwfile, "%s/admin.pw", E.dir);
     char pw[32] = "pw";
-    random_hex(pw + 2, 8);
+    tu_random_hex(pw + 2, 8);
     strcat(pw, "\n");
     if (mkdir(E.backups, 0700) != 0 || !write_conf(E.conf, E.db, NULL) ||
         !tu_write_file(E.cron, "* * * * * root instctl reconcile\n") ||
@@ -178,7 +147,7 @@ static void env_teardown(void)
 {
     env_cleanup_docker();
     if (E.dir[0] == '/')
-        free(shf(NULL, "rm -rf '%s'", E.dir));
+        free(tu_shf(NULL, "rm -rf '%s'", E.dir));
 }
 
 static void checked_setup(void)
@@ -388,7 +357,7 @@ static bool jq_ok(const char *text)
     if (!tu_write_file(path, text))
         return false;
     int st;
-    free(shf(&st, "jq -e . '%s' >/dev/null 2>&1", path));
+    free(tu_shf(&st, "jq -e . '%s' >/dev/null 2>&1", path));
     return st == 0;
 }
 
@@ -587,10 +556,10 @@ START_TEST(test_install_uninstall)
                   "run the tests from the repository root (no Makefile here)");
     /* make must not rebuild the binary under test (-o), nor join a calling make's jobserver */
     int st;
-    char *out = shf(&st,
-                    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -o '%s' install "
-                    "DESTDIR='%s' PREFIX=/usr/local BUILD='%s' 2>&1",
-                    bin, dest, build);
+    char *out = tu_shf(&st,
+                       "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -o '%s' install "
+                       "DESTDIR='%s' PREFIX=/usr/local BUILD='%s' 2>&1",
+                       bin, dest, build);
     ck_assert_msg(st == 0, "make install: exit %d: %s", st, out);
     free(out);
 
@@ -614,10 +583,10 @@ START_TEST(test_install_uninstall)
         char path[450];
         snprintf(path, sizeof path, "%s/want.txt", E.dir);
         ck_assert(tu_write_file(path, want));
-        want_sorted = shf(NULL, "LC_ALL=C sort '%s'", path);
+        want_sorted = tu_shf(NULL, "LC_ALL=C sort '%s'", path);
     }
-    char *got =
-        shf(NULL, "cd '%s' && find . -type f -o -type l | sed 's|^\\./||' | LC_ALL=C sort", dest);
+    char *got = tu_shf(
+        NULL, "cd '%s' && find . -type f -o -type l | sed 's|^\\./||' | LC_ALL=C sort", dest);
     ck_assert_msg(strcmp(got, want_sorted) == 0, "installed files:\n%s\nwant:\n%s", got,
                   want_sorted);
     free(got);
@@ -644,15 +613,15 @@ START_TEST(test_install_uninstall)
         ck_assert_msg((sb.st_mode & 07777) == modes[i].mode, "%s: mode %o, want %o", modes[i].path,
                       sb.st_mode & 07777, modes[i].mode);
     }
-    free(shf(&st, "cmp '%s' '%s/usr/local/bin/instctl'", bin, dest));
+    free(tu_shf(&st, "cmp '%s' '%s/usr/local/bin/instctl'", bin, dest));
     ck_assert_msg(st == 0, "the installed binary is not %s", bin);
-    out = shf(&st,
-              "f='%s/usr/local/share/bash-completion/completions/instctl'; test -s \"$f\" && "
-              "bash -n \"$f\" 2>&1 && grep -c 'complete -F _instctl instctl' \"$f\"",
-              dest);
+    out = tu_shf(&st,
+                 "f='%s/usr/local/share/bash-completion/completions/instctl'; test -s \"$f\" && "
+                 "bash -n \"$f\" 2>&1 && grep -c 'complete -F _instctl instctl' \"$f\"",
+                 dest);
     ck_assert_msg(st == 0, "installed completion script empty or not valid bash: %s", out);
     free(out);
-    out = shf(&st, "grep -c 'instctl reconcile' '%s/etc/cron.d/instctl'", dest);
+    out = tu_shf(&st, "grep -c 'instctl reconcile' '%s/etc/cron.d/instctl'", dest);
     ck_assert_msg(st == 0, "the installed cron entry does not run instctl reconcile");
     free(out);
     char example[500], exdb[400];
@@ -664,13 +633,13 @@ START_TEST(test_install_uninstall)
     tu_run_free(&r);
 
     /* uninstall removes them all */
-    out = shf(&st,
-              "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -o '%s' uninstall "
-              "DESTDIR='%s' PREFIX=/usr/local BUILD='%s' 2>&1",
-              bin, dest, build);
+    out = tu_shf(&st,
+                 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -o '%s' uninstall "
+                 "DESTDIR='%s' PREFIX=/usr/local BUILD='%s' 2>&1",
+                 bin, dest, build);
     ck_assert_msg(st == 0, "make uninstall: exit %d: %s", st, out);
     free(out);
-    got = shf(NULL, "cd '%s' && find . -type f -o -type l | sed 's|^\\./||'", dest);
+    got = tu_shf(NULL, "cd '%s' && find . -type f -o -type l | sed 's|^\\./||'", dest);
     ck_assert_msg(got[0] == '\0', "left after make uninstall:\n%s", got);
     free(got);
 }
@@ -703,12 +672,12 @@ START_TEST(test_man_pages_render)
     for (size_t i = 0; i < g.gl_pathc; i++) {
         const char *page = g.gl_pathv[i];
         int st;
-        char *out = shf(&st, "groff -ww -z -man -t '%s' 2>&1", page);
+        char *out = tu_shf(&st, "groff -ww -z -man -t '%s' 2>&1", page);
         SOFT(st == 0 && out[0] == '\0', "groff -ww -z -man -t %s: exit %d:\n%s", page, st, out);
         free(out);
         char errfile[400];
         snprintf(errfile, sizeof errfile, "%s/man.err", E.dir);
-        out = shf(&st, "MANWIDTH=80 man -l '%s' 2>'%s' | wc -l", page, errfile);
+        out = tu_shf(&st, "MANWIDTH=80 man -l '%s' 2>'%s' | wc -l", page, errfile);
         char *err = read_text(errfile);
         SOFT(err != NULL && err[0] == '\0', "MANWIDTH=80 man -l %s writes to stderr:\n%s", page,
              err ? err : "(nothing captured)");
@@ -738,7 +707,7 @@ START_TEST(test_man_pages_render)
     globfree(&g);
 
     /* instctl(8) describes every command of the table */
-    char *text = shf(NULL, "MANWIDTH=200 man -l man/instctl.8 2>/dev/null | col -bx");
+    char *text = tu_shf(NULL, "MANWIDTH=200 man -l man/instctl.8 2>/dev/null | col -bx");
     for (size_t i = 0; all_commands[i] != NULL; i++) {
         char want[64];
         snprintf(want, sizeof want, "       %s", all_commands[i]);
@@ -839,7 +808,7 @@ END_TEST
 START_TEST(test_colour)
 {
     int st;
-    free(shf(&st, "command -v script"));
+    free(tu_shf(&st, "command -v script"));
     ck_assert_msg(st == 0, "script (util-linux) is needed");
     /* any status has its badge: an instance whose create failed at once (status error) */
     char name[64], db[64], id[40];
@@ -1566,11 +1535,11 @@ END_TEST
 static char *complete_words(const char *script, const char *words)
 {
     int st;
-    char *out = shf(&st,
-                    "PATH='%s/bin':\"$PATH\" bash -c 'source \"%s\" && COMP_WORDS=(%s) && "
-                    "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _instctl && "
-                    "printf \"%%s\\n\" \"${COMPREPLY[@]}\" | LC_ALL=C sort | tr \"\\n\" \" \"'",
-                    E.dir, script, words);
+    char *out = tu_shf(&st,
+                       "PATH='%s/bin':\"$PATH\" bash -c 'source \"%s\" && COMP_WORDS=(%s) && "
+                       "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _instctl && "
+                       "printf \"%%s\\n\" \"${COMPREPLY[@]}\" | LC_ALL=C sort | tr \"\\n\" \" \"'",
+                       E.dir, script, words);
     ck_assert_msg(st == 0, "completing (%s): exit %d", words, st);
     return trim(out);
 }
@@ -1591,7 +1560,7 @@ START_TEST(test_completion)
     ck_assert(tu_write_file(script, r.out));
     tu_run_free(&r);
     int st;
-    char *out = shf(&st, "bash -n '%s' 2>&1", script);
+    char *out = tu_shf(&st, "bash -n '%s' 2>&1", script);
     ck_assert_msg(st == 0, "the completion script is not valid bash: %s", out);
     free(out);
 
@@ -1634,12 +1603,12 @@ START_TEST(test_show_container_states)
     snprintf(sql, sizeof sql, "SELECT container_id FROM instances WHERE id = '%s'", id);
     char *cid = tu_sql(E.db, sql);
     int st;
-    free(shf(&st, "docker pause '%s' >/dev/null 2>&1", cid));
+    free(tu_shf(&st, "docker pause '%s' >/dev/null 2>&1", cid));
     ck_assert_msg(st == 0, "docker pause %s failed", cid);
 
     tu_run r = IC("show", name);
     tu_run rj = IC("show", name, "--json");
-    free(shf(NULL, "docker unpause '%s' >/dev/null 2>&1", cid));
+    free(tu_shf(NULL, "docker unpause '%s' >/dev/null 2>&1", cid));
     char *status = line_starting(r.out, "status:");
     ck_assert_msg(r.status == 0 && status != NULL &&
                       strstr(status, "running — container paused (transient)") != NULL,
@@ -1665,7 +1634,7 @@ START_TEST(test_show_container_states)
     }
     cid = tu_sql(E.db, sql);
     char *started =
-        shf(NULL, "docker inspect -f '{{.State.Status}} {{.State.StartedAt}}' '%s'", cid);
+        tu_shf(NULL, "docker inspect -f '{{.State.Status}} {{.State.StartedAt}}' '%s'", cid);
     ck_assert_msg(strncmp(started, "created 0001-01-01", 18) == 0,
                   "the restored container should never have started: %s", started);
     free(started);
@@ -1791,16 +1760,16 @@ START_TEST(test_permission_denied)
     snprintf(pub, sizeof pub, "%s-pub", E.dir);
     snprintf(bin, sizeof bin, "%s/instctl", pub);
     snprintf(conf, sizeof conf, "%s/instctl.conf", pub);
-    free(shf(&st, "mkdir -p '%s' && cp '%s' '%s' && chmod 0755 '%s' '%s'", pub, bin_path(), bin,
-             pub, bin));
+    free(tu_shf(&st, "mkdir -p '%s' && cp '%s' '%s' && chmod 0755 '%s' '%s'", pub, bin_path(), bin,
+                pub, bin));
     ck_assert_msg(st == 0, "cannot copy the binary to %s", pub);
     ck_assert(write_conf(conf, E.db, NULL));
     chmod(conf, 0644);
     /* the database is root's 0600 in root's 0700 directory; the socket is root's (and docker's) */
-    char *out = shf(&st,
-                    "setpriv --reuid=65534 --regid=65534 --clear-groups env -u INSTCTL_DB "
-                    "-u INSTCTL_CONFIG '%s' --config '%s' --docker-host '%s' doctor 2>&1",
-                    bin, conf, engine_uri());
+    char *out = tu_shf(&st,
+                       "setpriv --reuid=65534 --regid=65534 --clear-groups env -u INSTCTL_DB "
+                       "-u INSTCTL_CONFIG '%s' --config '%s' --docker-host '%s' doctor 2>&1",
+                       bin, conf, engine_uri());
     char *dbline = doctor_line(out, "database"), *engine = doctor_line(out, "engine");
     SOFT(dbline != NULL && strstr(dbline, "permission denied: ") != NULL &&
              strstr(dbline, "read and write access") && !strstr(dbline, "unable to open"),
@@ -1811,14 +1780,14 @@ START_TEST(test_permission_denied)
     free(dbline);
     free(engine);
     free(out);
-    out = shf(&st,
-              "setpriv --reuid=65534 --regid=65534 --clear-groups env -u INSTCTL_DB "
-              "-u INSTCTL_CONFIG '%s' --config '%s' list 2>&1",
-              bin, conf);
+    out = tu_shf(&st,
+                 "setpriv --reuid=65534 --regid=65534 --clear-groups env -u INSTCTL_DB "
+                 "-u INSTCTL_CONFIG '%s' --config '%s' list 2>&1",
+                 bin, conf);
     SOFT(st == 8 && strncmp(out, "instctl: permission denied: ", 28) == 0 && !strchr(out, '\n'),
          "list as nobody: exit %d (want 8): %s", st, out);
     free(out);
-    free(shf(NULL, "rm -rf '%s'", pub));
+    free(tu_shf(NULL, "rm -rf '%s'", pub));
     soft_done();
 }
 END_TEST
@@ -1862,7 +1831,7 @@ END_TEST
 /* The Makefile's VERSION (the one definition). */
 static void makefile_version(char *buf, size_t len)
 {
-    char *v = shf(NULL, "sed -n 's/^VERSION *= *//p' Makefile");
+    char *v = tu_shf(NULL, "sed -n 's/^VERSION *= *//p' Makefile");
     snprintf(buf, len, "%s", v);
     free(v);
 }
@@ -1988,7 +1957,7 @@ START_TEST(test_reconcile_dry_run_shows_change)
     snprintf(sql, sizeof sql, "SELECT container_id FROM instances WHERE id = '%s'", id);
     char *cid = tu_sql(E.db, sql);
     int st;
-    free(shf(&st, "docker stop -t 1 '%s' >/dev/null 2>&1", cid));
+    free(tu_shf(&st, "docker stop -t 1 '%s' >/dev/null 2>&1", cid));
     ck_assert_msg(st == 0, "docker stop %s failed", cid);
     free(cid);
     tu_run r = IC("reconcile", "--dry-run");
@@ -2039,7 +2008,7 @@ static const char *const deb_files[] = {
 START_TEST(test_deb_package)
 {
     int st;
-    char *have = shf(&st, "dpkg-query -W -f='${Status}' instctl 2>/dev/null");
+    char *have = tu_shf(&st, "dpkg-query -W -f='${Status}' instctl 2>/dev/null");
     ck_assert_msg(strstr(have, "installed") == NULL || strstr(have, "not-installed"),
                   "the package instctl is installed on this machine (%s): this test installs and "
                   "purges it; remove it first",
@@ -2048,10 +2017,10 @@ START_TEST(test_deb_package)
     char version[32], out_dir[400];
     makefile_version(version, sizeof version);
     snprintf(out_dir, sizeof out_dir, "%s/deb", E.dir);
-    char *out = shf(&st,
-                    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s deb BUILD='%s' 2>&1; "
-                    "git status --porcelain --ignored debian 2>&1",
-                    out_dir);
+    char *out = tu_shf(&st,
+                       "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s deb BUILD='%s' 2>&1; "
+                       "git status --porcelain --ignored debian 2>&1",
+                       out_dir);
     ck_assert_msg(st == 0, "make deb: exit %d:\n%s", st, out);
     ck_assert_msg(strstr(out, "lintian reports errors") == NULL, "%s", out);
     ck_assert_msg(strstr(out, "?? debian") == NULL && strstr(out, "!! debian") == NULL,
@@ -2061,22 +2030,22 @@ START_TEST(test_deb_package)
     snprintf(deb, sizeof deb, "%s/instctl_%s_amd64.deb", out_dir, version);
     ck_assert_msg(exists(deb), "make deb made no %s", deb);
 
-    out = shf(&st,
-              "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y "
-              "--no-install-recommends '%s' 2>&1",
-              deb);
+    out = tu_shf(&st,
+                 "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y "
+                 "--no-install-recommends '%s' 2>&1",
+                 deb);
     SOFT(st == 0, "apt-get install %s: exit %d:\n%s", deb, st, out);
     free(out);
     for (size_t i = 0; deb_files[i] != NULL; i++)
         SOFT(exists(deb_files[i]), "the package did not install %s", deb_files[i]);
-    out = shf(&st, "/usr/bin/instctl --version");
+    out = tu_shf(&st, "/usr/bin/instctl --version");
     char want[64];
     snprintf(want, sizeof want, "instctl %s", version);
     SOFT(st == 0 && strcmp(out, want) == 0, "installed instctl --version: exit %d \"%s\"", st, out);
     free(out);
     /* doctor on this case's configuration: it runs and prints its checks */
-    out = shf(&st, "env -u INSTCTL_DB -u INSTCTL_CONFIG /usr/bin/instctl --config '%s' doctor",
-              E.conf);
+    out = tu_shf(&st, "env -u INSTCTL_DB -u INSTCTL_CONFIG /usr/bin/instctl --config '%s' doctor",
+                 E.conf);
     char *db = doctor_line(out, "database"), *engine = doctor_line(out, "engine");
     SOFT((st == 0 || st == 1) && db != NULL && engine != NULL && strncmp(db, "ok", 2) == 0,
          "installed instctl doctor: exit %d:\n%s", st, out);
@@ -2084,15 +2053,15 @@ START_TEST(test_deb_package)
     free(engine);
     free(out);
 
-    out = shf(&st, "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y "
-                   "instctl 2>&1");
+    out = tu_shf(&st, "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y "
+                      "instctl 2>&1");
     SOFT(st == 0, "apt-get purge instctl: exit %d:\n%s", st, out);
     free(out);
     for (size_t i = 0; deb_files[i] != NULL; i++)
         SOFT(!exists(deb_files[i]), "%s is left after apt-get purge", deb_files[i]);
     SOFT(!exists("/usr/lib/instctl") && !exists("/etc/instctl"),
          "directories left after apt-get purge");
-    have = shf(NULL, "dpkg-query -W -f='${Status}' instctl 2>/dev/null");
+    have = tu_shf(NULL, "dpkg-query -W -f='${Status}' instctl 2>/dev/null");
     SOFT(strstr(have, "installed") == NULL || strstr(have, "not-installed"),
          "dpkg still lists instctl: %s", have);
     free(have);
