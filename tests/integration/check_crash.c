@@ -13,7 +13,10 @@
  * happened) or after the engine answered (`hold-after`: it has, but instctl
  * never learns it); once the proxy logs "HOLD", instctl gets SIGKILL (kill
  * -9, the OOM killer) or, for the long actions (create, backup, restore,
- * update), also SIGINT to its process group (Ctrl-C). Then, straight
+ * update), also SIGINT to its process group (Ctrl-C). A row may take only
+ * the requests its command makes beyond another command (restore_safety:
+ * restore's safety backup, what restore --no-safety-backup does not make).
+ * Then, straight
  * against the engine, `instctl --json show` and one `instctl reconcile`,
  * and the checks: tu_check_instance (status one of the eight, agreeing with
  * Docker, one container, the row's volume only, no lease, the history one
@@ -82,12 +85,44 @@ static const crash_action actions[] = {
     {"unsuspend", {"suspend @name"}, false, false, {"unsuspend", "@name"}},
     {"terminate", {0}, false, false, {"terminate", "@name"}},
     {"backup", {0}, false, true, {"backup", "@name"}},
-    {"restore", {"backup @name", "stop @name"}, false, true, {"restore", "@name"}},
+    /* restore proper, with --no-safety-backup: the row keeps the steps it had before the
+     * safety backup (CI time); the backup row has a backup's requests, restore_safety below
+     * the safety backup's inside a restore */
+    {"restore",
+     {"backup @name", "stop @name"},
+     false,
+     true,
+     {"restore", "@name", "--no-safety-backup"}},
+    /* restore killed during its safety backup (issue 13), the steps restore makes beyond
+     * restore --no-safety-backup, kill modes only: whatever the safety backup left, the next
+     * command and one reconcile leave the instance whole, on the volume it had */
+    {"restore_safety", {"backup @name", "stop @name"}, false, false, {"restore", "@name"}},
     {"update", {0}, false, true, {"update", "@name", "--odoo-version", "18.0", "--major"}},
     {"maintenance_on", {0}, false, false, {"maintenance", "@name", "on"}},
     {"maintenance_off", {"maintenance @name on"}, false, false, {"maintenance", "@name", "off"}},
 };
 #define NACTIONS (sizeof actions / sizeof actions[0])
+
+/* Rows whose steps are only the requests their command makes beyond this command's: those
+ * between the head and the tail the two have in common; same_volume: each cell also checks
+ * that the instance still has the volume it had before (nothing replaced yet). */
+static const struct {
+    const char *action;
+    const char *beyond[MAX_ARGS];
+    bool same_volume;
+} beyond_rows[] = {
+    {"restore_safety", {"restore", "@name", "--no-safety-backup"}, true},
+};
+#define NBEYOND (sizeof beyond_rows / sizeof beyond_rows[0])
+
+/* The index in beyond_rows of action a's row, NBEYOND when it has none. */
+static size_t beyond_of(const crash_action *a)
+{
+    size_t b = 0;
+    while (b < NBEYOND && strcmp(beyond_rows[b].action, a->name) != 0)
+        b++;
+    return b;
+}
 
 /* How the request is held and how instctl is stopped. */
 typedef struct crash_mode {
@@ -371,6 +406,15 @@ static void find_id(crash_env *e)
     free(id);
 }
 
+/* The volume of the instance's row ("" when there is none), malloc'd. */
+static char *row_volume(const crash_env *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT volume_name FROM instances WHERE name = '%s' ORDER BY rowid DESC", e->name);
+    return tu_sql(e->s.db, sql);
+}
+
 /* ---- what a crash must not leave ---- */
 
 /* Files whose name starts with '.' under dir (backup.c's temporary files), or anything in TMPDIR.
@@ -521,6 +565,8 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
     snprintf(host, sizeof host, "unix://%s", sock);
     snprintf(fault, sizeof fault, "%s:~%s:%s:%s", st->method, st->regex, m->hold, st->selector);
     snprintf(tmpenv, sizeof tmpenv, "TMPDIR=%s", e.tmp);
+    size_t b = beyond_of(a);
+    char *volume = b < NBEYOND && beyond_rows[b].same_volume ? row_volume(&e) : NULL;
     int proxy = tu_proxy_start(sock, (const char *[]){fault, NULL}, log);
     const char *argv[MAX_ARGS + 8];
     build_args(&e, host, a->args, argv, sizeof argv / sizeof argv[0]);
@@ -550,6 +596,13 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
         fprintf(rep, "the instance's row is gone\n");
     else
         check_no_row(&e, rep);
+    if (volume != NULL) {
+        char *now = row_volume(&e);
+        if (strcmp(volume, now) != 0)
+            fprintf(rep, "the instance keeps its volume %s: it has %s\n", volume, now);
+        free(now);
+        free(volume);
+    }
     check_files(&e, rep);
     check_processes(&e, rep);
     if (getenv("CRASH_SHOW") != NULL)
@@ -561,8 +614,8 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
 
 /* ---- the matrix of one action ---- */
 
-/* Runs the action once through the proxy with --log; its steps. */
-static size_t discover(const crash_action *a, crash_step *steps)
+/* Runs args of action a once through the proxy with --log; its steps. */
+static size_t discover_args(const crash_action *a, const char *const *args, crash_step *steps)
 {
     crash_env e;
     ck_assert_msg(env_make_retry(&e, a), "discovery of %s: %s", a->name, e.why);
@@ -573,7 +626,7 @@ static size_t discover(const crash_action *a, crash_step *steps)
     int proxy = tu_proxy_start(sock, NULL, log);
     ck_assert_msg(proxy > 0, "faultproxy did not start");
     const char *argv[MAX_ARGS + 8];
-    build_args(&e, host, a->args, argv, sizeof argv / sizeof argv[0]);
+    build_args(&e, host, args, argv, sizeof argv / sizeof argv[0]);
     tu_run r = tu_instctl(NULL, argv + 1);
     tu_proxy_stop(proxy);
     char *text = tu_read_file(log);
@@ -587,6 +640,36 @@ static size_t discover(const crash_action *a, crash_step *steps)
     ck_assert_msg(st == 0, "discovery: instctl %s exits %d: %s", a->name, st, msg);
     ck_assert_msg(n > 0, "discovery: %s made no Engine request", a->name);
     return n;
+}
+
+static bool same_step(const crash_step *x, const crash_step *y)
+{
+    return strcmp(x->method, y->method) == 0 && strcmp(x->label, y->label) == 0;
+}
+
+/*
+ * The steps of the action: those of its command, or for a row of
+ * beyond_rows only those between the head and the tail its command has in
+ * common with the other command's (compared by method and label; the
+ * selectors stay the command's own).
+ */
+static size_t discover(const crash_action *a, crash_step *steps)
+{
+    size_t n = discover_args(a, a->args, steps), b = beyond_of(a);
+    if (b == NBEYOND)
+        return n;
+    const char *const *beyond = beyond_rows[b].beyond;
+    static crash_step base[MAX_STEPS];
+    size_t m = discover_args(a, beyond, base), head = 0, tail = 0;
+    while (head < m && head < n && same_step(&steps[head], &base[head]))
+        head++;
+    while (tail < m - head && tail < n - head &&
+           same_step(&steps[n - 1 - tail], &base[m - 1 - tail]))
+        tail++;
+    memmove(steps, steps + head, (n - head - tail) * sizeof *steps);
+    ck_assert_msg(n - head - tail > 0, "discovery: %s makes no request beyond %s", a->name,
+                  beyond[2]);
+    return n - head - tail;
 }
 
 typedef struct crash_cell {
@@ -733,6 +816,7 @@ CRASH_TEST(unsuspend)
 CRASH_TEST(terminate)
 CRASH_TEST(backup)
 CRASH_TEST(restore)
+CRASH_TEST(restore_safety)
 CRASH_TEST(update)
 CRASH_TEST(maintenance_on)
 CRASH_TEST(maintenance_off)
@@ -772,6 +856,7 @@ Suite *suite_crash(void)
         {"crash_terminate", test_crash_terminate},
         {"crash_backup", test_crash_backup},
         {"crash_restore", test_crash_restore},
+        {"crash_restore_safety", test_crash_restore_safety},
         {"crash_update", test_crash_update},
         {"crash_maintenance_on", test_crash_maintenance_on},
         {"crash_maintenance_off", test_crash_maintenance_off},
