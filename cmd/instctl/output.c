@@ -123,11 +123,12 @@ cJSON *instance_json(const lc_instance *in)
                                 instance_status_name((InstanceStatus)in->suspended_from));
     else
         cJSON_AddNullToObject(o, "suspended_from");
+    /* the same list as the text form, from the action table's one rule */
+    char words[512], *save = NULL;
     cJSON *allowed = cJSON_AddArrayToObject(o, "allowed_actions");
-    for (const lc_action *a = lc_actions; a->id != ACT_NONE; a++) {
-        if (lc_action_check(a, in->status) == ACTION_ALLOWED)
-            cJSON_AddItemToArray(allowed, cJSON_CreateString(lc_action_name(a)));
-    }
+    lc_allowed_actions(in->status, "\n", words, sizeof words);
+    for (char *w = strtok_r(words, "\n", &save); w != NULL; w = strtok_r(NULL, "\n", &save))
+        cJSON_AddItemToArray(allowed, cJSON_CreateString(w));
     add_time(o, "created_at", in->created_at);
     add_time(o, "updated_at", in->updated_at);
     return o;
