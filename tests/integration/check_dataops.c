@@ -22,8 +22,8 @@
  *
  * Files in the volume are read with `docker cp` through the instance's
  * container (it works on stopped and never-started containers and keeps
- * owners in the tar headers). DATAOPS_TRACE=1 prints every command run
- * and how long it took.
+ * owners in the tar headers). INSTCTL_TEST_TRACE=1 prints every command run
+ * and how long it took (tests/testutil.c).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -66,65 +66,6 @@ typedef struct dop_env {
 
 static dop_env E;
 
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* With DATAOPS_TRACE set, each command and its duration go to stderr. */
-static void trace(const char *what, const char *cmd, double t0)
-{
-    if (getenv("DATAOPS_TRACE") != NULL)
-        fprintf(stderr, "[dataops %6.2fs] %s %.200s\n", now_s() - t0, what, cmd);
-}
-
-/* Runs a formatted shell command; returns its trimmed stdout (malloc'd), *status its exit. */
-static char *shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *shf(int *status, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    double t0 = now_s();
-    tu_run r = tu_sh(cmd);
-    trace("sh", cmd, t0);
-    if (status != NULL)
-        *status = r.status;
-    char *out = r.out;
-    free(r.err);
-    return trim(out);
-}
-
-/* Runs a formatted shell command that must succeed; returns its trimmed stdout. */
-static char *sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_ok(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    double t0 = now_s();
-    tu_run r = tu_sh(cmd);
-    trace("sh", cmd, t0);
-    ck_assert_msg(r.status == 0, "%s: exit %d\nstdout: %s\nstderr: %s", cmd, r.status, r.out,
-                  r.err);
-    free(r.err);
-    return trim(r.out);
-}
-
 /* ---- a PostgreSQL server per case, from a template made once ---- */
 
 static tu_pg pg_tmpl;
@@ -154,28 +95,14 @@ static bool pg_template(char *why, size_t len)
     }
     atexit(pg_template_remove);
     int st;
-    char *o = shf(&st, "cd / && runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop",
-                  pg_tmpl.bin, pg_tmpl.dir);
+    char *o = tu_shf(&st, "cd / && runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop",
+                     pg_tmpl.bin, pg_tmpl.dir);
     free(o);
     pg_tmpl.running = st != 0;
     pg_tmpl_ok = st == 0;
     if (!pg_tmpl_ok)
         snprintf(why, len, "stopping the template server failed");
     return pg_tmpl_ok;
-}
-
-/* A TCP port on 127.0.0.1 free right now, 0 when none. */
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
 }
 
 /* Starts a server from a copy of the template in a new temporary directory. */
@@ -191,19 +118,19 @@ static bool pg_start_copy(tu_pg *pg, char *why, size_t len)
     bool shm = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0;
     snprintf(pg->dir, sizeof pg->dir, "%s/instctl-pg-XXXXXX", shm ? "/dev/shm" : "/tmp");
     if (pw == NULL || mkdtemp(pg->dir) == NULL || chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 ||
-        (pg->port = free_port()) == 0) {
+        (pg->port = tu_free_port()) == 0) {
         snprintf(why, len, "PostgreSQL directory or port: %s", strerror(errno));
         pg->dir[0] = '\0';
         return false;
     }
     snprintf(pg->password_file, sizeof pg->password_file, "%s/password", pg->dir);
     int st;
-    char *o = shf(&st,
-                  "cp -a %s/data %s/data && cp %s %s && chmod 600 %s && cd / && "
-                  "runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/log -w -t 60 "
-                  "-o '-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off' start >/dev/null",
-                  pg_tmpl.dir, pg->dir, pg_tmpl.password_file, pg->password_file, pg->password_file,
-                  pg->bin, pg->dir, pg->dir, pg->port, pg->dir);
+    char *o = tu_shf(&st,
+                     "cp -a %s/data %s/data && cp %s %s && chmod 600 %s && cd / && "
+                     "runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/log -w -t 60 "
+                     "-o '-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off' start >/dev/null",
+                     pg_tmpl.dir, pg->dir, pg_tmpl.password_file, pg->password_file,
+                     pg->password_file, pg->bin, pg->dir, pg->dir, pg->port, pg->dir);
     free(o);
     char pid[256];
     snprintf(pid, sizeof pid, "%s/data/postmaster.pid", pg->dir);
@@ -234,13 +161,13 @@ static void pg_cleanup(void)
 static void env_cleanup_docker(void)
 {
     if (E.uuid[0] != '\0')
-        free(shf(NULL,
-                 "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                 ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                 "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                 E.uuid, E.uuid));
+        free(tu_shf(NULL,
+                    "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
+                    ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
+                    "xargs -r docker volume rm -f >/dev/null 2>&1; true",
+                    E.uuid, E.uuid));
     if (E.backups[0] != '\0')
-        free(shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
+        free(tu_shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
 }
 
 static void env_setup(bool with_pg, int keep)
@@ -279,7 +206,7 @@ static void env_setup(bool with_pg, int keep)
     }
     const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
     tu_run r = tu_instctl(NULL, argv);
-    trim(r.out);
+    tu_trim(r.out);
     if (r.status != 0 || strlen(r.out) != 36)
         snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
                  r.status, r.out, r.err);
@@ -309,7 +236,7 @@ static void env_teardown(void)
     env_cleanup_docker();
     pg_cleanup();
     if (E.dir[0] == '/')
-        free(shf(NULL, "rm -rf '%s'", E.dir));
+        free(tu_shf(NULL, "rm -rf '%s'", E.dir));
 }
 
 /* Checked fixture: runs in the test's process; the teardown only when the test passed. */
@@ -326,32 +253,8 @@ static void checked_teardown(void)
 
 /* ---- running instctl ---- */
 
-static tu_run ic_va(const char *first, va_list ap)
-{
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = "--config";
-    argv[n++] = E.conf;
-    for (const char *a = first; a != NULL && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    argv[n] = NULL;
-    double t0 = now_s();
-    tu_run r = tu_instctl(NULL, argv);
-    trace("instctl", argv[2], t0);
-    return r;
-}
-
-/* instctl --config CONF args... */
-static tu_run ic(const char *first, ...)
-{
-    va_list ap;
-    va_start(ap, first);
-    tu_run r = ic_va(first, ap);
-    va_end(ap);
-    return r;
-}
-
-#define IC(...) ic(__VA_ARGS__, (const char *)NULL)
+/* IC: instctl --config CONF args... */
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
 
 /* Runs instctl and asserts its exit status. */
 #define IC_EXPECT(want, ...)                                                                       \
@@ -364,23 +267,13 @@ static tu_run ic(const char *first, ...)
 
 /* ---- the store's view ---- */
 
-static char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sqlf(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return tu_sql(E.db, sql);
-}
-
 /* A column of the live row named name (else the newest row of that name). */
 static char *field(const char *name, const char *col)
 {
-    return sqlf("SELECT %s FROM instances WHERE name = '%s'"
-                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
-                col, name);
+    return tu_sqlf(E.db,
+                   "SELECT %s FROM instances WHERE name = '%s'"
+                   " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                   col, name);
 }
 
 #define ASSERT_FIELD(name, col, want)                                                              \
@@ -393,7 +286,7 @@ static char *field(const char *name, const char *col)
 
 static long history_rows(const char *id)
 {
-    char *v = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'", id);
+    char *v = tu_sqlf(E.db, "SELECT count(*) FROM status_events WHERE instance_id = '%s'", id);
     long n = strtol(v, NULL, 10);
     free(v);
     return n;
@@ -430,7 +323,7 @@ static char *row_state(const char *name)
 static char *docker_state(const char *container)
 {
     int st;
-    char *s = shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
+    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
     if (st != 0) {
         free(s);
         return strdup("missing");
@@ -448,23 +341,23 @@ static char *docker_state(const char *container)
 
 static char *docker_field(const char *container, const char *tmpl)
 {
-    return shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
+    return tu_shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
 }
 
 static bool volume_exists(const char *volume)
 {
     int st;
-    free(shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
+    free(tu_shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
     return st == 0;
 }
 
 /* How many containers (or volumes, when volumes) are labelled for this store and instance id. */
 static long labelled_for(const char *id, bool volumes)
 {
-    char *o = shf(NULL,
-                  "docker %s -q --filter label=io.instctl.store=%s "
-                  "--filter label=io.instctl.instance=%s | wc -l",
-                  volumes ? "volume ls" : "ps -a", E.uuid, id);
+    char *o = tu_shf(NULL,
+                     "docker %s -q --filter label=io.instctl.store=%s "
+                     "--filter label=io.instctl.instance=%s | wc -l",
+                     volumes ? "volume ls" : "ps -a", E.uuid, id);
     long n = strtol(o, NULL, 10);
     free(o);
     return n;
@@ -473,14 +366,14 @@ static long labelled_for(const char *id, bool volumes)
 /* Waits until Docker reports the container healthy; false after timeout_s. */
 static bool wait_healthy(const char *container, double timeout_s)
 {
-    double until = now_s() + timeout_s;
+    double until = tu_now_s() + timeout_s;
     for (;;) {
         char *h = docker_field(container, "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
         bool ok = strcmp(h, "healthy") == 0;
         free(h);
         if (ok)
             return true;
-        if (now_s() > until)
+        if (tu_now_s() > until)
             return false;
         usleep(250 * 1000);
     }
@@ -515,7 +408,7 @@ static void create_running(const char *name, const char *db, char *container, si
 /* Writes text (no quotes) into DATA/file inside the running container, as its user (101). */
 static void put_file(const char *container, const char *file, const char *text)
 {
-    free(sh_ok("docker exec '%s' sh -c 'echo %s > " DATA "/%s'", container, text, file));
+    free(tu_sh_ok("docker exec '%s' sh -c 'echo %s > " DATA "/%s'", container, text, file));
 }
 
 /*
@@ -524,15 +417,15 @@ static void put_file(const char *container, const char *file, const char *text)
  */
 static char *data_cat(const char *container, const char *file)
 {
-    return sh_ok("docker cp '%s:" DATA
-                 "/%s' - 2>/dev/null | tar -xOf - 2>/dev/null || echo MISSING",
-                 container, file);
+    return tu_sh_ok("docker cp '%s:" DATA
+                    "/%s' - 2>/dev/null | tar -xOf - 2>/dev/null || echo MISSING",
+                    container, file);
 }
 
 /* Every entry under DATA in the container as `tar -tv --numeric-owner` lines. */
 static char *data_listing(const char *container)
 {
-    return sh_ok("docker cp '%s:" DATA "' - | tar -tvf - --numeric-owner", container);
+    return tu_sh_ok("docker cp '%s:" DATA "' - | tar -tvf - --numeric-owner", container);
 }
 
 /* ---- the instance's PostgreSQL database ---- */
@@ -625,7 +518,7 @@ static bool matches(const char *s, const char *re)
 
 static char *sha256_of(const char *path)
 {
-    return sh_ok("sha256sum '%s' | cut -c1-64", path);
+    return tu_sh_ok("sha256sum '%s' | cut -c1-64", path);
 }
 
 /*
@@ -709,7 +602,7 @@ static void flip_byte(const char *path, long long offset)
 /* How many *.tar files are under backup_dir/<id>/. */
 static long tar_files(const char *id)
 {
-    char *o = shf(NULL, "ls '%s/%s' 2>/dev/null | grep -c '\\.tar$'", E.backups, id);
+    char *o = tu_shf(NULL, "ls '%s/%s' 2>/dev/null | grep -c '\\.tar$'", E.backups, id);
     long n = strtol(o, NULL, 10);
     free(o);
     return n;
@@ -1118,7 +1011,7 @@ START_TEST(test_maintenance)
     ck_assert_int_eq(history_rows(id), hist);
 
     /* the container stopped behind instctl's back */
-    free(sh_ok("docker stop -t 5 '%s' >/dev/null", cid));
+    free(tu_sh_ok("docker stop -t 5 '%s' >/dev/null", cid));
     r = IC("reconcile");
     ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
     tu_run_free(&r);
@@ -1128,7 +1021,7 @@ START_TEST(test_maintenance)
     ASSERT_DOCKER_STATE(cid, "exited");
 
     /* and removed */
-    free(sh_ok("docker rm -f '%s' >/dev/null", cid));
+    free(tu_sh_ok("docker rm -f '%s' >/dev/null", cid));
     r = IC("reconcile");
     ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
     tu_run_free(&r);
@@ -1174,7 +1067,7 @@ START_TEST(test_terminate_final_backup)
     const cJSON *b = cJSON_GetArrayItem(list, 0);
     check_backup(b, id, "final", true);
     /* the file is in the backup's volume part */
-    char *content = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(b, "path"));
+    char *content = tu_sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(b, "path"));
     ck_assert_msg(strcmp(content, value) == 0, "f in the final backup is \"%s\", want \"%s\"",
                   content, value);
     free(content);
@@ -1209,9 +1102,9 @@ START_TEST(test_terminate_backup_pending)
     char *volume = field(name, "volume_name");
 
     ck_assert_int_eq(mkdir(E.backups, 0700), 0);
-    free(sh_ok("mount -t tmpfs -o ro,size=16m tmpfs '%s'", E.backups));
+    free(tu_sh_ok("mount -t tmpfs -o ro,size=16m tmpfs '%s'", E.backups));
     int st;
-    free(shf(&st, "touch '%s/probe' 2>/dev/null", E.backups));
+    free(tu_shf(&st, "touch '%s/probe' 2>/dev/null", E.backups));
     ck_assert_msg(st != 0, "the read-only mount is writable");
 
     tu_run r = IC("terminate", name);
@@ -1232,7 +1125,7 @@ START_TEST(test_terminate_backup_pending)
     cJSON_Delete(list);
 
     /* the directory fixed: reconcile retries */
-    free(sh_ok("mount -o remount,rw '%s'", E.backups));
+    free(tu_sh_ok("mount -o remount,rw '%s'", E.backups));
     r = IC("reconcile");
     ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
     tu_run_free(&r);

@@ -50,21 +50,6 @@ typedef struct lc_env {
 
 static lc_env E;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Removes every container and volume labelled for this environment's store. */
 static void env_cleanup_docker(void)
 {
@@ -101,7 +86,7 @@ static void env_setup(void)
     }
     const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
     tu_run r = tu_instctl(NULL, argv);
-    trim(r.out);
+    tu_trim(r.out);
     if (r.status != 0 || strlen(r.out) != 36) {
         snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
                  r.status, r.out, r.err);
@@ -134,17 +119,8 @@ static void checked_teardown(void)
 
 /* ---- running instctl ---- */
 
-static tu_run ic_in(const char *input, ...)
-{
-    va_list ap;
-    va_start(ap, input);
-    tu_run r = tu_instctl_vconf(E.conf, input, ap);
-    va_end(ap);
-    return r;
-}
-
-#define IC(...) ic_in(NULL, __VA_ARGS__, (const char *)NULL)
-#define IC_IN(input, ...) ic_in(input, __VA_ARGS__, (const char *)NULL)
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
+#define IC_IN(input, ...) tu_instctl_conf(E.conf, input, __VA_ARGS__, (const char *)NULL)
 
 /*
  * ic_clean: like IC_IN, but the child closes every descriptor above 2
@@ -204,26 +180,13 @@ static int ic_clean(const char *input, char **out, char **err, ...)
 
 /* ---- the three views ---- */
 
-static char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sqlf(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return tu_sql(E.db, sql);
-}
-
 static long sql_long(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static long sql_long(const char *fmt, ...)
 {
-    char sql[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
+    char *v = tu_vsqlf(E.db, fmt, ap);
     va_end(ap);
-    char *v = tu_sql(E.db, sql);
     long n = v[0] ? strtol(v, NULL, 10) : -1;
     free(v);
     return n;
@@ -244,16 +207,18 @@ static void sql_exec(const char *sql)
 /* The status column of the live row named name (else the newest row of that name). */
 static char *db_status(const char *name)
 {
-    return sqlf("SELECT status FROM instances WHERE name = '%s'"
-                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
-                name);
+    return tu_sqlf(E.db,
+                   "SELECT status FROM instances WHERE name = '%s'"
+                   " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                   name);
 }
 
 static char *db_field(const char *name, const char *col)
 {
-    return sqlf("SELECT %s FROM instances WHERE name = '%s'"
-                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
-                col, name);
+    return tu_sqlf(E.db,
+                   "SELECT %s FROM instances WHERE name = '%s'"
+                   " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                   col, name);
 }
 
 #define ASSERT_DB_STATUS(name, want)                                                               \
@@ -358,14 +323,14 @@ static long history_rows(const char *name)
 /* Polls the DB until the instance has status want; false after timeout_s. */
 static bool wait_status(const char *name, const char *want, double timeout_s)
 {
-    double until = now_s() + timeout_s;
+    double until = tu_now_s() + timeout_s;
     for (;;) {
         char *st = db_status(name);
         bool ok = strcmp(st, want) == 0;
         free(st);
         if (ok)
             return true;
-        if (now_s() > until)
+        if (tu_now_s() > until)
             return false;
         usleep(200 * 1000);
     }
@@ -577,11 +542,11 @@ START_TEST(test_create_no_wait)
     tu_random_hex(pw + 2, 12);
     snprintf(input, sizeof input, "%s\n", pw);
 
-    double t0 = now_s();
+    double t0 = tu_now_s();
     char *out = NULL, *err = NULL;
     int rc = ic_clean(input, &out, &err, "create", name, "--database", db, "--admin-email", email,
                       "--admin-password-file", "-", "--no-wait", "--json", (const char *)NULL);
-    double took = now_s() - t0;
+    double took = tu_now_s() - t0;
     char *st_now = db_status(name);
     ck_assert_msg(rc == 0, "create --no-wait: exit %d\n%s%s", rc, out, err);
     cJSON *j = cJSON_Parse(out);
@@ -747,9 +712,10 @@ START_TEST(test_terminate)
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "terminated");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>terminated(action)");
-    char *detail = sqlf("SELECT detail FROM status_events WHERE instance_id = '%s'"
-                        " ORDER BY id DESC LIMIT 1",
-                        id);
+    char *detail = tu_sqlf(E.db,
+                           "SELECT detail FROM status_events WHERE instance_id = '%s'"
+                           " ORDER BY id DESC LIMIT 1",
+                           id);
     ck_assert_msg(strstr(detail, "customer left") != NULL, "terminate's history detail: %s",
                   detail);
     free(detail);
@@ -926,7 +892,7 @@ START_TEST(test_stats_zero)
         ck_assert_int_eq(n, 0);
         p += used;
     }
-    ck_assert_msg(trim(p)[0] == '\0', "extra stats output: %s", p);
+    ck_assert_msg(tu_trim(p)[0] == '\0', "extra stats output: %s", p);
     tu_run_free(&r);
 
     r = IC("stats", "--json");
@@ -1384,10 +1350,10 @@ START_TEST(test_missing_image)
     const char *image = "instctl/does-not-exist:1";
     free(tu_shf(NULL, "docker image rm -f %s >/dev/null 2>&1; true", image));
 
-    double t0 = now_s();
+    double t0 = tu_now_s();
     tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
                   pwfile, "--image", image, "--pull", "never");
-    double took = now_s() - t0;
+    double took = tu_now_s() - t0;
     ck_assert_msg(r.status == 1, "create with a missing image: exit %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.err, image) != NULL, "stderr does not name the image: %s", r.err);
     tu_run_free(&r);
@@ -1470,7 +1436,7 @@ START_TEST(test_stop_lease)
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", id), getpid());
 
     /* --wait=20 stop waits for the lease, then stops */
-    double t0 = now_s();
+    double t0 = tu_now_s();
     pid_t bg = ic_background("--wait=20", "stop", name);
     ck_assert_int_gt(bg, 0);
     usleep(1000 * 1000);
@@ -1480,7 +1446,7 @@ START_TEST(test_stop_lease)
     ASSERT_DOCKER_STATE(cn, "running");
     ck_assert_msg(store_lease_release(s, id, &d) == LC_OK, "release: %s", d.msg);
     int rc = wait_exit(bg);
-    double took = now_s() - t0;
+    double took = tu_now_s() - t0;
     ck_assert_msg(rc == 0, "--wait=20 stop after the lease was released: exit %d", rc);
     ck_assert_msg(took >= 1.0 && took < 15, "--wait stop took %.1f s", took);
     ASSERT_DB_STATUS(name, "stopped");
@@ -1506,9 +1472,9 @@ START_TEST(test_stop_lease)
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", id), holder);
     ck_assert_int_gt(sql_long("SELECT lease_deadline FROM instances WHERE id = '%s'", id),
                      (long)time(NULL) + 60);
-    t0 = now_s();
+    t0 = tu_now_s();
     r = IC("stop", name);
-    took = now_s() - t0;
+    took = tu_now_s() - t0;
     ck_assert_msg(r.status == 0, "stop with a dead holder's lease: exit %d: %s", r.status, r.err);
     tu_run_free(&r);
     ck_assert_msg(took < 5, "stop with a dead holder's lease took %.1f s", took);
@@ -1597,20 +1563,20 @@ START_TEST(test_wait_deadline)
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", in.id), getpid());
 
     /* no --wait: busy at once */
-    double t0 = now_s();
+    double t0 = tu_now_s();
     tu_run r = IC("terminate", name);
     ck_assert_msg(r.status == 5, "terminate while create holds the lease: exit %d: %s", r.status,
                   r.err);
     ck_assert_msg(strstr(r.err, "busy") != NULL, "terminate while busy says: %s", r.err);
     tu_run_free(&r);
-    ck_assert_msg(now_s() - t0 < 5, "terminate without --wait waited");
+    ck_assert_msg(tu_now_s() - t0 < 5, "terminate without --wait waited");
 
     const char *waits[] = {"--wait=1", "--wait=2"};
     for (int i = 0; i < 2; i++) {
         align_half_second();
-        t0 = now_s();
+        t0 = tu_now_s();
         r = IC(waits[i], "terminate", name);
-        double waited = now_s() - t0;
+        double waited = tu_now_s() - t0;
         ck_assert_msg(r.status == 5, "%s terminate while the lease is held: exit %d: %s", waits[i],
                       r.status, r.err);
         tu_run_free(&r);

@@ -26,14 +26,6 @@
 static tu_pg pg;
 static char dir[256], conf[320], dbpath[320], uuid[64], gateway[64], setup_error[512];
 
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Runs a formatted shell command; its trimmed stdout (malloc'd), *status its exit, *err stderr. */
 static char *shf(int *status, char **err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -51,7 +43,7 @@ static char *shf(int *status, char **err, const char *fmt, ...)
         *err = r.err;
     else
         free(r.err);
-    return trim(r.out);
+    return tu_trim(r.out);
 }
 
 static tu_run ic(const char *first, ...)
@@ -128,7 +120,7 @@ static void suite_setup(void)
              dbpath, dir, gateway, pg.port, pg.user, pg.password_file);
     tu_write_file(conf, text);
     tu_run r = IC("init", "-q");
-    snprintf(uuid, sizeof uuid, "%s", trim(r.out));
+    snprintf(uuid, sizeof uuid, "%s", tu_trim(r.out));
     if (r.status != 0)
         snprintf(setup_error, sizeof setup_error, "init: %s", r.err);
     tu_run_free(&r);
