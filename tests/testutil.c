@@ -608,23 +608,51 @@ cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes)
     return cJSON_IsArray(v) ? v : (cJSON_Delete(v), cJSON_CreateArray());
 }
 
-void tu_store_clean(const tu_store *s)
+void tu_docker_clean(const char *uuid)
 {
     char path[512];
-    cJSON *list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, false) : NULL;
+    cJSON *list = uuid[0] != '\0' ? tu_engine_labelled(uuid, NULL, false) : NULL;
     for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
         snprintf(path, sizeof path, "/containers/%s?force=1&v=1", jstr(e, "Id"));
         tu_engine("DELETE", path, NULL);
     }
     cJSON_Delete(list);
-    list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, true) : NULL;
+    list = uuid[0] != '\0' ? tu_engine_labelled(uuid, NULL, true) : NULL;
     for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
         snprintf(path, sizeof path, "/volumes/%s?force=1", jstr(e, "Name"));
         tu_engine("DELETE", path, NULL);
     }
     cJSON_Delete(list);
+}
+
+void tu_store_clean(const tu_store *s)
+{
+    tu_docker_clean(s->uuid);
     if (strncmp(s->dir, "/tmp/", 5) == 0)
         free(tu_shf(NULL, "rm -rf '%s'", s->dir));
+}
+
+char *tu_docker_state(const char *container)
+{
+    int st;
+    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
+    if (st != 0) {
+        free(s);
+        return strdup("missing");
+    }
+    return s;
+}
+
+char *tu_docker_inspect(const char *container, const char *tmpl)
+{
+    return tu_shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
+}
+
+bool tu_docker_volume_exists(const char *volume)
+{
+    int st;
+    free(tu_shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
+    return st == 0;
 }
 
 pid_t tu_spawn(const char *const *argv, const char *const *env, const char *out, const char *err)

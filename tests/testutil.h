@@ -194,8 +194,39 @@ int tu_engine(const char *method, const char *path, struct cJSON **json);
  */
 struct cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes);
 
-/* tu_store_clean: removes every container and volume labelled with the store's uuid, and DIR. */
+/*
+ * tu_docker_clean: removes (forced, with their anonymous volumes) every
+ * container and then every volume labelled io.instctl.store=uuid on the
+ * engine tu_engine reaches; nothing when uuid is "". Failures are ignored
+ * (a cleanup that must not fail a test).
+ */
+void tu_docker_clean(const char *uuid);
+
+/* tu_store_clean: tu_docker_clean of the store's uuid, then removes DIR (when under /tmp/). */
 void tu_store_clean(const tu_store *s);
+
+/*
+ * Docker's own view through the docker CLI (an independent witness of what
+ * instctl did). tu_docker_state: the container's State.Status, or "missing"
+ * when Docker does not know it. tu_docker_inspect: `docker inspect -f tmpl`
+ * of the container, trimmed, "" when it is missing. Both malloc'd.
+ * tu_docker_volume_exists: whether Docker has the volume.
+ */
+char *tu_docker_state(const char *container);
+char *tu_docker_inspect(const char *container, const char *tmpl);
+bool tu_docker_volume_exists(const char *volume);
+
+/*
+ * TU_ASSERT_DOCKER_STATE: fails the test (Check; include check.h) unless
+ * Docker's State.Status of container is want ("missing" when absent).
+ */
+#define TU_ASSERT_DOCKER_STATE(container, want)                                                    \
+    do {                                                                                           \
+        char *ds_ = tu_docker_state(container);                                                    \
+        ck_assert_msg(strcmp(ds_, want) == 0, "container %s: Docker says \"%s\", want %s",         \
+                      container, ds_, want);                                                       \
+        free(ds_);                                                                                 \
+    } while (0)
 
 /*
  * tu_spawn: starts argv (argv[0] looked up in PATH) in the background in a

@@ -77,18 +77,6 @@ const char *bi_instctl_bin(void)
     return path;
 }
 
-/* Removes every container and volume labelled with the store's uuid. */
-static void cleanup_docker(const char *uuid)
-{
-    if (uuid[0] == '\0')
-        return;
-    free(tu_shf(NULL,
-                "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f -v "
-                ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                uuid, uuid));
-}
-
 /* Makes the directory, config and store; starts `instctl create` in the background. */
 static void env_prepare(bi_env *e, bool with_instance)
 {
@@ -193,7 +181,7 @@ static void env_remove(bi_env *e)
         waitpid(e->creator, NULL, 0);
         e->creator = 0;
     }
-    cleanup_docker(e->uuid);
+    tu_docker_clean(e->uuid);
     if (e->dir[0] != '\0')
         free(tu_shf(NULL, "rm -rf '%s'", e->dir));
     memset(e, 0, sizeof *e);
@@ -322,7 +310,7 @@ void bi_checked_setup(void)
 void bi_checked_teardown(void)
 {
     bi_stop_servers();
-    cleanup_docker(E.uuid);
+    tu_docker_clean(E.uuid);
     char *left = tu_shf(NULL,
                         "docker ps -aq --filter label=io.instctl.store=%s; "
                         "docker volume ls -q --filter label=io.instctl.store=%s",

@@ -160,12 +160,7 @@ static void pg_cleanup(void)
 /* Removes every container and volume of this store, and the read-only mount of the backups. */
 static void env_cleanup_docker(void)
 {
-    if (E.uuid[0] != '\0')
-        free(tu_shf(NULL,
-                    "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                    ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                    "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                    E.uuid, E.uuid));
+    tu_docker_clean(E.uuid);
     if (E.backups[0] != '\0')
         free(tu_shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
 }
@@ -319,38 +314,6 @@ static char *row_state(const char *name)
 
 /* ---- Docker's view ---- */
 
-/* Docker's State.Status of a container, or "missing". */
-static char *docker_state(const char *container)
-{
-    int st;
-    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
-    if (st != 0) {
-        free(s);
-        return strdup("missing");
-    }
-    return s;
-}
-
-#define ASSERT_DOCKER_STATE(container, want)                                                       \
-    do {                                                                                           \
-        char *ds_ = docker_state(container);                                                       \
-        ck_assert_msg(strcmp(ds_, want) == 0, "container %s: Docker says \"%s\", want %s",         \
-                      container, ds_, want);                                                       \
-        free(ds_);                                                                                 \
-    } while (0)
-
-static char *docker_field(const char *container, const char *tmpl)
-{
-    return tu_shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
-}
-
-static bool volume_exists(const char *volume)
-{
-    int st;
-    free(tu_shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
-    return st == 0;
-}
-
 /* How many containers (or volumes, when volumes) are labelled for this store and instance id. */
 static long labelled_for(const char *id, bool volumes)
 {
@@ -368,7 +331,8 @@ static bool wait_healthy(const char *container, double timeout_s)
 {
     double until = tu_now_s() + timeout_s;
     for (;;) {
-        char *h = docker_field(container, "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
+        char *h =
+            tu_docker_inspect(container, "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
         bool ok = strcmp(h, "healthy") == 0;
         free(h);
         if (ok)
@@ -402,7 +366,7 @@ static void create_running(const char *name, const char *db, char *container, si
     snprintf(container, clen, "%s", cn);
     free(cn);
     ck_assert_str_ne(container, "");
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
 }
 
 /* Writes text (no quotes) into DATA/file inside the running container, as its user (101). */
@@ -629,7 +593,7 @@ START_TEST(test_backup_restore_roundtrip)
 
     IC_EXPECT(0, "backup", name);
     ASSERT_FIELD(name, "status", "running");
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
     cJSON *list = backups_json(name);
     ck_assert_int_eq(cJSON_GetArraySize(list), 1);
     check_backup(cJSON_GetArrayItem(list, 0), id, "manual", true);
@@ -668,14 +632,14 @@ START_TEST(test_backup_restore_roundtrip)
     tu_run_free(&r);
 
     /* Docker: the old volume and container are gone, the new container does not run */
-    ck_assert_msg(!volume_exists(old_volume), "old volume %s still exists", old_volume);
-    ck_assert_msg(volume_exists(volume), "new volume %s does not exist", volume);
-    ASSERT_DOCKER_STATE(old_cid, "missing");
-    char *state = docker_state(cid);
+    ck_assert_msg(!tu_docker_volume_exists(old_volume), "old volume %s still exists", old_volume);
+    ck_assert_msg(tu_docker_volume_exists(volume), "new volume %s does not exist", volume);
+    TU_ASSERT_DOCKER_STATE(old_cid, "missing");
+    char *state = tu_docker_state(cid);
     ck_assert_msg(strcmp(state, "created") == 0 || strcmp(state, "exited") == 0,
                   "restored container is %s", state);
     free(state);
-    char *mounts = docker_field(cid, "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}");
+    char *mounts = tu_docker_inspect(cid, "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}");
     char want_mount[256];
     snprintf(want_mount, sizeof want_mount, "%s:" DATA, volume);
     ck_assert_msg(strstr(mounts, want_mount) != NULL, "container mounts \"%s\", want %s", mounts,
@@ -708,7 +672,7 @@ START_TEST(test_backup_restore_roundtrip)
     /* and the instance runs on it */
     IC_EXPECT(0, "start", name);
     ASSERT_FIELD(name, "status", "running");
-    ASSERT_DOCKER_STATE(cid, "running");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
     f = data_cat(cid, "f");
     ck_assert_str_eq(f, before);
     free(f);
@@ -777,8 +741,8 @@ START_TEST(test_restore_corrupt_refused)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     ASSERT_FIELD(name, "status", "stopped");
     ASSERT_FIELD(name, "ifnull(op_step, '')", "");
-    ASSERT_DOCKER_STATE(cid, "exited");
-    ck_assert_msg(volume_exists(volume), "volume %s is gone", volume);
+    TU_ASSERT_DOCKER_STATE(cid, "exited");
+    ck_assert_msg(tu_docker_volume_exists(volume), "volume %s is gone", volume);
     ck_assert_int_eq(labelled_for(id, true), 1);
     ck_assert_int_eq(labelled_for(id, false), 1);
     char *f = data_cat(cid, "f");
@@ -816,7 +780,7 @@ START_TEST(test_restore_refused)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     free(row);
     free(row2);
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
 
     IC_EXPECT(0, "stop", name);
     row = row_state(name);
@@ -828,7 +792,7 @@ START_TEST(test_restore_refused)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     free(row);
     free(row2);
-    ASSERT_DOCKER_STATE(container, "exited");
+    TU_ASSERT_DOCKER_STATE(container, "exited");
     ASSERT_NO_LEASE();
 }
 END_TEST
@@ -849,7 +813,7 @@ START_TEST(test_update_major)
     put_file(container, "f", value);
     ASSERT_FIELD(name, "odoo_version", "17.0");
     char *old_cid = field(name, "container_id");
-    char *image = docker_field(old_cid, "{{.Config.Image}}");
+    char *image = tu_docker_inspect(old_cid, "{{.Config.Image}}");
     ck_assert_str_eq(image, IMAGE17);
     free(image);
 
@@ -866,7 +830,7 @@ START_TEST(test_update_major)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     free(row);
     free(row2);
-    ASSERT_DOCKER_STATE(old_cid, "running");
+    TU_ASSERT_DOCKER_STATE(old_cid, "running");
     ck_assert_int_eq(tar_files(id), 0);
 
     /* with --major */
@@ -880,15 +844,15 @@ START_TEST(test_update_major)
     char *cid = field(name, "container_id");
     char *cname = field(name, "container_name");
     ck_assert_str_ne(cid, old_cid);
-    ASSERT_DOCKER_STATE(cid, "running");
-    image = docker_field(cid, "{{.Config.Image}}");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
+    image = tu_docker_inspect(cid, "{{.Config.Image}}");
     ck_assert_msg(strcmp(image, IMAGE18) == 0, "the new container runs %s, want " IMAGE18, image);
     free(image);
-    char *dname = docker_field(cid, "{{.Name}}");
+    char *dname = tu_docker_inspect(cid, "{{.Name}}");
     ck_assert_msg(strcmp(dname + (dname[0] == '/'), cname) == 0, "container named %s, row says %s",
                   dname, cname);
     free(dname);
-    ASSERT_DOCKER_STATE(old_cid, "missing");
+    TU_ASSERT_DOCKER_STATE(old_cid, "missing");
     ck_assert_int_eq(labelled_for(id, false), 1);
     /* history: running -> updating -> running */
     char *hrows = tu_sql_rows(E.db, "SELECT ifnull(from_status, '-') || '>' || to_status"
@@ -952,12 +916,12 @@ static void update_missing_tag(const char *suffix, const char *version)
     free(msg);
     ck_assert_msg(history_rows(id) == hist + 2, "update wrote %ld history rows, want 2",
                   history_rows(id) - hist);
-    ASSERT_DOCKER_STATE(cid, "running");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
     ck_assert_msg(wait_healthy(cid, 20), "the old container is not healthy");
-    char *image = docker_field(cid, "{{.Config.Image}}");
+    char *image = tu_docker_inspect(cid, "{{.Config.Image}}");
     ck_assert_str_eq(image, IMAGE17);
     free(image);
-    char *dname = docker_field(cid, "{{.Name}}");
+    char *dname = tu_docker_inspect(cid, "{{.Name}}");
     ck_assert_msg(strcmp(dname + (dname[0] == '/'), container) == 0,
                   "the old container is named %s, want %s", dname, container);
     free(dname);
@@ -1001,7 +965,7 @@ START_TEST(test_maintenance)
 
     IC_EXPECT(0, "maintenance", name, "on");
     ASSERT_FIELD(name, "status", "maintenance");
-    ASSERT_DOCKER_STATE(cid, "running");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
     long hist = history_rows(id);
     tu_run r = IC("maintenance", name, "on");
     ck_assert_msg(r.status == 0, "maintenance on twice: exit %d\n%s%s", r.status, r.out, r.err);
@@ -1018,7 +982,7 @@ START_TEST(test_maintenance)
     ASSERT_FIELD(name, "status", "maintenance");
     ASSERT_FIELD(name, "container_id", cid);
     ck_assert_int_eq(history_rows(id), hist);
-    ASSERT_DOCKER_STATE(cid, "exited");
+    TU_ASSERT_DOCKER_STATE(cid, "exited");
 
     /* and removed */
     free(tu_sh_ok("docker rm -f '%s' >/dev/null", cid));
@@ -1028,7 +992,7 @@ START_TEST(test_maintenance)
     ASSERT_FIELD(name, "status", "maintenance");
     ck_assert_int_eq(history_rows(id), hist);
     ck_assert_int_eq(labelled_for(id, false), 0);
-    ck_assert_msg(volume_exists(volume), "volume %s is gone", volume);
+    ck_assert_msg(tu_docker_volume_exists(volume), "volume %s is gone", volume);
 
     IC_EXPECT(0, "maintenance", name, "off");
     ASSERT_FIELD(name, "status", "stopped");
@@ -1073,9 +1037,9 @@ START_TEST(test_terminate_final_backup)
     free(content);
     cJSON_Delete(list);
 
-    ASSERT_DOCKER_STATE(cid, "missing");
+    TU_ASSERT_DOCKER_STATE(cid, "missing");
     ck_assert_int_eq(labelled_for(id, false), 0);
-    ck_assert_msg(!volume_exists(volume), "volume %s is still there", volume);
+    ck_assert_msg(!tu_docker_volume_exists(volume), "volume %s is still there", volume);
     ck_assert_int_eq(labelled_for(id, true), 0);
     ck_assert_msg(!pg_db_exists(db), "database %s is still there", db);
     free(volume);
@@ -1117,7 +1081,8 @@ START_TEST(test_terminate_backup_pending)
     ck_assert_msg(strstr(msg, "final backup pending") != NULL,
                   "error_message \"%s\" does not say \"final backup pending\"", msg);
     free(msg);
-    ck_assert_msg(volume_exists(volume), "volume %s was dropped without a final backup", volume);
+    ck_assert_msg(tu_docker_volume_exists(volume), "volume %s was dropped without a final backup",
+                  volume);
     ck_assert_msg(pg_db_exists(db), "database %s was dropped without a final backup", db);
     ASSERT_PG_VALUE(db, value);
     cJSON *list = backups_json(name);
@@ -1136,7 +1101,7 @@ START_TEST(test_terminate_backup_pending)
     ck_assert_int_eq(cJSON_GetArraySize(list), 1);
     check_backup(cJSON_GetArrayItem(list, 0), id, "final", true);
     cJSON_Delete(list);
-    ck_assert_msg(!volume_exists(volume), "volume %s is still there", volume);
+    ck_assert_msg(!tu_docker_volume_exists(volume), "volume %s is still there", volume);
     ck_assert_int_eq(labelled_for(id, true), 0);
     ck_assert_int_eq(labelled_for(id, false), 0);
     ck_assert_msg(!pg_db_exists(db), "database %s is still there", db);

@@ -70,18 +70,6 @@ static const char *engine_uri(void)
     return host != NULL && strncmp(host, "unix://", 7) == 0 ? host : "unix:///var/run/docker.sock";
 }
 
-/* Removes every container and volume labelled for this environment's store. */
-static void env_cleanup_docker(void)
-{
-    if (E.uuid[0] == '\0')
-        return;
-    free(tu_shf(NULL,
-                "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                E.uuid, E.uuid));
-}
-
 /* Writes the case's standard configuration to path, with extra lines appended. */
 static bool write_conf(const char *path, const char *db, const char *extra)
 {
@@ -137,7 +125,7 @@ static void env_setup(void)
 
 static void env_teardown(void)
 {
-    env_cleanup_docker();
+    tu_docker_clean(E.uuid);
     if (E.dir[0] == '/')
         free(tu_shf(NULL, "rm -rf '%s'", E.dir));
 }
@@ -149,7 +137,7 @@ static void checked_setup(void)
 
 static void checked_teardown(void)
 {
-    env_cleanup_docker();
+    tu_docker_clean(E.uuid);
 }
 
 /* ---- running instctl ---- */
