@@ -515,6 +515,19 @@ void tu_uuid(char out[40])
     out[strcspn(out, "\n")] = '\0';
 }
 
+bool tu_instctl_init(const char *conf, char *uuid, size_t ulen, char *why, size_t len)
+{
+    tu_run r = tu_instctl(NULL, (const char *[]){"--config", conf, "init", "-q", NULL});
+    tu_trim(r.out);
+    bool ok = r.status == 0 && strlen(r.out) == 36;
+    if (ok)
+        snprintf(uuid, ulen, "%s", r.out);
+    else
+        snprintf(why, len, "instctl init -q: exit %d, out \"%s\" err %s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    return ok;
+}
+
 bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *why, size_t len)
 {
     memset(s, 0, sizeof *s);
@@ -538,15 +551,7 @@ bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *w
         snprintf(why, len, "cannot write %s", s->conf);
         return false;
     }
-    tu_run r = tu_instctl(NULL, (const char *[]){"--config", s->conf, "init", "-q", NULL});
-    r.out[strcspn(r.out, "\n")] = '\0';
-    bool ok = r.status == 0 && strlen(r.out) == 36;
-    if (ok)
-        snprintf(s->uuid, sizeof s->uuid, "%s", r.out);
-    else
-        snprintf(why, len, "instctl init -q: exit %d: %s", r.status, r.err);
-    tu_run_free(&r);
-    return ok;
+    return tu_instctl_init(s->conf, s->uuid, sizeof s->uuid, why, len);
 }
 
 static size_t engine_body(char *p, size_t size, size_t n, void *f)

@@ -157,6 +157,13 @@ void tu_uuid(char out[40]);
 /* tu_free_port: a TCP port on 127.0.0.1 free right now, 0 when none. */
 int tu_free_port(void);
 
+/*
+ * tu_instctl_init: `instctl --config conf init -q`, which must print the
+ * store's uuid (36 characters): true with it in uuid (ulen bytes); false
+ * with exit status, stdout and stderr in why (len bytes).
+ */
+bool tu_instctl_init(const char *conf, char *uuid, size_t ulen, char *why, size_t len);
+
 /* A store of its own: directory, config file, database, backup directory, uuid. */
 typedef struct tu_store {
     char dir[256];     /* temporary directory */

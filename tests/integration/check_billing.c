@@ -101,17 +101,8 @@ static void env_prepare(bi_env *e, bool with_instance)
         snprintf(e->setup_error, sizeof e->setup_error, "cannot write in %s", e->dir);
         return;
     }
-    const char *argv[] = {"--config", e->conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    tu_trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36) {
-        snprintf(e->setup_error, sizeof e->setup_error, "instctl init -q: exit %d, out \"%s\", %s",
-                 r.status, r.out, r.err);
-        tu_run_free(&r);
+    if (!tu_instctl_init(e->conf, e->uuid, sizeof e->uuid, e->setup_error, sizeof e->setup_error))
         return;
-    }
-    snprintf(e->uuid, sizeof e->uuid, "%s", r.out);
-    tu_run_free(&r);
     if (!with_instance) {
         e->ready = true;
         return;

@@ -199,16 +199,7 @@ static void env_setup(bool with_pg, int keep)
         snprintf(E.setup_error, sizeof E.setup_error, "cannot write %s", E.conf);
         return;
     }
-    const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    tu_trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36)
-        snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
-                 r.status, r.out, r.err);
-    else
-        snprintf(E.uuid, sizeof E.uuid, "%s", r.out);
-    E.ready = r.status == 0 && E.uuid[0] != '\0';
-    tu_run_free(&r);
+    E.ready = tu_instctl_init(E.conf, E.uuid, sizeof E.uuid, E.setup_error, sizeof E.setup_error);
 }
 
 static void setup_plain(void)

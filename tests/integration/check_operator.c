@@ -110,17 +110,7 @@ static void env_setup(void)
                  strerror(errno));
         return;
     }
-    const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    tu_trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36) {
-        snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
-                 r.status, r.out, r.err);
-    } else {
-        snprintf(E.uuid, sizeof E.uuid, "%s", r.out);
-        E.ready = true;
-    }
-    tu_run_free(&r);
+    E.ready = tu_instctl_init(E.conf, E.uuid, sizeof E.uuid, E.setup_error, sizeof E.setup_error);
 }
 
 static void env_teardown(void)

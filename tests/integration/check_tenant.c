@@ -46,21 +46,8 @@ static char *shf(int *status, char **err, const char *fmt, ...)
     return tu_trim(r.out);
 }
 
-static tu_run ic(const char *first, ...)
-{
-    va_list ap;
-    va_start(ap, first);
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = "--config";
-    argv[n++] = conf;
-    for (const char *a = first; a != NULL && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    argv[n] = NULL;
-    va_end(ap);
-    return tu_instctl(NULL, argv);
-}
-#define IC(...) ic(__VA_ARGS__, (const char *)NULL)
+/* IC: instctl --config CONF args... */
+#define IC(...) tu_instctl_conf(conf, NULL, __VA_ARGS__, (const char *)NULL)
 
 /* ---- the suite's server and store ---- */
 
