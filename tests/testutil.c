@@ -1,5 +1,6 @@
 /* Helpers shared by the test suites; see testutil.h. */
 #include "testutil.h"
+#include <check.h>
 #include <ctype.h>
 #include <errno.h>
 
@@ -47,9 +48,22 @@ static void drain(int outfd, int errfd, tu_run *r)
     r->err = buf[1];
 }
 
+/* With INSTCTL_TEST_TRACE set, each command run and its duration go to stderr. */
+static void trace(char *const *argv, double t0)
+{
+    if (getenv("INSTCTL_TEST_TRACE") == NULL)
+        return;
+    char line[256] = "";
+    for (size_t i = 0; argv[i] != NULL && strlen(line) + 2 < sizeof line; i++)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "%s%s", i > 0 ? " " : "",
+                 argv[i]);
+    fprintf(stderr, "[test %6.2fs] %s\n", tu_now_s() - t0, line);
+}
+
 static tu_run run_argv(const char *input, char *const *argv)
 {
     tu_run r = {.status = -1};
+    double t0 = tu_now_s();
     int o[2], e[2], in[2];
     if (pipe(o) || pipe(e) || pipe(in))
         abort();
@@ -72,6 +86,7 @@ static tu_run run_argv(const char *input, char *const *argv)
     int st;
     waitpid(pid, &st, 0);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    trace(argv, t0);
     return r;
 }
 
@@ -98,6 +113,15 @@ tu_run tu_instctl_vconf(const char *conf, const char *input, va_list ap)
         argv[n++] = a;
     argv[n] = NULL;
     return tu_instctl(input, argv);
+}
+
+tu_run tu_instctl_conf(const char *conf, const char *input, ...)
+{
+    va_list ap;
+    va_start(ap, input);
+    tu_run r = tu_instctl_vconf(conf, input, ap);
+    va_end(ap);
+    return r;
 }
 
 tu_run tu_sh(const char *cmd)
@@ -159,6 +183,22 @@ char *tu_sql(const char *db_path, const char *sql)
     }
     sqlite3_close(db);
     return result;
+}
+
+char *tu_vsqlf(const char *db_path, const char *fmt, va_list ap)
+{
+    char sql[4096];
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    return tu_sql(db_path, sql);
+}
+
+char *tu_sqlf(const char *db_path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *v = tu_vsqlf(db_path, fmt, ap);
+    va_end(ap);
+    return v;
 }
 
 bool tu_write_file(const char *path, const char *text)
@@ -267,8 +307,7 @@ int tu_proxy_stop(int pid)
 #include <sys/stat.h>
 #include <time.h>
 
-/* A TCP port on 127.0.0.1 free right now, 0 when none. */
-static int free_port(void)
+int tu_free_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
@@ -347,7 +386,7 @@ bool tu_pg_start(tu_pg *pg)
     }
     snprintf(pg->dir, sizeof pg->dir, "/tmp/instctl-pg-XXXXXX");
     if (mkdtemp(pg->dir) == NULL || chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 ||
-        (pg->port = free_port()) == 0) {
+        (pg->port = tu_free_port()) == 0) {
         fprintf(stderr, "tu_pg: temporary directory or port: %s\n", strerror(errno));
         pg->dir[0] = '\0';
         return false;
@@ -432,6 +471,14 @@ void tu_random_hex(char *out, size_t nbytes)
     out[2 * nbytes] = '\0';
 }
 
+char *tu_trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
 char *tu_shf(int *status, const char *fmt, ...)
 {
     char cmd[8192];
@@ -443,10 +490,42 @@ char *tu_shf(int *status, const char *fmt, ...)
     if (status != NULL)
         *status = r.status;
     free(r.err);
-    size_t n = strlen(r.out);
-    while (n > 0 && isspace((unsigned char)r.out[n - 1]))
-        r.out[--n] = '\0';
-    return r.out;
+    return tu_trim(r.out);
+}
+
+char *tu_sh_ok(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    tu_run r = tu_sh(cmd);
+    ck_assert_msg(r.status == 0, "%s: exit %d\nstdout: %s\nstderr: %s", cmd, r.status, r.out,
+                  r.err);
+    free(r.err);
+    return tu_trim(r.out);
+}
+
+void tu_uuid(char out[40])
+{
+    FILE *f = fopen("/proc/sys/kernel/random/uuid", "r");
+    ck_assert(f != NULL && fgets(out, 40, f) != NULL);
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+bool tu_instctl_init(const char *conf, char *uuid, size_t ulen, char *why, size_t len)
+{
+    tu_run r = tu_instctl(NULL, (const char *[]){"--config", conf, "init", "-q", NULL});
+    tu_trim(r.out);
+    bool ok = r.status == 0 && strlen(r.out) == 36;
+    if (ok)
+        snprintf(uuid, ulen, "%s", r.out);
+    else
+        snprintf(why, len, "instctl init -q: exit %d, out \"%s\" err %s", r.status, r.out, r.err);
+    tu_run_free(&r);
+    return ok;
 }
 
 bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *why, size_t len)
@@ -472,15 +551,7 @@ bool tu_store_make(tu_store *s, const char *tag, const char *extra_conf, char *w
         snprintf(why, len, "cannot write %s", s->conf);
         return false;
     }
-    tu_run r = tu_instctl(NULL, (const char *[]){"--config", s->conf, "init", "-q", NULL});
-    r.out[strcspn(r.out, "\n")] = '\0';
-    bool ok = r.status == 0 && strlen(r.out) == 36;
-    if (ok)
-        snprintf(s->uuid, sizeof s->uuid, "%s", r.out);
-    else
-        snprintf(why, len, "instctl init -q: exit %d: %s", r.status, r.err);
-    tu_run_free(&r);
-    return ok;
+    return tu_instctl_init(s->conf, s->uuid, sizeof s->uuid, why, len);
 }
 
 static size_t engine_body(char *p, size_t size, size_t n, void *f)
@@ -542,23 +613,51 @@ cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes)
     return cJSON_IsArray(v) ? v : (cJSON_Delete(v), cJSON_CreateArray());
 }
 
-void tu_store_clean(const tu_store *s)
+void tu_docker_clean(const char *uuid)
 {
     char path[512];
-    cJSON *list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, false) : NULL;
+    cJSON *list = uuid[0] != '\0' ? tu_engine_labelled(uuid, NULL, false) : NULL;
     for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
         snprintf(path, sizeof path, "/containers/%s?force=1&v=1", jstr(e, "Id"));
         tu_engine("DELETE", path, NULL);
     }
     cJSON_Delete(list);
-    list = s->uuid[0] != '\0' ? tu_engine_labelled(s->uuid, NULL, true) : NULL;
+    list = uuid[0] != '\0' ? tu_engine_labelled(uuid, NULL, true) : NULL;
     for (cJSON *e = list != NULL ? list->child : NULL; e != NULL; e = e->next) {
         snprintf(path, sizeof path, "/volumes/%s?force=1", jstr(e, "Name"));
         tu_engine("DELETE", path, NULL);
     }
     cJSON_Delete(list);
+}
+
+void tu_store_clean(const tu_store *s)
+{
+    tu_docker_clean(s->uuid);
     if (strncmp(s->dir, "/tmp/", 5) == 0)
         free(tu_shf(NULL, "rm -rf '%s'", s->dir));
+}
+
+char *tu_docker_state(const char *container)
+{
+    int st;
+    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
+    if (st != 0) {
+        free(s);
+        return strdup("missing");
+    }
+    return s;
+}
+
+char *tu_docker_inspect(const char *container, const char *tmpl)
+{
+    return tu_shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
+}
+
+bool tu_docker_volume_exists(const char *volume)
+{
+    int st;
+    free(tu_shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
+    return st == 0;
 }
 
 pid_t tu_spawn(const char *const *argv, const char *const *env, const char *out, const char *err)

@@ -29,7 +29,18 @@ tu_run tu_instctl(const char *input, const char *const *argv);
  * terminated string arguments in ap (at most 60), stdin from input.
  */
 tu_run tu_instctl_vconf(const char *conf, const char *input, va_list ap);
-/* tu_sh: runs `sh -c cmd`, capturing like tu_instctl. */
+/*
+ * tu_instctl_conf: the same with the arguments as NULL-terminated varargs:
+ * instctl --config conf args..., stdin from input (NULL: /dev/null).
+ * Free with tu_run_free. Suites wrap it as IC(...) / IC_IN(input, ...)
+ * with their case's config.
+ */
+tu_run tu_instctl_conf(const char *conf, const char *input, ...);
+/*
+ * tu_sh: runs `sh -c cmd`, capturing like tu_instctl. Every command run
+ * through tu_sh and tu_instctl* is printed with its duration on stderr when
+ * INSTCTL_TEST_TRACE is set.
+ */
 tu_run tu_sh(const char *cmd);
 void tu_run_free(tu_run *r);
 
@@ -42,6 +53,14 @@ char *tu_fixture(const char *name, size_t *len);
 /* tu_sql: the first column of the first row of sql on db_path as a malloc'd string ("" when none).
  */
 char *tu_sql(const char *db_path, const char *sql);
+/*
+ * tu_sqlf: tu_sql of the printf-formatted query (at most 4095 bytes; the
+ * caller quotes what it formats in); a malloc'd string, "" when no row.
+ * tu_vsqlf: the same with a va_list.
+ */
+char *tu_sqlf(const char *db_path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *tu_vsqlf(const char *db_path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* tu_write_file: writes text to path; true on success. */
 bool tu_write_file(const char *path, const char *text);
@@ -120,6 +139,31 @@ void tu_random_hex(char *out, size_t nbytes);
  */
 char *tu_shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * tu_sh_ok: runs the formatted command with `sh -c`; it must exit 0, else
+ * the test fails (Check assertion) naming the command, its exit status,
+ * stdout and stderr. Returns its stdout with trailing white space trimmed
+ * (malloc'd; the caller frees it). A caller that wants one line of a
+ * longer output picks it itself.
+ */
+char *tu_sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* tu_trim: removes trailing white space from s in place; returns s. */
+char *tu_trim(char *s);
+
+/* tu_uuid: a new random uuid (36 characters and a NUL, from the kernel) into out; asserts. */
+void tu_uuid(char out[40]);
+
+/* tu_free_port: a TCP port on 127.0.0.1 free right now, 0 when none. */
+int tu_free_port(void);
+
+/*
+ * tu_instctl_init: `instctl --config conf init -q`, which must print the
+ * store's uuid (36 characters): true with it in uuid (ulen bytes); false
+ * with exit status, stdout and stderr in why (len bytes).
+ */
+bool tu_instctl_init(const char *conf, char *uuid, size_t ulen, char *why, size_t len);
+
 /* A store of its own: directory, config file, database, backup directory, uuid. */
 typedef struct tu_store {
     char dir[256];     /* temporary directory */
@@ -157,8 +201,39 @@ int tu_engine(const char *method, const char *path, struct cJSON **json);
  */
 struct cJSON *tu_engine_labelled(const char *uuid, const char *instance, bool volumes);
 
-/* tu_store_clean: removes every container and volume labelled with the store's uuid, and DIR. */
+/*
+ * tu_docker_clean: removes (forced, with their anonymous volumes) every
+ * container and then every volume labelled io.instctl.store=uuid on the
+ * engine tu_engine reaches; nothing when uuid is "". Failures are ignored
+ * (a cleanup that must not fail a test).
+ */
+void tu_docker_clean(const char *uuid);
+
+/* tu_store_clean: tu_docker_clean of the store's uuid, then removes DIR (when under /tmp/). */
 void tu_store_clean(const tu_store *s);
+
+/*
+ * Docker's own view through the docker CLI (an independent witness of what
+ * instctl did). tu_docker_state: the container's State.Status, or "missing"
+ * when Docker does not know it. tu_docker_inspect: `docker inspect -f tmpl`
+ * of the container, trimmed, "" when it is missing. Both malloc'd.
+ * tu_docker_volume_exists: whether Docker has the volume.
+ */
+char *tu_docker_state(const char *container);
+char *tu_docker_inspect(const char *container, const char *tmpl);
+bool tu_docker_volume_exists(const char *volume);
+
+/*
+ * TU_ASSERT_DOCKER_STATE: fails the test (Check; include check.h) unless
+ * Docker's State.Status of container is want ("missing" when absent).
+ */
+#define TU_ASSERT_DOCKER_STATE(container, want)                                                    \
+    do {                                                                                           \
+        char *ds_ = tu_docker_state(container);                                                    \
+        ck_assert_msg(strcmp(ds_, want) == 0, "container %s: Docker says \"%s\", want %s",         \
+                      container, ds_, want);                                                       \
+        free(ds_);                                                                                 \
+    } while (0)
 
 /*
  * tu_spawn: starts argv (argv[0] looked up in PATH) in the background in a
@@ -206,8 +281,6 @@ char *tu_read_file(const char *path);
  */
 int tu_check_instance(const tu_store *s, const char *id, const tu_pg *pg, FILE *report);
 
-#endif
-
 /* ---- added for the watch suites: the Prometheus text format ---- */
 
 /*
@@ -219,3 +292,5 @@ int tu_check_instance(const tu_store *s, const char *id, const tu_pg *pg, FILE *
  * reason in why.
  */
 bool tu_prom_check(const char *text, char *why, size_t len);
+
+#endif

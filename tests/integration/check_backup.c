@@ -30,37 +30,10 @@
 static char store[40], instance[40], *tmp;
 static tu_pg pg;
 
-static void uuid(char out[40])
-{
-    FILE *f = fopen("/proc/sys/kernel/random/uuid", "r");
-    ck_assert(f != NULL && fgets(out, 40, f) != NULL);
-    fclose(f);
-    out[strcspn(out, "\n")] = '\0';
-}
-
-static char *sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Runs a shell command that must succeed; returns its stdout without the last newline. */
-static char *sh_ok(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    ck_assert_msg(r.status == 0, "%s: exit %d: %s", cmd, r.status, r.err);
-    size_t n = strlen(r.out);
-    if (n > 0 && r.out[n - 1] == '\n')
-        r.out[n - 1] = '\0';
-    free(r.err);
-    return r.out;
-}
-
 static void env_setup(void)
 {
-    uuid(store);
-    uuid(instance);
+    tu_uuid(store);
+    tu_uuid(instance);
     tmp = tu_tmpdir("backup-integ");
     tu_run r = tu_sh("docker image inspect " IMAGE " >/dev/null 2>&1 || scripts/build-standin.sh");
     if (r.status != 0)
@@ -113,9 +86,9 @@ static void make_volume(lc_engine *e, const char *tag, char out[64])
 /* Runs script in a throwaway stand-in container (uid 101) with volume at DATA. */
 static char *in_volume(const char *volume, const char *script)
 {
-    return sh_ok("docker run --rm --network none --label %s=%s --entrypoint sh -v %s:" DATA
-                 " " IMAGE " -c '%s'",
-                 LC_LABEL_STORE, store, volume, script);
+    return tu_sh_ok("docker run --rm --network none --label %s=%s --entrypoint sh -v %s:" DATA
+                    " " IMAGE " -c '%s'",
+                    LC_LABEL_STORE, store, volume, script);
 }
 
 /* Files, a subdirectory, a 3 MB random file, modes, a symlink, an empty directory. */
@@ -181,8 +154,8 @@ static lc_backup_info backup_ok(lc_engine *e, const lc_backup_target *t, const c
 /* No helper container of this run is left. */
 static void assert_no_helpers(void)
 {
-    char *left = sh_ok("docker ps -aq --filter label=%s=%s --filter label=%s=%s", LC_LABEL_STORE,
-                       store, LC_LABEL_ROLE, LC_ROLE_HELPER);
+    char *left = tu_sh_ok("docker ps -aq --filter label=%s=%s --filter label=%s=%s", LC_LABEL_STORE,
+                          store, LC_LABEL_ROLE, LC_ROLE_HELPER);
     ck_assert_msg(left[0] == '\0', "helpers left: %s", left);
     free(left);
 }
@@ -201,13 +174,13 @@ static void check_file(const lc_backup_info *info, const char *dir)
     ck_assert_int_eq(st.st_mode & 0777, 0700);
     ck_assert_int_eq(stat(info->path, &st), 0);
     ck_assert_int_eq(st.st_size, info->size);
-    char *sum = sh_ok("sha256sum %s | cut -c1-64", info->path);
+    char *sum = tu_sh_ok("sha256sum %s | cut -c1-64", info->path);
     ck_assert_str_eq(sum, info->sha256);
     free(sum);
     ck_assert_int_eq(info->nparts, 1);
     ck_assert_str_eq(info->parts[0].name, "volume.tar");
     ck_assert_int_gt(info->parts[0].size, 3000000);
-    char *names = sh_ok("tar tf %s | tr '\\n' ' '; ls -A %s", info->path, want_dir);
+    char *names = tu_sh_ok("tar tf %s | tr '\\n' ' '; ls -A %s", info->path, want_dir);
     snprintf(want, sizeof want, "volume.tar manifest.json %s", base);
     ck_assert_str_eq(names, want);
     free(names);
@@ -264,7 +237,7 @@ START_TEST(two_backups_two_files)
     const char *dir = subdir("twice");
     lc_backup_info a = backup_ok(e, &t, dir), b = backup_ok(e, &t, dir);
     ck_assert_str_ne(a.path, b.path);
-    char *n = sh_ok("ls -A %s/%s | wc -l", dir, instance);
+    char *n = tu_sh_ok("ls -A %s/%s | wc -l", dir, instance);
     ck_assert_str_eq(n, "2");
     free(n);
     engine_close(e);
@@ -274,7 +247,7 @@ END_TEST
 /* Copies src to dst and changes it with a shell command ($F is the copy). */
 static void damaged_copy(const char *src, const char *dst, const char *how)
 {
-    free(sh_ok("cp %s %s && F=%s && %s", src, dst, dst, how));
+    free(tu_sh_ok("cp %s %s && F=%s && %s", src, dst, dst, how));
 }
 
 START_TEST(corrupt_backups_refused)
@@ -326,14 +299,14 @@ START_TEST(full_disk_leaves_nothing)
     ck_assert_msg(strstr(d.msg, "backup: ") == d.msg &&
                       strstr(d.msg, ": No space left on device") != NULL,
                   "%s", d.msg);
-    char *left = sh_ok("ls -A %s", full);
+    char *left = tu_sh_ok("ls -A %s", full);
     ck_assert_msg(left[0] == '\0', "left behind: %s", left);
     free(left);
     /* An instance directory that existed stays, empty. */
     snprintf(idir, sizeof idir, "%s/%s", full, instance);
     ck_assert_int_eq(mkdir(idir, 0700), 0);
     ck_assert_int_eq(backup_write(e, &t, full, NULL, NULL, &info, &d), LC_EFAILED);
-    left = sh_ok("ls -A %s; ls -A %s", full, idir);
+    left = tu_sh_ok("ls -A %s; ls -A %s", full, idir);
     ck_assert_str_eq(left, instance);
     free(left);
     assert_no_helpers();
@@ -360,7 +333,7 @@ START_TEST(missing_volume_or_image)
     t = target(vol);
     t.image = "instctl/no-such-image:0";
     ck_assert_int_eq(backup_write(e, &t, dir, NULL, NULL, &info, &d), LC_EDOCKER);
-    char *left = sh_ok("ls -A %s", dir);
+    char *left = tu_sh_ok("ls -A %s", dir);
     ck_assert_msg(left[0] == '\0', "left behind: %s", left);
     free(left);
     engine_close(e);
@@ -385,7 +358,8 @@ START_TEST(container_rename)
     lc_observation o;
     ck_assert_int_eq(engine_container_inspect(e, id, &o, &d), LC_OK);
     ck_assert_str_eq(o.name, renamed);
-    char *role = sh_ok("docker inspect -f '{{index .Config.Labels \"%s\"}}' %s", LC_LABEL_ROLE, id);
+    char *role =
+        tu_sh_ok("docker inspect -f '{{index .Config.Labels \"%s\"}}' %s", LC_LABEL_ROLE, id);
     ck_assert_str_eq(role, LC_ROLE_HELPER);
     free(role);
     ck_assert_int_eq(engine_container_rename(e, "bk-no-such-container", "x", &d), LC_ENOTFOUND);
@@ -423,8 +397,8 @@ START_TEST(database_dump_restore_drop)
     ck_assert_int_eq(info.nparts, 2);
     ck_assert_str_eq(info.parts[1].name, "database.dump");
     ck_assert_int_gt(info.parts[1].size, 0);
-    char *names = sh_ok("tar tf %s | tr '\\n' ' '", info.path);
-    ck_assert_str_eq(names, "volume.tar database.dump manifest.json ");
+    char *names = tu_sh_ok("tar tf %s | tr '\\n' ' '", info.path);
+    ck_assert_str_eq(names, "volume.tar database.dump manifest.json");
     free(names);
     free(query(db, "UPDATE t SET v = 'after'"));
     /* restore loads into a new database, never the live one */
@@ -470,7 +444,7 @@ START_TEST(database_errors_named)
     ck_assert_msg(strstr(d.msg, "pg_dump exited with status 1") != NULL &&
                       strstr(d.msg, "password authentication failed") != NULL,
                   "%s", d.msg);
-    char *left = sh_ok("ls -A %s", dir);
+    char *left = tu_sh_ok("ls -A %s", dir);
     ck_assert_msg(left[0] == '\0', "left behind: %s", left);
     free(left);
     assert_no_helpers();

@@ -65,14 +65,6 @@ static bi_env E; /* the current case's */
 
 void bi_stop_servers(void);
 
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* The instctl binary as an absolute path (CGI programs run in another directory). */
 const char *bi_instctl_bin(void)
 {
@@ -83,18 +75,6 @@ const char *bi_instctl_bin(void)
     if (realpath(bin, path) == NULL)
         snprintf(path, sizeof path, "%s", bin);
     return path;
-}
-
-/* Removes every container and volume labelled with the store's uuid. */
-static void cleanup_docker(const char *uuid)
-{
-    if (uuid[0] == '\0')
-        return;
-    free(tu_shf(NULL,
-                "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f -v "
-                ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                uuid, uuid));
 }
 
 /* Makes the directory, config and store; starts `instctl create` in the background. */
@@ -121,17 +101,8 @@ static void env_prepare(bi_env *e, bool with_instance)
         snprintf(e->setup_error, sizeof e->setup_error, "cannot write in %s", e->dir);
         return;
     }
-    const char *argv[] = {"--config", e->conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36) {
-        snprintf(e->setup_error, sizeof e->setup_error, "instctl init -q: exit %d, out \"%s\", %s",
-                 r.status, r.out, r.err);
-        tu_run_free(&r);
+    if (!tu_instctl_init(e->conf, e->uuid, sizeof e->uuid, e->setup_error, sizeof e->setup_error))
         return;
-    }
-    snprintf(e->uuid, sizeof e->uuid, "%s", r.out);
-    tu_run_free(&r);
     if (!with_instance) {
         e->ready = true;
         return;
@@ -163,8 +134,6 @@ static void env_prepare(bi_env *e, bool with_instance)
         e->creator = pid;
 }
 
-static char *sql_one(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Waits for the background create; fills id and container. */
 static void env_finish(bi_env *e)
 {
@@ -182,9 +151,9 @@ static void env_finish(bi_env *e)
         free(log);
         return;
     }
-    char *id = sql_one(e->db, "SELECT id FROM instances WHERE name = '%s'", e->name);
-    char *c = sql_one(e->db, "SELECT container_id FROM instances WHERE name = '%s'", e->name);
-    char *s = sql_one(e->db, "SELECT status FROM instances WHERE name = '%s'", e->name);
+    char *id = tu_sqlf(e->db, "SELECT id FROM instances WHERE name = '%s'", e->name);
+    char *c = tu_sqlf(e->db, "SELECT container_id FROM instances WHERE name = '%s'", e->name);
+    char *s = tu_sqlf(e->db, "SELECT status FROM instances WHERE name = '%s'", e->name);
     snprintf(e->id, sizeof e->id, "%s", id);
     snprintf(e->container, sizeof e->container, "%s", c);
     if (strlen(e->id) != 36 || e->container[0] == '\0' || strcmp(s, "running") != 0)
@@ -203,7 +172,7 @@ static void env_remove(bi_env *e)
         waitpid(e->creator, NULL, 0);
         e->creator = 0;
     }
-    cleanup_docker(e->uuid);
+    tu_docker_clean(e->uuid);
     if (e->dir[0] != '\0')
         free(tu_shf(NULL, "rm -rf '%s'", e->dir));
     memset(e, 0, sizeof *e);
@@ -332,7 +301,7 @@ void bi_checked_setup(void)
 void bi_checked_teardown(void)
 {
     bi_stop_servers();
-    cleanup_docker(E.uuid);
+    tu_docker_clean(E.uuid);
     char *left = tu_shf(NULL,
                         "docker ps -aq --filter label=io.instctl.store=%s; "
                         "docker volume ls -q --filter label=io.instctl.store=%s",
@@ -440,28 +409,12 @@ tu_run bi_ic(const char *input, ...)
     ck_assert_msg((r).status == (want), "exit %d, want %d\nstdout: %s\nstderr: %s", (r).status,    \
                   (want), (r).out, (r).err)
 
-static char *sql_vone(const char *db, const char *fmt, va_list ap)
-{
-    char sql[2048];
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    return tu_sql(db, sql);
-}
-
-static char *sql_one(const char *db, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *v = sql_vone(db, fmt, ap);
-    va_end(ap);
-    return v;
-}
-
 /* bi_sql: the first column of the first row on the case's database ("" when none), malloc'd. */
 char *bi_sql(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *v = sql_vone(E.db, fmt, ap);
+    char *v = tu_vsqlf(E.db, fmt, ap);
     va_end(ap);
     return v;
 }
@@ -469,14 +422,7 @@ char *bi_sql(const char *fmt, ...)
 /* bi_sql_exec: runs sql read-write on the case's database; true on success. */
 bool bi_sql_exec(const char *sql)
 {
-    sqlite3 *db;
-    bool ok = sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK;
-    if (ok) {
-        sqlite3_busy_timeout(db, 5000);
-        ok = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
-    }
-    sqlite3_close(db);
-    return ok;
+    return tu_sql_exec(E.db, sql);
 }
 
 /* Every row of sql, columns joined by '|', rows by '\n' (malloc'd). */

@@ -22,8 +22,8 @@
  *
  * Files in the volume are read with `docker cp` through the instance's
  * container (it works on stopped and never-started containers and keeps
- * owners in the tar headers). DATAOPS_TRACE=1 prints every command run
- * and how long it took.
+ * owners in the tar headers). INSTCTL_TEST_TRACE=1 prints every command run
+ * and how long it took (tests/testutil.c).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -68,65 +68,6 @@ typedef struct dop_env {
 
 static dop_env E;
 
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* With DATAOPS_TRACE set, each command and its duration go to stderr. */
-static void trace(const char *what, const char *cmd, double t0)
-{
-    if (getenv("DATAOPS_TRACE") != NULL)
-        fprintf(stderr, "[dataops %6.2fs] %s %.200s\n", now_s() - t0, what, cmd);
-}
-
-/* Runs a formatted shell command; returns its trimmed stdout (malloc'd), *status its exit. */
-static char *shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *shf(int *status, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    double t0 = now_s();
-    tu_run r = tu_sh(cmd);
-    trace("sh", cmd, t0);
-    if (status != NULL)
-        *status = r.status;
-    char *out = r.out;
-    free(r.err);
-    return trim(out);
-}
-
-/* Runs a formatted shell command that must succeed; returns its trimmed stdout. */
-static char *sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_ok(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    double t0 = now_s();
-    tu_run r = tu_sh(cmd);
-    trace("sh", cmd, t0);
-    ck_assert_msg(r.status == 0, "%s: exit %d\nstdout: %s\nstderr: %s", cmd, r.status, r.out,
-                  r.err);
-    free(r.err);
-    return trim(r.out);
-}
-
 /* ---- a PostgreSQL server per case, from a template made once ---- */
 
 static tu_pg pg_tmpl;
@@ -156,28 +97,14 @@ static bool pg_template(char *why, size_t len)
     }
     atexit(pg_template_remove);
     int st;
-    char *o = shf(&st, "cd / && runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop",
-                  pg_tmpl.bin, pg_tmpl.dir);
+    char *o = tu_shf(&st, "cd / && runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop",
+                     pg_tmpl.bin, pg_tmpl.dir);
     free(o);
     pg_tmpl.running = st != 0;
     pg_tmpl_ok = st == 0;
     if (!pg_tmpl_ok)
         snprintf(why, len, "stopping the template server failed");
     return pg_tmpl_ok;
-}
-
-/* A TCP port on 127.0.0.1 free right now, 0 when none. */
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
 }
 
 /* Starts a server from a copy of the template in a new temporary directory. */
@@ -193,19 +120,19 @@ static bool pg_start_copy(tu_pg *pg, char *why, size_t len)
     bool shm = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0;
     snprintf(pg->dir, sizeof pg->dir, "%s/instctl-pg-XXXXXX", shm ? "/dev/shm" : "/tmp");
     if (pw == NULL || mkdtemp(pg->dir) == NULL || chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 ||
-        (pg->port = free_port()) == 0) {
+        (pg->port = tu_free_port()) == 0) {
         snprintf(why, len, "PostgreSQL directory or port: %s", strerror(errno));
         pg->dir[0] = '\0';
         return false;
     }
     snprintf(pg->password_file, sizeof pg->password_file, "%s/password", pg->dir);
     int st;
-    char *o = shf(&st,
-                  "cp -a %s/data %s/data && cp %s %s && chmod 600 %s && cd / && "
-                  "runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/log -w -t 60 "
-                  "-o '-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off' start >/dev/null",
-                  pg_tmpl.dir, pg->dir, pg_tmpl.password_file, pg->password_file, pg->password_file,
-                  pg->bin, pg->dir, pg->dir, pg->port, pg->dir);
+    char *o = tu_shf(&st,
+                     "cp -a %s/data %s/data && cp %s %s && chmod 600 %s && cd / && "
+                     "runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/log -w -t 60 "
+                     "-o '-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off' start >/dev/null",
+                     pg_tmpl.dir, pg->dir, pg_tmpl.password_file, pg->password_file,
+                     pg->password_file, pg->bin, pg->dir, pg->dir, pg->port, pg->dir);
     free(o);
     char pid[256];
     snprintf(pid, sizeof pid, "%s/data/postmaster.pid", pg->dir);
@@ -235,18 +162,11 @@ static void pg_cleanup(void)
 /* Removes every container and volume of this store, and the read-only mount of the backups. */
 static void env_cleanup_docker(void)
 {
-    for (int i = 0; i < 2; i++) {
-        const char *u = i == 0 ? E.uuid : E.uuid2;
-        if (u[0] == '\0')
-            continue;
-        free(shf(NULL,
-                 "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                 ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                 "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                 u, u));
-    }
+    tu_docker_clean(E.uuid);
+    if (E.uuid2[0] != '\0')
+        tu_docker_clean(E.uuid2);
     if (E.backups[0] != '\0')
-        free(shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
+        free(tu_shf(NULL, "umount '%s' 2>/dev/null; true", E.backups));
 }
 
 static void env_setup(bool with_pg, int keep)
@@ -283,16 +203,7 @@ static void env_setup(bool with_pg, int keep)
         snprintf(E.setup_error, sizeof E.setup_error, "cannot write %s", E.conf);
         return;
     }
-    const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36)
-        snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
-                 r.status, r.out, r.err);
-    else
-        snprintf(E.uuid, sizeof E.uuid, "%s", r.out);
-    E.ready = r.status == 0 && E.uuid[0] != '\0';
-    tu_run_free(&r);
+    E.ready = tu_instctl_init(E.conf, E.uuid, sizeof E.uuid, E.setup_error, sizeof E.setup_error);
 }
 
 static void setup_plain(void)
@@ -315,7 +226,7 @@ static void env_teardown(void)
     env_cleanup_docker();
     pg_cleanup();
     if (E.dir[0] == '/')
-        free(shf(NULL, "rm -rf '%s'", E.dir));
+        free(tu_shf(NULL, "rm -rf '%s'", E.dir));
 }
 
 /* Checked fixture: runs in the test's process; the teardown only when the test passed. */
@@ -332,32 +243,8 @@ static void checked_teardown(void)
 
 /* ---- running instctl ---- */
 
-static tu_run ic_va(const char *first, va_list ap)
-{
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = "--config";
-    argv[n++] = E.conf;
-    for (const char *a = first; a != NULL && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    argv[n] = NULL;
-    double t0 = now_s();
-    tu_run r = tu_instctl(NULL, argv);
-    trace("instctl", argv[2], t0);
-    return r;
-}
-
-/* instctl --config CONF args... */
-static tu_run ic(const char *first, ...)
-{
-    va_list ap;
-    va_start(ap, first);
-    tu_run r = ic_va(first, ap);
-    va_end(ap);
-    return r;
-}
-
-#define IC(...) ic(__VA_ARGS__, (const char *)NULL)
+/* IC: instctl --config CONF args... */
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
 
 /* Runs instctl and asserts its exit status. */
 #define IC_EXPECT(want, ...)                                                                       \
@@ -370,23 +257,13 @@ static tu_run ic(const char *first, ...)
 
 /* ---- the store's view ---- */
 
-static char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sqlf(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return tu_sql(E.db, sql);
-}
-
 /* A column of the live row named name (else the newest row of that name). */
 static char *field(const char *name, const char *col)
 {
-    return sqlf("SELECT %s FROM instances WHERE name = '%s'"
-                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
-                col, name);
+    return tu_sqlf(E.db,
+                   "SELECT %s FROM instances WHERE name = '%s'"
+                   " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                   col, name);
 }
 
 #define ASSERT_FIELD(name, col, want)                                                              \
@@ -399,7 +276,7 @@ static char *field(const char *name, const char *col)
 
 static long history_rows(const char *id)
 {
-    char *v = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'", id);
+    char *v = tu_sqlf(E.db, "SELECT count(*) FROM status_events WHERE instance_id = '%s'", id);
     long n = strtol(v, NULL, 10);
     free(v);
     return n;
@@ -432,45 +309,13 @@ static char *row_state(const char *name)
 
 /* ---- Docker's view ---- */
 
-/* Docker's State.Status of a container, or "missing". */
-static char *docker_state(const char *container)
-{
-    int st;
-    char *s = shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
-    if (st != 0) {
-        free(s);
-        return strdup("missing");
-    }
-    return s;
-}
-
-#define ASSERT_DOCKER_STATE(container, want)                                                       \
-    do {                                                                                           \
-        char *ds_ = docker_state(container);                                                       \
-        ck_assert_msg(strcmp(ds_, want) == 0, "container %s: Docker says \"%s\", want %s",         \
-                      container, ds_, want);                                                       \
-        free(ds_);                                                                                 \
-    } while (0)
-
-static char *docker_field(const char *container, const char *tmpl)
-{
-    return shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
-}
-
-static bool volume_exists(const char *volume)
-{
-    int st;
-    free(shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
-    return st == 0;
-}
-
 /* How many containers (or volumes, when volumes) are labelled for this store and instance id. */
 static long labelled_for(const char *id, bool volumes)
 {
-    char *o = shf(NULL,
-                  "docker %s -q --filter label=io.instctl.store=%s "
-                  "--filter label=io.instctl.instance=%s | wc -l",
-                  volumes ? "volume ls" : "ps -a", E.uuid, id);
+    char *o = tu_shf(NULL,
+                     "docker %s -q --filter label=io.instctl.store=%s "
+                     "--filter label=io.instctl.instance=%s | wc -l",
+                     volumes ? "volume ls" : "ps -a", E.uuid, id);
     long n = strtol(o, NULL, 10);
     free(o);
     return n;
@@ -479,14 +324,15 @@ static long labelled_for(const char *id, bool volumes)
 /* Waits until Docker reports the container healthy; false after timeout_s. */
 static bool wait_healthy(const char *container, double timeout_s)
 {
-    double until = now_s() + timeout_s;
+    double until = tu_now_s() + timeout_s;
     for (;;) {
-        char *h = docker_field(container, "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
+        char *h =
+            tu_docker_inspect(container, "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
         bool ok = strcmp(h, "healthy") == 0;
         free(h);
         if (ok)
             return true;
-        if (now_s() > until)
+        if (tu_now_s() > until)
             return false;
         usleep(250 * 1000);
     }
@@ -515,13 +361,13 @@ static void create_running(const char *name, const char *db, char *container, si
     snprintf(container, clen, "%s", cn);
     free(cn);
     ck_assert_str_ne(container, "");
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
 }
 
 /* Writes text (no quotes) into DATA/file inside the running container, as its user (101). */
 static void put_file(const char *container, const char *file, const char *text)
 {
-    free(sh_ok("docker exec '%s' sh -c 'echo %s > " DATA "/%s'", container, text, file));
+    free(tu_sh_ok("docker exec '%s' sh -c 'echo %s > " DATA "/%s'", container, text, file));
 }
 
 /*
@@ -530,15 +376,15 @@ static void put_file(const char *container, const char *file, const char *text)
  */
 static char *data_cat(const char *container, const char *file)
 {
-    return sh_ok("docker cp '%s:" DATA
-                 "/%s' - 2>/dev/null | tar -xOf - 2>/dev/null || echo MISSING",
-                 container, file);
+    return tu_sh_ok("docker cp '%s:" DATA
+                    "/%s' - 2>/dev/null | tar -xOf - 2>/dev/null || echo MISSING",
+                    container, file);
 }
 
 /* Every entry under DATA in the container as `tar -tv --numeric-owner` lines. */
 static char *data_listing(const char *container)
 {
-    return sh_ok("docker cp '%s:" DATA "' - | tar -tvf - --numeric-owner", container);
+    return tu_sh_ok("docker cp '%s:" DATA "' - | tar -tvf - --numeric-owner", container);
 }
 
 /* ---- the instance's PostgreSQL database ---- */
@@ -631,7 +477,7 @@ static bool matches(const char *s, const char *re)
 
 static char *sha256_of(const char *path)
 {
-    return sh_ok("sha256sum '%s' | cut -c1-64", path);
+    return tu_sh_ok("sha256sum '%s' | cut -c1-64", path);
 }
 
 /*
@@ -715,7 +561,7 @@ static void flip_byte(const char *path, long long offset)
 /* How many *.tar files are under backup_dir/<id>/. */
 static long tar_files(const char *id)
 {
-    char *o = shf(NULL, "ls '%s/%s' 2>/dev/null | grep -c '\\.tar$'", E.backups, id);
+    char *o = tu_shf(NULL, "ls '%s/%s' 2>/dev/null | grep -c '\\.tar$'", E.backups, id);
     long n = strtol(o, NULL, 10);
     free(o);
     return n;
@@ -742,7 +588,7 @@ START_TEST(test_backup_restore_roundtrip)
 
     IC_EXPECT(0, "backup", name);
     ASSERT_FIELD(name, "status", "running");
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
     cJSON *list = backups_json(name);
     ck_assert_int_eq(cJSON_GetArraySize(list), 1);
     check_backup(cJSON_GetArrayItem(list, 0), id, "manual", true);
@@ -781,14 +627,14 @@ START_TEST(test_backup_restore_roundtrip)
     tu_run_free(&r);
 
     /* Docker: the old volume and container are gone, the new container does not run */
-    ck_assert_msg(!volume_exists(old_volume), "old volume %s still exists", old_volume);
-    ck_assert_msg(volume_exists(volume), "new volume %s does not exist", volume);
-    ASSERT_DOCKER_STATE(old_cid, "missing");
-    char *state = docker_state(cid);
+    ck_assert_msg(!tu_docker_volume_exists(old_volume), "old volume %s still exists", old_volume);
+    ck_assert_msg(tu_docker_volume_exists(volume), "new volume %s does not exist", volume);
+    TU_ASSERT_DOCKER_STATE(old_cid, "missing");
+    char *state = tu_docker_state(cid);
     ck_assert_msg(strcmp(state, "created") == 0 || strcmp(state, "exited") == 0,
                   "restored container is %s", state);
     free(state);
-    char *mounts = docker_field(cid, "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}");
+    char *mounts = tu_docker_inspect(cid, "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}");
     char want_mount[256];
     snprintf(want_mount, sizeof want_mount, "%s:" DATA, volume);
     ck_assert_msg(strstr(mounts, want_mount) != NULL, "container mounts \"%s\", want %s", mounts,
@@ -821,7 +667,7 @@ START_TEST(test_backup_restore_roundtrip)
     /* and the instance runs on it */
     IC_EXPECT(0, "start", name);
     ASSERT_FIELD(name, "status", "running");
-    ASSERT_DOCKER_STATE(cid, "running");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
     f = data_cat(cid, "f");
     ck_assert_str_eq(f, before);
     free(f);
@@ -833,7 +679,7 @@ START_TEST(test_backup_restore_roundtrip)
     ck_assert_str_eq(jstr(manual, "id"), backup_id);
     check_backup(manual, id, "manual", true);
     check_backup(safety, id, "safety", true);
-    char *saved = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(safety, "path"));
+    char *saved = tu_sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(safety, "path"));
     ck_assert_msg(strcmp(saved, after) == 0, "f in the safety backup is \"%s\", want \"%s\"", saved,
                   after);
     free(saved);
@@ -896,8 +742,8 @@ START_TEST(test_restore_corrupt_refused)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     ASSERT_FIELD(name, "status", "stopped");
     ASSERT_FIELD(name, "ifnull(op_step, '')", "");
-    ASSERT_DOCKER_STATE(cid, "exited");
-    ck_assert_msg(volume_exists(volume), "volume %s is gone", volume);
+    TU_ASSERT_DOCKER_STATE(cid, "exited");
+    ck_assert_msg(tu_docker_volume_exists(volume), "volume %s is gone", volume);
     ck_assert_int_eq(labelled_for(id, true), 1);
     ck_assert_int_eq(labelled_for(id, false), 1);
     char *f = data_cat(cid, "f");
@@ -935,7 +781,7 @@ START_TEST(test_restore_refused)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     free(row);
     free(row2);
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
 
     IC_EXPECT(0, "stop", name);
     row = row_state(name);
@@ -947,7 +793,7 @@ START_TEST(test_restore_refused)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     free(row);
     free(row2);
-    ASSERT_DOCKER_STATE(container, "exited");
+    TU_ASSERT_DOCKER_STATE(container, "exited");
     ASSERT_NO_LEASE();
 }
 END_TEST
@@ -1016,7 +862,7 @@ START_TEST(test_restore_from_file)
     char bad[512], missing[512];
     snprintf(bad, sizeof bad, "%s/bad.tar", E.dir);
     snprintf(missing, sizeof missing, "%s/missing.tar", E.dir);
-    free(sh_ok("cp '%s' '%s'", from, bad));
+    free(tu_sh_ok("cp '%s' '%s'", from, bad));
     long long size = 0, off = tar_part_offset(bad, "volume.tar", &size);
     ck_assert(off > 0 && size > 0);
     flip_byte(bad, off + size / 2);
@@ -1053,16 +899,17 @@ START_TEST(test_restore_from_file)
     free(s1);
     free(s2);
     char *safety = backup_path_of(b, "safety");
-    char *saved = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", safety);
+    char *saved = tu_sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", safety);
     ck_assert_str_eq(saved, vb);
     free(saved);
     assert_data(b, bdb, va);
     ASSERT_PG_VALUE(adb, va);
     IC_EXPECT(0, "start", b);
     ASSERT_FIELD(b, "status", "running");
-    char *hist = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
-                      " AND detail LIKE '%%imported%%'",
-                      bid);
+    char *hist = tu_sqlf(E.db,
+                         "SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                         " AND detail LIKE '%%imported%%'",
+                         bid);
     ck_assert_str_eq(hist, "1");
     free(hist);
 
@@ -1075,22 +922,22 @@ START_TEST(test_restore_from_file)
              "db_port = %d\ndb_user = %s\ndb_password_file = %s\n",
              E.dir, E.dir, E.pg.port, E.pg.user, E.pg.password_file);
     ck_assert(tu_write_file(conf2, text));
-    char *uuid2 = sh_ok("'%s' --config '%s' init -q",
-                        getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", conf2);
+    char *uuid2 = tu_sh_ok("'%s' --config '%s' init -q",
+                           getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", conf2);
     snprintf(E.uuid2, sizeof E.uuid2, "%s", uuid2);
     free(uuid2);
     names("fc", c, sizeof c, cdb, sizeof cdb);
     snprintf(vc, sizeof vc, "c-%s", E.tag);
     const char *bin = getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl";
-    free(sh_ok("'%s' --config '%s' create %s --database %s --admin-email a@example.com "
-               "--admin-password-file '%s' -q && '%s' --config '%s' stop %s -q",
-               bin, conf2, c, cdb, E.adminpw, bin, conf2, c));
+    free(tu_sh_ok("'%s' --config '%s' create %s --database %s --admin-email a@example.com "
+                  "--admin-password-file '%s' -q && '%s' --config '%s' stop %s -q",
+                  bin, conf2, c, cdb, E.adminpw, bin, conf2, c));
     pg_make_db(cdb, vc);
-    free(sh_ok("'%s' --config '%s' restore %s --from '%s' --no-safety-backup -q", bin, conf2, c,
-               from));
-    char *n = sh_ok("'%s' --config '%s' backups %s --json | grep -o '\"kind\":[^,]*' | "
-                    "tr '\\n' ' '",
-                    bin, conf2, c);
+    free(tu_sh_ok("'%s' --config '%s' restore %s --from '%s' --no-safety-backup -q", bin, conf2, c,
+                  from));
+    char *n = tu_sh_ok("'%s' --config '%s' backups %s --json | grep -o '\"kind\":[^,]*' | "
+                       "tr '\\n' ' '",
+                       bin, conf2, c);
     ck_assert_msg(strstr(n, "imported") != NULL && strstr(n, "safety") == NULL,
                   "the other store's backups: %s", n);
     free(n);
@@ -1188,8 +1035,8 @@ START_TEST(test_clone)
     char *svol = field(src, "volume_name"), *nvol = field(stg, "volume_name");
     char *ncid = field(stg, "container_id");
     ck_assert_str_ne(svol, nvol);
-    ck_assert_msg(volume_exists(nvol), "volume %s is missing", nvol);
-    ASSERT_DOCKER_STATE(ncid, "running");
+    ck_assert_msg(tu_docker_volume_exists(nvol), "volume %s is missing", nvol);
+    TU_ASSERT_DOCKER_STATE(ncid, "running");
     ck_assert_int_eq(labelled_for(nid, false), 1); /* the neutralize helper is gone */
     assert_data(stg, stg, value);
     char role[LC_TENANT_ROLE_LEN];
@@ -1206,7 +1053,7 @@ START_TEST(test_clone)
 
     /* SRC: unchanged but for the clone's backup and its history row */
     ASSERT_FIELD(src, "status", "running");
-    ASSERT_DOCKER_STATE(cs, "running");
+    TU_ASSERT_DOCKER_STATE(cs, "running");
     log = data_cat(cs, "standin/neutralize.log");
     ck_assert_str_eq(log, "MISSING");
     free(log);
@@ -1217,14 +1064,16 @@ START_TEST(test_clone)
     char backup_id[64];
     snprintf(backup_id, sizeof backup_id, "%s", jstr(cJSON_GetArrayItem(list, 0), "id"));
     cJSON_Delete(list);
-    char *h = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
-                   " AND detail LIKE '%%cloned to %s%%'",
-                   sid, stg);
+    char *h = tu_sqlf(E.db,
+                      "SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                      " AND detail LIKE '%%cloned to %s%%'",
+                      sid, stg);
     ck_assert_str_eq(h, "1");
     free(h);
-    h = sqlf("SELECT group_concat(ifnull(from_status, '-') || '>' || to_status, ' ')"
-             " FROM status_events WHERE instance_id = '%s'",
-             nid);
+    h = tu_sqlf(E.db,
+                "SELECT group_concat(ifnull(from_status, '-') || '>' || to_status, ' ')"
+                " FROM status_events WHERE instance_id = '%s'",
+                nid);
     ck_assert_msg(strstr(h, "creating>running") != NULL, "history of %s: %s", stg, h);
     free(h);
     free(src_row);
@@ -1241,13 +1090,13 @@ START_TEST(test_clone)
     free(c2);
 
     /* a name in use: exit 2, no row, SRC unchanged */
-    char *before = sqlf("SELECT count(*) FROM instances");
+    char *before = tu_sqlf(E.db, "SELECT count(*) FROM instances");
     r = IC("clone", src, stg);
     ck_assert_msg(r.status == 2, "clone to a used name: exit %d, want 2\n%s%s", r.status, r.out,
                   r.err);
     ck_assert_msg(strstr(r.err, stg) != NULL, "the refusal does not name %s: %s", stg, r.err);
     tu_run_free(&r);
-    char *after = sqlf("SELECT count(*) FROM instances");
+    char *after = tu_sqlf(E.db, "SELECT count(*) FROM instances");
     ck_assert_str_eq(before, after);
     free(before);
     free(after);
@@ -1285,13 +1134,14 @@ START_TEST(test_clone_interrupted)
         char nw[64];
         snprintf(nw, sizeof nw, "dop-%s-inew%zu", E.tag, w);
         int st;
-        char *out = shf(&st,
-                        "'%s' --config '%s' clone %s %s >/dev/null 2>&1 & pid=$!; i=0; "
-                        "until sqlite3 -cmd '.timeout 5000' '%s' \"SELECT op_step FROM instances "
-                        "WHERE name = '%s'\" 2>/dev/null | grep -qE '^(database|container|start|"
-                        "running)$'; do i=$((i+1)); [ $i -gt 1200 ] && break; sleep 0.1; done; "
-                        "kill -%s $pid; wait $pid; echo $?",
-                        bin, E.conf, src, nw, E.db, nw, ways[w].sig);
+        char *out =
+            tu_shf(&st,
+                   "'%s' --config '%s' clone %s %s >/dev/null 2>&1 & pid=$!; i=0; "
+                   "until sqlite3 -cmd '.timeout 5000' '%s' \"SELECT op_step FROM instances "
+                   "WHERE name = '%s'\" 2>/dev/null | grep -qE '^(database|container|start|"
+                   "running)$'; do i=$((i+1)); [ $i -gt 1200 ] && break; sleep 0.1; done; "
+                   "kill -%s $pid; wait $pid; echo $?",
+                   bin, E.conf, src, nw, E.db, nw, ways[w].sig);
         ck_assert_msg(strcmp(out, ways[w].exit) == 0, "clone, SIG%s: exit %s, want %s", ways[w].sig,
                       out, ways[w].exit);
         free(out);
@@ -1302,9 +1152,10 @@ START_TEST(test_clone_interrupted)
         char *nid = field(nw, "id");
         /* after kill -9 reconcile recovers the clone (history) and then, as for a create,
          * may name what Docker lacks (no container yet) as the error message */
-        char *msg = killed ? sqlf("SELECT group_concat(detail, ' | ') FROM status_events"
-                                  " WHERE instance_id = '%s'",
-                                  nid)
+        char *msg = killed ? tu_sqlf(E.db,
+                                     "SELECT group_concat(detail, ' | ') FROM status_events"
+                                     " WHERE instance_id = '%s'",
+                                     nid)
                            : field(nw, "error_message");
         ck_assert_msg(strstr(msg, "clone interrupted") != NULL && strstr(msg, "at step") != NULL,
                       "%s of %s (SIG%s): %s", killed ? "history" : "error_message", nw, ways[w].sig,
@@ -1314,11 +1165,12 @@ START_TEST(test_clone_interrupted)
         ASSERT_NO_LEASE();
         ck_assert_int_le(labelled_for(nid, false), 1);
         ASSERT_FIELD(src, "status", "running");
-        ASSERT_DOCKER_STATE(cs, "running");
+        TU_ASSERT_DOCKER_STATE(cs, "running");
         char *sid = field(src, "id");
-        char *h = sqlf("SELECT count(*) FROM status_events WHERE instance_id = '%s'"
-                       " AND detail LIKE '%%cloned%%'",
-                       sid);
+        char *h = tu_sqlf(E.db,
+                          "SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                          " AND detail LIKE '%%cloned%%'",
+                          sid);
         ck_assert_str_eq(h, "0");
         free(h);
         IC_EXPECT(0, "terminate", nw, "--no-final-backup");
@@ -1351,15 +1203,16 @@ START_TEST(test_create_retry)
         tu_run_free(&r);
         ASSERT_FIELD(name, "status", "error");
     }
-    char *rows = sqlf("SELECT group_concat(status, ' ') FROM (SELECT status FROM instances"
-                      " WHERE name = '%s' ORDER BY status)",
-                      name);
+    char *rows = tu_sqlf(E.db,
+                         "SELECT group_concat(status, ' ') FROM (SELECT status FROM instances"
+                         " WHERE name = '%s' ORDER BY status)",
+                         name);
     ck_assert_str_eq(rows, "error terminated");
     free(rows);
     char container[160];
     create_running(name, db, container, sizeof container);
-    char *n =
-        sqlf("SELECT count(*) FROM instances WHERE name = '%s' AND status = 'terminated'", name);
+    char *n = tu_sqlf(
+        E.db, "SELECT count(*) FROM instances WHERE name = '%s' AND status = 'terminated'", name);
     ck_assert_str_eq(n, "2");
     free(n);
     ASSERT_NO_LEASE();
@@ -1382,7 +1235,7 @@ START_TEST(test_update_major)
     put_file(container, "f", value);
     ASSERT_FIELD(name, "odoo_version", "17.0");
     char *old_cid = field(name, "container_id");
-    char *image = docker_field(old_cid, "{{.Config.Image}}");
+    char *image = tu_docker_inspect(old_cid, "{{.Config.Image}}");
     ck_assert_str_eq(image, IMAGE17);
     free(image);
 
@@ -1399,7 +1252,7 @@ START_TEST(test_update_major)
     ck_assert_msg(strcmp(row, row2) == 0, "the row changed:\n  before %s\n  after  %s", row, row2);
     free(row);
     free(row2);
-    ASSERT_DOCKER_STATE(old_cid, "running");
+    TU_ASSERT_DOCKER_STATE(old_cid, "running");
     ck_assert_int_eq(tar_files(id), 0);
 
     /* with --major */
@@ -1413,15 +1266,15 @@ START_TEST(test_update_major)
     char *cid = field(name, "container_id");
     char *cname = field(name, "container_name");
     ck_assert_str_ne(cid, old_cid);
-    ASSERT_DOCKER_STATE(cid, "running");
-    image = docker_field(cid, "{{.Config.Image}}");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
+    image = tu_docker_inspect(cid, "{{.Config.Image}}");
     ck_assert_msg(strcmp(image, IMAGE18) == 0, "the new container runs %s, want " IMAGE18, image);
     free(image);
-    char *dname = docker_field(cid, "{{.Name}}");
+    char *dname = tu_docker_inspect(cid, "{{.Name}}");
     ck_assert_msg(strcmp(dname + (dname[0] == '/'), cname) == 0, "container named %s, row says %s",
                   dname, cname);
     free(dname);
-    ASSERT_DOCKER_STATE(old_cid, "missing");
+    TU_ASSERT_DOCKER_STATE(old_cid, "missing");
     ck_assert_int_eq(labelled_for(id, false), 1);
     /* history: running -> updating -> running */
     char *hrows = tu_sql_rows(E.db, "SELECT ifnull(from_status, '-') || '>' || to_status"
@@ -1485,12 +1338,12 @@ static void update_missing_tag(const char *suffix, const char *version)
     free(msg);
     ck_assert_msg(history_rows(id) == hist + 2, "update wrote %ld history rows, want 2",
                   history_rows(id) - hist);
-    ASSERT_DOCKER_STATE(cid, "running");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
     ck_assert_msg(wait_healthy(cid, 20), "the old container is not healthy");
-    char *image = docker_field(cid, "{{.Config.Image}}");
+    char *image = tu_docker_inspect(cid, "{{.Config.Image}}");
     ck_assert_str_eq(image, IMAGE17);
     free(image);
-    char *dname = docker_field(cid, "{{.Name}}");
+    char *dname = tu_docker_inspect(cid, "{{.Name}}");
     ck_assert_msg(strcmp(dname + (dname[0] == '/'), container) == 0,
                   "the old container is named %s, want %s", dname, container);
     free(dname);
@@ -1534,7 +1387,7 @@ START_TEST(test_maintenance)
 
     IC_EXPECT(0, "maintenance", name, "on");
     ASSERT_FIELD(name, "status", "maintenance");
-    ASSERT_DOCKER_STATE(cid, "running");
+    TU_ASSERT_DOCKER_STATE(cid, "running");
     long hist = history_rows(id);
     tu_run r = IC("maintenance", name, "on");
     ck_assert_msg(r.status == 0, "maintenance on twice: exit %d\n%s%s", r.status, r.out, r.err);
@@ -1544,24 +1397,24 @@ START_TEST(test_maintenance)
     ck_assert_int_eq(history_rows(id), hist);
 
     /* the container stopped behind instctl's back */
-    free(sh_ok("docker stop -t 5 '%s' >/dev/null", cid));
+    free(tu_sh_ok("docker stop -t 5 '%s' >/dev/null", cid));
     r = IC("reconcile");
     ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
     tu_run_free(&r);
     ASSERT_FIELD(name, "status", "maintenance");
     ASSERT_FIELD(name, "container_id", cid);
     ck_assert_int_eq(history_rows(id), hist);
-    ASSERT_DOCKER_STATE(cid, "exited");
+    TU_ASSERT_DOCKER_STATE(cid, "exited");
 
     /* and removed */
-    free(sh_ok("docker rm -f '%s' >/dev/null", cid));
+    free(tu_sh_ok("docker rm -f '%s' >/dev/null", cid));
     r = IC("reconcile");
     ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
     tu_run_free(&r);
     ASSERT_FIELD(name, "status", "maintenance");
     ck_assert_int_eq(history_rows(id), hist);
     ck_assert_int_eq(labelled_for(id, false), 0);
-    ck_assert_msg(volume_exists(volume), "volume %s is gone", volume);
+    ck_assert_msg(tu_docker_volume_exists(volume), "volume %s is gone", volume);
 
     IC_EXPECT(0, "maintenance", name, "off");
     ASSERT_FIELD(name, "status", "stopped");
@@ -1600,15 +1453,15 @@ START_TEST(test_terminate_final_backup)
     const cJSON *b = cJSON_GetArrayItem(list, 0);
     check_backup(b, id, "final", true);
     /* the file is in the backup's volume part */
-    char *content = sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(b, "path"));
+    char *content = tu_sh_ok("tar -xOf '%s' volume.tar | tar -xOf - odoo/f", jstr(b, "path"));
     ck_assert_msg(strcmp(content, value) == 0, "f in the final backup is \"%s\", want \"%s\"",
                   content, value);
     free(content);
     cJSON_Delete(list);
 
-    ASSERT_DOCKER_STATE(cid, "missing");
+    TU_ASSERT_DOCKER_STATE(cid, "missing");
     ck_assert_int_eq(labelled_for(id, false), 0);
-    ck_assert_msg(!volume_exists(volume), "volume %s is still there", volume);
+    ck_assert_msg(!tu_docker_volume_exists(volume), "volume %s is still there", volume);
     ck_assert_int_eq(labelled_for(id, true), 0);
     ck_assert_msg(!pg_db_exists(db), "database %s is still there", db);
     free(volume);
@@ -1635,9 +1488,9 @@ START_TEST(test_terminate_backup_pending)
     char *volume = field(name, "volume_name");
 
     ck_assert_int_eq(mkdir(E.backups, 0700), 0);
-    free(sh_ok("mount -t tmpfs -o ro,size=16m tmpfs '%s'", E.backups));
+    free(tu_sh_ok("mount -t tmpfs -o ro,size=16m tmpfs '%s'", E.backups));
     int st;
-    free(shf(&st, "touch '%s/probe' 2>/dev/null", E.backups));
+    free(tu_shf(&st, "touch '%s/probe' 2>/dev/null", E.backups));
     ck_assert_msg(st != 0, "the read-only mount is writable");
 
     tu_run r = IC("terminate", name);
@@ -1650,7 +1503,8 @@ START_TEST(test_terminate_backup_pending)
     ck_assert_msg(strstr(msg, "final backup pending") != NULL,
                   "error_message \"%s\" does not say \"final backup pending\"", msg);
     free(msg);
-    ck_assert_msg(volume_exists(volume), "volume %s was dropped without a final backup", volume);
+    ck_assert_msg(tu_docker_volume_exists(volume), "volume %s was dropped without a final backup",
+                  volume);
     ck_assert_msg(pg_db_exists(db), "database %s was dropped without a final backup", db);
     ASSERT_PG_VALUE(db, value);
     cJSON *list = backups_json(name);
@@ -1658,7 +1512,7 @@ START_TEST(test_terminate_backup_pending)
     cJSON_Delete(list);
 
     /* the directory fixed: reconcile retries */
-    free(sh_ok("mount -o remount,rw '%s'", E.backups));
+    free(tu_sh_ok("mount -o remount,rw '%s'", E.backups));
     r = IC("reconcile");
     ck_assert_msg(r.status == 0, "reconcile: exit %d\n%s%s", r.status, r.out, r.err);
     tu_run_free(&r);
@@ -1669,7 +1523,7 @@ START_TEST(test_terminate_backup_pending)
     ck_assert_int_eq(cJSON_GetArraySize(list), 1);
     check_backup(cJSON_GetArrayItem(list, 0), id, "final", true);
     cJSON_Delete(list);
-    ck_assert_msg(!volume_exists(volume), "volume %s is still there", volume);
+    ck_assert_msg(!tu_docker_volume_exists(volume), "volume %s is still there", volume);
     ck_assert_int_eq(labelled_for(id, true), 0);
     ck_assert_int_eq(labelled_for(id, false), 0);
     ck_assert_msg(!pg_db_exists(db), "database %s is still there", db);

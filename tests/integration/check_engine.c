@@ -20,42 +20,18 @@
  * another's list. */
 static char image[64], store[40], list_a[40], list_b[40];
 
-static void uuid(char out[40])
-{
-    FILE *f = fopen("/proc/sys/kernel/random/uuid", "r");
-    ck_assert(f != NULL && fgets(out, 40, f) != NULL);
-    fclose(f);
-    out[strcspn(out, "\n")] = '\0';
-}
-
-static char *sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Runs a shell command that must succeed; returns its trimmed stdout (malloc'd). */
-static char *sh_ok(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    ck_assert_msg(r.status == 0, "%s: exit %d: %s", cmd, r.status, r.err);
-    r.out[strcspn(r.out, "\n")] = '\0';
-    free(r.err);
-    return r.out;
-}
-
 static void setup(void)
 {
-    uuid(store);
-    uuid(list_a);
-    uuid(list_b);
+    tu_uuid(store);
+    tu_uuid(list_a);
+    tu_uuid(list_b);
     snprintf(image, sizeof image, "instctl-engine-test:%.8s", store);
-    free(sh_ok("d=$(mktemp -d) && cp \"$(command -v busybox)\" $d/busybox && "
-               "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\nUSER 101\\n"
-               "CMD [\"/bin/busybox\",\"sleep\",\"1000\"]\\n' > $d/Dockerfile && "
-               "DOCKER_BUILDKIT=0 docker build -q -t %s $d >/dev/null; rc=$?; rm -rf $d; exit $rc",
-               image));
+    free(tu_sh_ok(
+        "d=$(mktemp -d) && cp \"$(command -v busybox)\" $d/busybox && "
+        "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\nUSER 101\\n"
+        "CMD [\"/bin/busybox\",\"sleep\",\"1000\"]\\n' > $d/Dockerfile && "
+        "DOCKER_BUILDKIT=0 docker build -q -t %s $d >/dev/null; rc=$?; rm -rf $d; exit $rc",
+        image));
 }
 
 static void teardown(void)
@@ -101,7 +77,7 @@ START_TEST(ping_negotiates_version)
     ck_assert_msg(sscanf(v, "%d.%d", &major, &minor) == 2 && major == 1 && minor >= 41 &&
                       minor <= 47,
                   "version %s", v);
-    char *engine_v = sh_ok("docker version -f '{{.Server.APIVersion}}'");
+    char *engine_v = tu_sh_ok("docker version -f '{{.Server.APIVersion}}'");
     if (strcmp(engine_v, "1.47") <= 0 && strlen(engine_v) == 4)
         ck_assert_str_eq(v, engine_v);
     free(engine_v);
@@ -167,7 +143,7 @@ static void spec_for(lc_container_spec *s, const char *name, const char *st, con
 /* docker inspect -f fmt on id, through the CLI (an independent view). */
 static char *docker_inspect(const char *id, const char *fmt)
 {
-    return sh_ok("docker inspect -f '%s' %s", fmt, id);
+    return tu_sh_ok("docker inspect -f '%s' %s", fmt, id);
 }
 
 static void check_created(lc_engine *e, const char *id, const char *inst, const char *vol)
@@ -202,10 +178,10 @@ static void check_secret(lc_engine *e, const char *id)
     ck_assert_uint_eq(len, 10);
     ck_assert(memcmp(data, "pa55\0word\n", 10) == 0);
     free(data);
-    char *st = sh_ok("docker exec -u 0 %s /bin/busybox stat -c '%%u:%%g:%%a' /run/instctl "
-                     "/run/instctl/secret | tr '\\n' ' '",
-                     id);
-    ck_assert_str_eq(st, "1000:1001:700 1000:1001:400 ");
+    char *st = tu_sh_ok("docker exec -u 0 %s /bin/busybox stat -c '%%u:%%g:%%a' /run/instctl "
+                        "/run/instctl/secret | tr '\\n' ' '",
+                        id);
+    ck_assert_str_eq(st, "1000:1001:700 1000:1001:400");
     free(st);
     ck_assert_int_eq(engine_get_file(e, id, "/run/instctl/nothing", &data, &len, &d), LC_ENOTFOUND);
     ck_assert_ptr_null(data);
@@ -250,9 +226,9 @@ static void check_stop_twice(lc_engine *e, const char *id)
     unsigned long before = engine_request_count(e);
     OK(engine_container_stop(e, id, 2, &d_));
     ck_assert_uint_eq(engine_request_count(e), before + 1);
-    char *code = sh_ok("curl -s -o /dev/null -w '%%{http_code}' --unix-socket %s -X POST "
-                       "http://localhost/v1.41/containers/%s/stop",
-                       engine_socket_path(e), id);
+    char *code = tu_sh_ok("curl -s -o /dev/null -w '%%{http_code}' --unix-socket %s -X POST "
+                          "http://localhost/v1.41/containers/%s/stop",
+                          engine_socket_path(e), id);
     ck_assert_str_eq(code, "304");
     free(code);
 }
@@ -302,7 +278,7 @@ START_TEST(container_lifecycle)
     size_t early_len;
     lc_diag d = {""};
     lc_container_spec s;
-    uuid(inst);
+    tu_uuid(inst);
     snprintf(name, sizeof name, "odoo_enginetest_%.8s", inst);
     snprintf(vol, sizeof vol, "%s_v1", name);
     check_volume_create(e, vol, inst);
@@ -337,14 +313,14 @@ START_TEST(list_filters_by_store_and_managed)
     char inst[2][40], name[2][64], id[2][65];
     lc_container_spec s;
     for (int i = 0; i < 2; i++) {
-        uuid(inst[i]);
+        tu_uuid(inst[i]);
         snprintf(name[i], sizeof name[i], "odoo_enginelist_%.8s", inst[i]);
         spec_for(&s, name[i], i == 0 ? list_a : list_b, inst[i]);
         s.network = "none";
         OK(engine_container_create(e, &s, id[i], &d_));
     }
-    free(sh_ok("docker create --label %s=%s --label %s=%s %s >/dev/null", LC_LABEL_STORE, list_a,
-               LC_LABEL_INSTANCE, inst[0], image));
+    free(tu_sh_ok("docker create --label %s=%s --label %s=%s %s >/dev/null", LC_LABEL_STORE, list_a,
+                  LC_LABEL_INSTANCE, inst[0], image));
     char *mode = docker_inspect(id[0], "{{.HostConfig.NetworkMode}}");
     ck_assert_str_eq(mode, "none");
     free(mode);
@@ -359,7 +335,7 @@ START_TEST(list_filters_by_store_and_managed)
         free(l);
     }
     char fresh[40];
-    uuid(fresh);
+    tu_uuid(fresh);
     OK(engine_container_list(e, fresh, &l, &n, &d_));
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(l);

@@ -80,15 +80,8 @@ static void teardown(void)
     tu_run_free(&r);
 }
 
-static tu_run ic_in(const char *input, ...)
-{
-    va_list ap;
-    va_start(ap, input);
-    tu_run r = tu_instctl_vconf(E.conf, input, ap);
-    va_end(ap);
-    return r;
-}
-#define IC(...) ic_in(NULL, __VA_ARGS__, (const char *)NULL)
+/* IC: instctl --config CONF args... */
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
 
 /* The stderr of a refused command is exactly one line naming what and why. */
 static void assert_one_line(const tu_run *r, const char *what, const char *says)

@@ -50,34 +50,6 @@ typedef struct lc_env {
 
 static lc_env E;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/* Removes every container and volume labelled for this environment's store. */
-static void env_cleanup_docker(void)
-{
-    if (E.uuid[0] == '\0')
-        return;
-    char *o = tu_shf(NULL,
-                     "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                     ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                     "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                     E.uuid, E.uuid);
-    free(o);
-}
-
 static void env_setup(void)
 {
     memset(&E, 0, sizeof E);
@@ -99,22 +71,12 @@ static void env_setup(void)
         snprintf(E.setup_error, sizeof E.setup_error, "cannot write %s", E.conf);
         return;
     }
-    const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36) {
-        snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
-                 r.status, r.out, r.err);
-    } else {
-        snprintf(E.uuid, sizeof E.uuid, "%s", r.out);
-        E.ready = true;
-    }
-    tu_run_free(&r);
+    E.ready = tu_instctl_init(E.conf, E.uuid, sizeof E.uuid, E.setup_error, sizeof E.setup_error);
 }
 
 static void env_teardown(void)
 {
-    env_cleanup_docker();
+    tu_docker_clean(E.uuid);
     if (E.dir[0] != '\0') {
         char *o = tu_shf(NULL, "rm -rf '%s' '%s.pw'", E.dir, E.dir);
         free(o);
@@ -129,22 +91,13 @@ static void checked_setup(void)
 
 static void checked_teardown(void)
 {
-    env_cleanup_docker();
+    tu_docker_clean(E.uuid);
 }
 
 /* ---- running instctl ---- */
 
-static tu_run ic_in(const char *input, ...)
-{
-    va_list ap;
-    va_start(ap, input);
-    tu_run r = tu_instctl_vconf(E.conf, input, ap);
-    va_end(ap);
-    return r;
-}
-
-#define IC(...) ic_in(NULL, __VA_ARGS__, (const char *)NULL)
-#define IC_IN(input, ...) ic_in(input, __VA_ARGS__, (const char *)NULL)
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
+#define IC_IN(input, ...) tu_instctl_conf(E.conf, input, __VA_ARGS__, (const char *)NULL)
 
 /*
  * ic_clean: like IC_IN, but the child closes every descriptor above 2
@@ -204,26 +157,13 @@ static int ic_clean(const char *input, char **out, char **err, ...)
 
 /* ---- the three views ---- */
 
-static char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sqlf(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return tu_sql(E.db, sql);
-}
-
 static long sql_long(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static long sql_long(const char *fmt, ...)
 {
-    char sql[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
+    char *v = tu_vsqlf(E.db, fmt, ap);
     va_end(ap);
-    char *v = tu_sql(E.db, sql);
     long n = v[0] ? strtol(v, NULL, 10) : -1;
     free(v);
     return n;
@@ -244,16 +184,18 @@ static void sql_exec(const char *sql)
 /* The status column of the live row named name (else the newest row of that name). */
 static char *db_status(const char *name)
 {
-    return sqlf("SELECT status FROM instances WHERE name = '%s'"
-                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
-                name);
+    return tu_sqlf(E.db,
+                   "SELECT status FROM instances WHERE name = '%s'"
+                   " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                   name);
 }
 
 static char *db_field(const char *name, const char *col)
 {
-    return sqlf("SELECT %s FROM instances WHERE name = '%s'"
-                " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
-                col, name);
+    return tu_sqlf(E.db,
+                   "SELECT %s FROM instances WHERE name = '%s'"
+                   " ORDER BY status = 'terminated', updated_at DESC LIMIT 1",
+                   col, name);
 }
 
 #define ASSERT_DB_STATUS(name, want)                                                               \
@@ -263,38 +205,6 @@ static char *db_field(const char *name, const char *col)
                       name, st_, want);                                                            \
         free(st_);                                                                                 \
     } while (0)
-
-/* Docker's State.Status of a container, or "missing". */
-static char *docker_state(const char *container)
-{
-    int st;
-    char *s = tu_shf(&st, "docker inspect -f '{{.State.Status}}' '%s' 2>/dev/null", container);
-    if (st != 0) {
-        free(s);
-        return strdup("missing");
-    }
-    return s;
-}
-
-#define ASSERT_DOCKER_STATE(container, want)                                                       \
-    do {                                                                                           \
-        char *ds_ = docker_state(container);                                                       \
-        ck_assert_msg(strcmp(ds_, want) == 0, "container %s: Docker says \"%s\", want %s",         \
-                      container, ds_, want);                                                       \
-        free(ds_);                                                                                 \
-    } while (0)
-
-static char *docker_inspect_field(const char *container, const char *tmpl)
-{
-    return tu_shf(NULL, "docker inspect -f '%s' '%s' 2>/dev/null", tmpl, container);
-}
-
-static bool volume_exists(const char *volume)
-{
-    int st;
-    free(tu_shf(&st, "docker volume inspect '%s' >/dev/null 2>&1", volume));
-    return st == 0;
-}
 
 /* How many containers (or volumes) carry this environment's store label. */
 static long labelled(const char *what)
@@ -358,14 +268,14 @@ static long history_rows(const char *name)
 /* Polls the DB until the instance has status want; false after timeout_s. */
 static bool wait_status(const char *name, const char *want, double timeout_s)
 {
-    double until = now_s() + timeout_s;
+    double until = tu_now_s() + timeout_s;
     for (;;) {
         char *st = db_status(name);
         bool ok = strcmp(st, want) == 0;
         free(st);
         if (ok)
             return true;
-        if (now_s() > until)
+        if (tu_now_s() > until)
             return false;
         usleep(200 * 1000);
     }
@@ -411,7 +321,7 @@ static void create_running(const char *name, const char *db, char *container, si
     snprintf(container, clen, "%s", cn);
     free(cn);
     ck_assert_str_ne(container, "");
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
 }
 
 /* Reads a file inside a container (docker exec cat); NULL when it cannot. */
@@ -525,21 +435,21 @@ START_TEST(test_create_history)
     regfree(&re);
     snprintf(container, sizeof container, "%s", cn);
     free(cn);
-    ASSERT_DOCKER_STATE(container, "running");
+    TU_ASSERT_DOCKER_STATE(container, "running");
     char *cid = db_field(name, "container_id");
-    char *docker_id = docker_inspect_field(container, "{{.Id}}");
+    char *docker_id = tu_docker_inspect(container, "{{.Id}}");
     ck_assert_str_eq(cid, docker_id);
     free(cid);
     free(docker_id);
-    char *lab = docker_inspect_field(container, "{{index .Config.Labels \"io.instctl.store\"}} "
-                                                "{{index .Config.Labels \"io.instctl.instance\"}} "
-                                                "{{index .Config.Labels \"io.instctl.managed\"}}");
+    char *lab = tu_docker_inspect(container, "{{index .Config.Labels \"io.instctl.store\"}} "
+                                             "{{index .Config.Labels \"io.instctl.instance\"}} "
+                                             "{{index .Config.Labels \"io.instctl.managed\"}}");
     char wantlab[160];
     snprintf(wantlab, sizeof wantlab, "%s %s true", E.uuid, id);
     ck_assert_str_eq(lab, wantlab);
     free(lab);
     char *vol = db_field(name, "volume_name");
-    ck_assert_msg(volume_exists(vol), "volume %s missing", vol);
+    ck_assert_msg(tu_docker_volume_exists(vol), "volume %s missing", vol);
     free(vol);
     ck_assert_int_eq(labelled("containers"), 1);
     ck_assert_int_eq(labelled("volumes"), 1);
@@ -577,11 +487,11 @@ START_TEST(test_create_no_wait)
     tu_random_hex(pw + 2, 12);
     snprintf(input, sizeof input, "%s\n", pw);
 
-    double t0 = now_s();
+    double t0 = tu_now_s();
     char *out = NULL, *err = NULL;
     int rc = ic_clean(input, &out, &err, "create", name, "--database", db, "--admin-email", email,
                       "--admin-password-file", "-", "--no-wait", "--json", (const char *)NULL);
-    double took = now_s() - t0;
+    double took = tu_now_s() - t0;
     char *st_now = db_status(name);
     ck_assert_msg(rc == 0, "create --no-wait: exit %d\n%s%s", rc, out, err);
     cJSON *j = cJSON_Parse(out);
@@ -603,13 +513,13 @@ START_TEST(test_create_no_wait)
 
     /* the container exists already and the detached child finishes by itself */
     char *cn = db_field(name, "container_name");
-    char *ds = docker_state(cn);
+    char *ds = tu_docker_state(cn);
     ck_assert_msg(strcmp(ds, "running") == 0 || strcmp(ds, "created") == 0,
                   "container %s is %s right after create --no-wait", cn, ds);
     free(ds);
     ck_assert_msg(wait_status(name, "running", 30), "create --no-wait never reached running: %s",
                   db_field(name, "status || ' ' || coalesce(error_message, '')"));
-    ASSERT_DOCKER_STATE(cn, "running");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action)");
     assert_database_created(cn, db, email, pw);
     /* the lease the detached child adopted is released */
@@ -629,29 +539,29 @@ START_TEST(test_stop_start_restart)
     ck_assert_msg(strstr(r.out, "stopped") != NULL, "stop says: %s", r.out);
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>stopped(action)");
 
     r = IC("start", name);
     ck_assert_msg(r.status == 0, "start: exit %d: %s", r.status, r.err);
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "running");
-    ASSERT_DOCKER_STATE(cn, "running");
-    char *health = docker_inspect_field(cn, "{{.State.Health.Status}}");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
+    char *health = tu_docker_inspect(cn, "{{.State.Health.Status}}");
     ck_assert_msg(strcmp(health, "healthy") == 0, "start returned with health %s", health);
     free(health);
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>stopped(action) "
                          "stopped>running(action)");
 
-    char *started1 = docker_inspect_field(cn, "{{.State.StartedAt}}");
+    char *started1 = tu_docker_inspect(cn, "{{.State.StartedAt}}");
     char *cid1 = db_field(name, "container_id");
     sleep(1); /* StartedAt has sub-second precision, but be sure it moves */
     r = IC("restart", name, "--reason", "test restart");
     ck_assert_msg(r.status == 0, "restart: exit %d: %s", r.status, r.err);
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "running");
-    ASSERT_DOCKER_STATE(cn, "running");
-    char *started2 = docker_inspect_field(cn, "{{.State.StartedAt}}");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
+    char *started2 = tu_docker_inspect(cn, "{{.State.StartedAt}}");
     ck_assert_msg(strcmp(started1, started2) != 0, "restart did not restart %s (StartedAt %s)", cn,
                   started2);
     char *cid2 = db_field(name, "container_id");
@@ -676,7 +586,7 @@ START_TEST(test_stop_start_restart)
     ck_assert_msg(r.status == 0, "action stop: exit %d: %s", r.status, r.err);
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
 }
 END_TEST
 
@@ -688,7 +598,7 @@ START_TEST(test_already)
     long rows = history_rows(name);
     char *version = db_field(name, "version");
     char *updated = db_field(name, "updated_at");
-    char *started = docker_inspect_field(cn, "{{.State.StartedAt}}");
+    char *started = tu_docker_inspect(cn, "{{.State.StartedAt}}");
 
     tu_run r = IC("start", name);
     ck_assert_msg(r.status == 0, "start on running: exit %d: %s", r.status, r.err);
@@ -699,7 +609,7 @@ START_TEST(test_already)
     char *u2 = db_field(name, "updated_at");
     ck_assert_str_eq(v2, version); /* nothing written */
     ck_assert_str_eq(u2, updated);
-    char *s2 = docker_inspect_field(cn, "{{.State.StartedAt}}");
+    char *s2 = tu_docker_inspect(cn, "{{.State.StartedAt}}");
     ck_assert_str_eq(s2, started); /* the container was not touched */
     ASSERT_DB_STATUS(name, "running");
     free(v2);
@@ -726,7 +636,7 @@ START_TEST(test_already)
     tu_run_free(&r);
     ck_assert_int_eq(history_rows(name), rows);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     free(version);
     free(updated);
     free(started);
@@ -740,21 +650,22 @@ START_TEST(test_terminate)
     create_running(name, db, cn, sizeof cn);
     char *id = db_field(name, "id");
     char *vol = db_field(name, "volume_name");
-    ck_assert(volume_exists(vol));
+    ck_assert(tu_docker_volume_exists(vol));
 
     tu_run r = IC("terminate", name, "--reason", "customer left");
     ck_assert_msg(r.status == 0, "terminate: exit %d: %s%s", r.status, r.out, r.err);
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "terminated");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>terminated(action)");
-    char *detail = sqlf("SELECT detail FROM status_events WHERE instance_id = '%s'"
-                        " ORDER BY id DESC LIMIT 1",
-                        id);
+    char *detail = tu_sqlf(E.db,
+                           "SELECT detail FROM status_events WHERE instance_id = '%s'"
+                           " ORDER BY id DESC LIMIT 1",
+                           id);
     ck_assert_msg(strstr(detail, "customer left") != NULL, "terminate's history detail: %s",
                   detail);
     free(detail);
-    ASSERT_DOCKER_STATE(cn, "missing");
-    ck_assert_msg(!volume_exists(vol), "volume %s survived terminate", vol);
+    TU_ASSERT_DOCKER_STATE(cn, "missing");
+    ck_assert_msg(!tu_docker_volume_exists(vol), "volume %s survived terminate", vol);
     ck_assert_int_eq(labelled("containers"), 0);
     ck_assert_int_eq(labelled("volumes"), 0);
 
@@ -801,7 +712,7 @@ START_TEST(test_terminate)
     tu_run_free(&r);
     ck_assert_int_eq(history_rows(name), rows);
     ASSERT_DB_STATUS(name, "terminated");
-    ASSERT_DOCKER_STATE(cn, "missing");
+    TU_ASSERT_DOCKER_STATE(cn, "missing");
     ck_assert_int_eq(labelled("containers"), 0);
 
     /* name and database are unique among live rows only: both may be used again */
@@ -843,8 +754,8 @@ START_TEST(test_error_recreate)
     int st;
     free(tu_shf(&st, "docker rm -f '%s' >/dev/null 2>&1", cn));
     ck_assert_int_eq(st, 0);
-    ASSERT_DOCKER_STATE(cn, "missing");
-    ck_assert(volume_exists(vol));
+    TU_ASSERT_DOCKER_STATE(cn, "missing");
+    ck_assert(tu_docker_volume_exists(vol));
 
     tu_run r = IC("start", name);
     ck_assert_msg(r.status == 0, "start of error with the container gone: exit %d: %s%s", r.status,
@@ -862,16 +773,16 @@ START_TEST(test_error_recreate)
     char *cn_now = db_field(name, "container_name");
     ck_assert_str_eq(cn_now, cn);
     free(cn_now);
-    ASSERT_DOCKER_STATE(cn, "running");
-    char *docker_id = docker_inspect_field(cn, "{{.Id}}");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
+    char *docker_id = tu_docker_inspect(cn, "{{.Id}}");
     ck_assert_str_eq(docker_id, new_cid);
     free(docker_id);
-    char *mount = docker_inspect_field(cn, "{{range .Mounts}}{{.Name}}:{{.Destination}}{{end}}");
+    char *mount = tu_docker_inspect(cn, "{{range .Mounts}}{{.Name}}:{{.Destination}}{{end}}");
     char want[256];
     snprintf(want, sizeof want, "%s:/var/lib/odoo", vol);
     ck_assert_str_eq(mount, want);
     free(mount);
-    char *lab = docker_inspect_field(cn, "{{index .Config.Labels \"io.instctl.instance\"}}");
+    char *lab = tu_docker_inspect(cn, "{{index .Config.Labels \"io.instctl.instance\"}}");
     ck_assert_str_eq(lab, id);
     free(lab);
     char *log = container_file(cn, "/var/lib/odoo/standin/database-create.log");
@@ -896,8 +807,8 @@ START_TEST(test_error_recreate)
     ck_assert_msg(strstr(msg, "container and volume missing") != NULL, "error_message: %s", msg);
     free(msg);
     ck_assert_int_eq(history_rows(name), rows); /* error -> error is no change */
-    ASSERT_DOCKER_STATE(cn, "missing");
-    ck_assert_msg(!volume_exists(vol), "start made a fresh empty volume %s", vol);
+    TU_ASSERT_DOCKER_STATE(cn, "missing");
+    ck_assert_msg(!tu_docker_volume_exists(vol), "start made a fresh empty volume %s", vol);
     ck_assert_int_eq(labelled("containers"), 0);
     free(id);
     free(old_cid);
@@ -926,7 +837,7 @@ START_TEST(test_stats_zero)
         ck_assert_int_eq(n, 0);
         p += used;
     }
-    ck_assert_msg(trim(p)[0] == '\0', "extra stats output: %s", p);
+    ck_assert_msg(tu_trim(p)[0] == '\0', "extra stats output: %s", p);
     tu_run_free(&r);
 
     r = IC("stats", "--json");
@@ -1181,7 +1092,7 @@ START_TEST(test_engine_unreachable)
     char *after = tu_sql(E.db, snap_sql);
     ck_assert_str_eq(after, before);
     ck_assert_int_eq(history_rows(name), rows);
-    ASSERT_DOCKER_STATE(cn, "running");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
     free(before);
     free(after);
 
@@ -1208,7 +1119,7 @@ START_TEST(test_engine_unreachable)
     ck_assert_str_eq(after, before);
     ck_assert_int_eq(history_rows(name), rows);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     free(before);
     free(after);
 
@@ -1335,7 +1246,7 @@ START_TEST(test_duplicate_name)
     char *cnp = db_field(name, "container_name");
     snprintf(cn, sizeof cn, "%s", cnp);
     free(cnp);
-    ASSERT_DOCKER_STATE(cn, "running");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
     ck_assert_int_eq(labelled("containers"), 1);
     ck_assert_int_eq(labelled("volumes"), 1);
     char *id = db_field(name, "id");
@@ -1363,7 +1274,7 @@ START_TEST(test_duplicate_name)
     char *v2 = db_field(name, "version");
     ck_assert_str_eq(id2, id);
     ck_assert_str_eq(v2, version);
-    ASSERT_DOCKER_STATE(cn, "running");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
     char *other = tu_shf(
         NULL, "docker ps -a --format '{{.Names}}' | grep -cE '^odoo_%s_[0-9a-f]{8}$' || true", db2);
     ck_assert_str_eq(other, "0");
@@ -1384,10 +1295,10 @@ START_TEST(test_missing_image)
     const char *image = "instctl/does-not-exist:1";
     free(tu_shf(NULL, "docker image rm -f %s >/dev/null 2>&1; true", image));
 
-    double t0 = now_s();
+    double t0 = tu_now_s();
     tu_run r = IC("create", name, "--database", db, "--admin-email", email, "--admin-password-file",
                   pwfile, "--image", image, "--pull", "never");
-    double took = now_s() - t0;
+    double took = tu_now_s() - t0;
     ck_assert_msg(r.status == 1, "create with a missing image: exit %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.err, image) != NULL, "stderr does not name the image: %s", r.err);
     tu_run_free(&r);
@@ -1407,7 +1318,7 @@ START_TEST(test_missing_image)
     ck_assert_int_eq(labelled("containers"), 0);
     ck_assert_int_eq(labelled("volumes"), 0);
     char *cn = db_field(name, "container_name");
-    ASSERT_DOCKER_STATE(cn, "missing");
+    TU_ASSERT_DOCKER_STATE(cn, "missing");
     free(cn);
 
     /* show --json reports it */
@@ -1465,26 +1376,26 @@ START_TEST(test_stop_lease)
     ck_assert_msg(strstr(r.err, "busy") != NULL, "stop while busy says: %s", r.err);
     tu_run_free(&r);
     ASSERT_DB_STATUS(name, "running");
-    ASSERT_DOCKER_STATE(cn, "running");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
     ck_assert_int_eq(history_rows(name), rows);
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", id), getpid());
 
     /* --wait=20 stop waits for the lease, then stops */
-    double t0 = now_s();
+    double t0 = tu_now_s();
     pid_t bg = ic_background("--wait=20", "stop", name);
     ck_assert_int_gt(bg, 0);
     usleep(1000 * 1000);
     int st;
     ck_assert_msg(waitpid(bg, &st, WNOHANG) == 0, "--wait stop did not wait for the lease");
     ASSERT_DB_STATUS(name, "running");
-    ASSERT_DOCKER_STATE(cn, "running");
+    TU_ASSERT_DOCKER_STATE(cn, "running");
     ck_assert_msg(store_lease_release(s, id, &d) == LC_OK, "release: %s", d.msg);
     int rc = wait_exit(bg);
-    double took = now_s() - t0;
+    double took = tu_now_s() - t0;
     ck_assert_msg(rc == 0, "--wait=20 stop after the lease was released: exit %d", rc);
     ck_assert_msg(took >= 1.0 && took < 15, "--wait stop took %.1f s", took);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>stopped(action)");
     ck_assert_int_eq(sql_long("SELECT count(*) FROM instances WHERE lease_pid IS NOT NULL"), 0);
     store_close(s);
@@ -1506,14 +1417,14 @@ START_TEST(test_stop_lease)
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", id), holder);
     ck_assert_int_gt(sql_long("SELECT lease_deadline FROM instances WHERE id = '%s'", id),
                      (long)time(NULL) + 60);
-    t0 = now_s();
+    t0 = tu_now_s();
     r = IC("stop", name);
-    took = now_s() - t0;
+    took = tu_now_s() - t0;
     ck_assert_msg(r.status == 0, "stop with a dead holder's lease: exit %d: %s", r.status, r.err);
     tu_run_free(&r);
     ck_assert_msg(took < 5, "stop with a dead holder's lease took %.1f s", took);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     ck_assert_int_eq(sql_long("SELECT count(*) FROM instances WHERE lease_pid IS NOT NULL"), 0);
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>stopped(action) "
                          "stopped>running(action) running>stopped(action)");
@@ -1534,7 +1445,7 @@ START_TEST(test_stop_race)
     ck_assert_msg((ra == 0 || ra == 5) && (rb == 0 || rb == 5) && (ra == 0 || rb == 0),
                   "two stops at once exited %d and %d", ra, rb);
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>stopped(action)");
 
     /* with --wait: both exit 0, one stop recorded */
@@ -1549,7 +1460,7 @@ START_TEST(test_stop_race)
         ck_assert_msg(rc == 0, "stop --wait #%d exited %d", i, rc);
     }
     ASSERT_DB_STATUS(name, "stopped");
-    ASSERT_DOCKER_STATE(cn, "exited");
+    TU_ASSERT_DOCKER_STATE(cn, "exited");
     ASSERT_HISTORY(name, "->creating(action) creating>running(action) running>stopped(action) "
                          "stopped>running(action) running>stopped(action)");
     ck_assert_int_eq(sql_long("SELECT count(*) FROM instances WHERE lease_pid IS NOT NULL"), 0);
@@ -1597,20 +1508,20 @@ START_TEST(test_wait_deadline)
     ck_assert_int_eq(sql_long("SELECT lease_pid FROM instances WHERE id = '%s'", in.id), getpid());
 
     /* no --wait: busy at once */
-    double t0 = now_s();
+    double t0 = tu_now_s();
     tu_run r = IC("terminate", name);
     ck_assert_msg(r.status == 5, "terminate while create holds the lease: exit %d: %s", r.status,
                   r.err);
     ck_assert_msg(strstr(r.err, "busy") != NULL, "terminate while busy says: %s", r.err);
     tu_run_free(&r);
-    ck_assert_msg(now_s() - t0 < 5, "terminate without --wait waited");
+    ck_assert_msg(tu_now_s() - t0 < 5, "terminate without --wait waited");
 
     const char *waits[] = {"--wait=1", "--wait=2"};
     for (int i = 0; i < 2; i++) {
         align_half_second();
-        t0 = now_s();
+        t0 = tu_now_s();
         r = IC(waits[i], "terminate", name);
-        double waited = now_s() - t0;
+        double waited = tu_now_s() - t0;
         ck_assert_msg(r.status == 5, "%s terminate while the lease is held: exit %d: %s", waits[i],
                       r.status, r.err);
         tu_run_free(&r);

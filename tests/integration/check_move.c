@@ -96,36 +96,13 @@ static void teardown(void)
     tu_run_free(&r);
 }
 
-static tu_run ic_in(const char *input, ...)
-{
-    va_list ap;
-    va_start(ap, input);
-    tu_run r = tu_instctl_vconf(E.conf, input, ap);
-    va_end(ap);
-    return r;
-}
-#define IC(...) ic_in(NULL, __VA_ARGS__, (const char *)NULL)
+/* IC: instctl --config CONF args... */
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
 
 static void ok(tu_run r, const char *what)
 {
     ck_assert_msg(r.status == 0, "%s: exit %d: %s%s", what, r.status, r.out, r.err);
     tu_run_free(&r);
-}
-
-/* `sh -c` of a formatted command; its stdout (malloc'd) when it exits 0, else the test fails. */
-static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    ck_assert_msg(r.status == 0, "%s: exit %d: %s", cmd, r.status, r.err);
-    char *out = strdup(r.out);
-    tu_run_free(&r);
-    return out;
 }
 
 /* The docker -H argument of a host of this store. */
@@ -148,8 +125,8 @@ static void make(const char *name, const char *host, bool running, char id[64])
     snprintf(id, 64, "%.*s", (int)strcspn(r.out, "\n"), r.out);
     tu_run_free(&r);
     char *cname = tu_sql(E.db, "SELECT container_name FROM instances");
-    free(sh("docker -H %s exec %s sh -c 'echo moved-%s > /var/lib/odoo/marker'", engine_of(host),
-            cname, name));
+    free(tu_sh_ok("docker -H %s exec %s sh -c 'echo moved-%s > /var/lib/odoo/marker'",
+                  engine_of(host), cname, name));
     free(cname);
     if (!running)
         ok(IC("stop", name), "stop");
@@ -158,21 +135,16 @@ static void make(const char *name, const char *host, bool running, char id[64])
 /* Containers (not backup helpers) or volumes labelled for instance id on host's engine. */
 static int count_on(const char *host, const char *id, bool volumes)
 {
-    char *out = volumes
-                    ? sh("docker -H %s volume ls -q --filter label=io.instctl.instance=%s",
-                         engine_of(host), id)
-                    : sh("docker -H %s ps -aq --filter label=io.instctl.instance=%s"
-                         " --filter label=io.instctl.managed=true | while read c; do"
-                         " docker -H %s inspect -f '{{index .Config.Labels \"io.instctl.role\"}}'"
-                         " $c; done | grep -vc helper || true",
-                         engine_of(host), id, engine_of(host));
-    int n = 0;
-    if (volumes) {
-        for (char *p = out; *p; p++)
-            n += *p == '\n';
-    } else {
-        n = atoi(out);
-    }
+    char *out =
+        volumes
+            ? tu_sh_ok("docker -H %s volume ls -q --filter label=io.instctl.instance=%s | wc -l",
+                       engine_of(host), id)
+            : tu_sh_ok("docker -H %s ps -aq --filter label=io.instctl.instance=%s"
+                       " --filter label=io.instctl.managed=true | while read c; do"
+                       " docker -H %s inspect -f '{{index .Config.Labels \"io.instctl.role\"}}'"
+                       " $c; done | grep -vc helper || true",
+                       engine_of(host), id, engine_of(host));
+    int n = atoi(out);
     free(out);
     return n;
 }
@@ -194,10 +166,10 @@ static void assert_one_copy(const char *id, const char *name, bool running, cons
     ck_assert_msg(strcmp(status, want) == 0, "%s: status|op %s, expected %s", what, status, want);
     char *cid = tu_sql(E.db, "SELECT container_id FROM instances");
     if (!running)
-        free(sh("docker -H %s start %s >/dev/null", engine_of(host), cid));
-    char *marker = sh("docker -H %s exec %s cat /var/lib/odoo/marker", engine_of(host), cid);
+        free(tu_sh_ok("docker -H %s start %s >/dev/null", engine_of(host), cid));
+    char *marker = tu_sh_ok("docker -H %s exec %s cat /var/lib/odoo/marker", engine_of(host), cid);
     char expect[80];
-    snprintf(expect, sizeof expect, "moved-%s\n", name);
+    snprintf(expect, sizeof expect, "moved-%s", name);
     ck_assert_msg(strcmp(marker, expect) == 0, "%s: the file reads \"%s\"", what, marker);
     free(marker);
     free(cid);
@@ -225,7 +197,7 @@ START_TEST(test_move_both_ways)
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "odoo_url")), url);
     cJSON_Delete(j);
     tu_run_free(&r);
-    free(sh("wget -q -O - %s/web/health", url)); /* Odoo answers at the published address */
+    free(tu_sh_ok("wget -q -O - %s/web/health", url)); /* Odoo answers at the published address */
 
     r = IC("move", "mv", "--to", "local");
     ck_assert_msg(r.status == 0, "move back: exit %d: %s", r.status, r.err);

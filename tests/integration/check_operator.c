@@ -70,26 +70,6 @@ static const char *engine_uri(void)
     return host != NULL && strncmp(host, "unix://", 7) == 0 ? host : "unix:///var/run/docker.sock";
 }
 
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/* Removes every container and volume labelled for this environment's store. */
-static void env_cleanup_docker(void)
-{
-    if (E.uuid[0] == '\0')
-        return;
-    free(tu_shf(NULL,
-                "docker ps -aq --filter label=io.instctl.store=%s | xargs -r docker rm -f "
-                ">/dev/null 2>&1; docker volume ls -q --filter label=io.instctl.store=%s | "
-                "xargs -r docker volume rm -f >/dev/null 2>&1; true",
-                E.uuid, E.uuid));
-}
-
 /* Writes the case's standard configuration to path, with extra lines appended. */
 static bool write_conf(const char *path, const char *db, const char *extra)
 {
@@ -130,22 +110,12 @@ static void env_setup(void)
                  strerror(errno));
         return;
     }
-    const char *argv[] = {"--config", E.conf, "init", "-q", NULL};
-    tu_run r = tu_instctl(NULL, argv);
-    trim(r.out);
-    if (r.status != 0 || strlen(r.out) != 36) {
-        snprintf(E.setup_error, sizeof E.setup_error, "instctl init -q: exit %d, out \"%s\" err %s",
-                 r.status, r.out, r.err);
-    } else {
-        snprintf(E.uuid, sizeof E.uuid, "%s", r.out);
-        E.ready = true;
-    }
-    tu_run_free(&r);
+    E.ready = tu_instctl_init(E.conf, E.uuid, sizeof E.uuid, E.setup_error, sizeof E.setup_error);
 }
 
 static void env_teardown(void)
 {
-    env_cleanup_docker();
+    tu_docker_clean(E.uuid);
     if (E.dir[0] == '/')
         free(tu_shf(NULL, "rm -rf '%s'", E.dir));
 }
@@ -157,23 +127,14 @@ static void checked_setup(void)
 
 static void checked_teardown(void)
 {
-    env_cleanup_docker();
+    tu_docker_clean(E.uuid);
 }
 
 /* ---- running instctl ---- */
 
-static tu_run ic_in(const char *input, ...)
-{
-    va_list ap;
-    va_start(ap, input);
-    tu_run r = tu_instctl_vconf(E.conf, input, ap);
-    va_end(ap);
-    return r;
-}
-
 /* IC: instctl --config CONF args...; IC_IN the same with stdin from input. */
-#define IC(...) ic_in(NULL, __VA_ARGS__, (const char *)NULL)
-#define IC_IN(input, ...) ic_in(input, __VA_ARGS__, (const char *)NULL)
+#define IC(...) tu_instctl_conf(E.conf, NULL, __VA_ARGS__, (const char *)NULL)
+#define IC_IN(input, ...) tu_instctl_conf(E.conf, input, __VA_ARGS__, (const char *)NULL)
 
 /* Raw: instctl args... exactly as given (no --config added). */
 static tu_run raw_v(const char *first, ...)
@@ -319,7 +280,7 @@ static void create_running(const char *suffix, char *name, size_t nlen, char id[
     names(suffix, name, nlen, db, sizeof db);
     const char *q[] = {"-q", NULL};
     tu_run r = create_run(suffix, q);
-    trim(r.out);
+    tu_trim(r.out);
     ck_assert_msg(r.status == 0 && strlen(r.out) == 36,
                   "create %s -q: exit %d\nstdout: %s\nstderr: %s", name, r.status, r.out, r.err);
     snprintf(id, 40, "%s", r.out);
@@ -339,7 +300,7 @@ static void create_failing(const char *suffix, char id[40])
 {
     const char *extra[] = {"--image", "instctl/odoo-standin:absent", "--pull", "never", "-q", NULL};
     tu_run r = create_run(suffix, extra);
-    trim(r.out);
+    tu_trim(r.out);
     ck_assert_msg(r.status == 1 && strlen(r.out) == 36,
                   "create %s (image absent): exit %d\nstdout: %s\nstderr: %s", suffix, r.status,
                   r.out, r.err);
@@ -1541,7 +1502,7 @@ static char *complete_words(const char *script, const char *words)
                        "printf \"%%s\\n\" \"${COMPREPLY[@]}\" | LC_ALL=C sort | tr \"\\n\" \" \"'",
                        E.dir, script, words);
     ck_assert_msg(st == 0, "completing (%s): exit %d", words, st);
-    return trim(out);
+    return tu_trim(out);
 }
 
 START_TEST(test_completion)

@@ -42,46 +42,14 @@ static int nstores;
 static int proxy_pid = -1;
 static char sweep_list[256]; /* "uuid dir" lines of every store made by this runner */
 
-static char *sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *vsh(bool must, const char *fmt, va_list ap)
-{
-    char cmd[4096];
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    tu_run r = tu_sh(cmd);
-    ck_assert_msg(!must || r.status == 0, "%s: exit %d: %s", cmd, r.status, r.err);
-    r.out[strcspn(r.out, "\n")] = '\0';
-    free(r.err);
-    return r.out;
-}
-
-/* A shell command that must succeed; its first output line (malloc'd). */
-static char *sh_ok(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *out = vsh(true, fmt, ap);
-    va_end(ap);
-    return out;
-}
-
-/* A shell command whatever its exit; its first output line (malloc'd). */
-static char *sh(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *out = vsh(false, fmt, ap);
-    va_end(ap);
-    return out;
-}
-
 static void clean_store(const char *uuid, const char *dir)
 {
-    free(sh("docker ps -aq --filter label=%s=%s | xargs -r docker rm -f >/dev/null 2>&1; "
-            "docker volume ls -q --filter label=%s=%s | xargs -r docker volume rm -f >/dev/null "
-            "2>&1; rm -rf '%s'",
-            LC_LABEL_STORE, uuid, LC_LABEL_STORE, uuid, dir));
+    free(
+        tu_shf(NULL,
+               "docker ps -aq --filter label=%s=%s | xargs -r docker rm -f >/dev/null 2>&1; "
+               "docker volume ls -q --filter label=%s=%s | xargs -r docker volume rm -f >/dev/null "
+               "2>&1; rm -rf '%s'",
+               LC_LABEL_STORE, uuid, LC_LABEL_STORE, uuid, dir));
 }
 
 /* A new store: directory, config, password file, `init`; recorded for the sweep. */
@@ -101,12 +69,8 @@ static store *new_store(void)
              "db = %s\nimage_template = instctl/odoo-standin:{version}\ncreate_timeout = 60\n",
              s->db);
     ck_assert(tu_write_file(s->conf, conf) && tu_write_file(s->pw, "s3cret-admin\n"));
-    tu_run r = tu_instctl(NULL, (const char *[]){"--config", s->conf, "init", "-q", NULL});
-    ck_assert_msg(r.status == 0, "init: %d %s", r.status, r.err);
-    r.out[strcspn(r.out, "\n")] = '\0';
-    ck_assert_uint_eq(strlen(r.out), 36);
-    snprintf(s->uuid, sizeof s->uuid, "%s", r.out);
-    tu_run_free(&r);
+    char why[512];
+    ck_assert_msg(tu_instctl_init(s->conf, s->uuid, sizeof s->uuid, why, sizeof why), "%s", why);
     FILE *f = fopen(sweep_list, "a");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "%s %s\n", s->uuid, s->dir);
@@ -289,9 +253,10 @@ static void assert_observed(const store *s, const inst *in, const char *state)
 /* Docker's own view: State.Status, or "missing". */
 static char *docker_state(const char *container)
 {
-    return sh("s=$(docker inspect -f '{{.State.Status}}' %s 2>/dev/null) && echo \"$s\" || "
-              "echo missing",
-              container);
+    return tu_shf(NULL,
+                  "s=$(docker inspect -f '{{.State.Status}}' %s 2>/dev/null) && echo \"$s\" || "
+                  "echo missing",
+                  container);
 }
 
 static void assert_docker(const char *container, const char *want)
@@ -323,9 +288,9 @@ static void assert_line(const char *text, const char *who, const char *want)
 /* A container with an instance's labels that is not the row's container. */
 static char *labelled_container(const store *s, const char *instance_id)
 {
-    return sh_ok("docker create --label %s=true --label %s=%s --label %s=%s "
-                 "instctl/odoo-standin:17.0",
-                 LC_LABEL_MANAGED, LC_LABEL_STORE, s->uuid, LC_LABEL_INSTANCE, instance_id);
+    return tu_sh_ok("docker create --label %s=true --label %s=%s --label %s=%s "
+                    "instctl/odoo-standin:17.0",
+                    LC_LABEL_MANAGED, LC_LABEL_STORE, s->uuid, LC_LABEL_INSTANCE, instance_id);
 }
 
 static char *dump(const store *s)
@@ -379,7 +344,7 @@ START_TEST(pause_is_transient)
 {
     store *s = &S[0];
     inst a = create(s, "rc-pause", false);
-    free(sh_ok("docker pause %s", a.cid));
+    free(tu_sh_ok("docker pause %s", a.cid));
     char *err = reconcile(s, NULL, 0);
     assert_status(s, &a, "running");
     assert_line(err, a.id, "status=running container=");
@@ -387,7 +352,7 @@ START_TEST(pause_is_transient)
     assert_line(err, a.id, "reason=\"container paused (transient)\"");
     free(err);
     assert_docker(a.cid, "paused");
-    free(sh_ok("docker unpause %s", a.cid));
+    free(tu_sh_ok("docker unpause %s", a.cid));
     err = reconcile(s, NULL, 0);
     ck_assert_msg(strstr(err, a.id) == NULL, "a plain keep is not logged: %s", err);
     free(err);
@@ -402,7 +367,7 @@ START_TEST(stop_and_start_outside)
 {
     store *s = &S[0];
     inst a = create(s, "rc-stop", false);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     char *err = reconcile(s, NULL, 0);
     assert_line(err, a.id, "to=stopped");
     free(err);
@@ -411,7 +376,7 @@ START_TEST(stop_and_start_outside)
     assert_docker(a.cid, "exited");
     ck_assert_int_eq(reconciled(s, &a, "running", "stopped", "container exited with code %"), 1);
     assert_observed(s, &a, "exited");
-    free(sh_ok("docker start %s", a.cid));
+    free(tu_sh_ok("docker start %s", a.cid));
     free(reconcile(s, NULL, 0));
     assert_observed(s, &a, "running");
     assert_status(s, &a, "running");
@@ -427,7 +392,7 @@ START_TEST(removed_outside_is_error)
 {
     store *s = &S[0];
     inst a = create(s, "rc-gone", false);
-    free(sh_ok("docker rm -f %s", a.cid));
+    free(tu_sh_ok("docker rm -f %s", a.cid));
     char *err = reconcile(s, NULL, 0);
     assert_line(err, a.id, "to=error");
     free(err);
@@ -448,8 +413,8 @@ START_TEST(crash_loop_is_error_and_stopped)
 {
     store *s = &S[0];
     inst a = create(s, "rc-crash", false);
-    free(sh_ok("docker exec %s touch /var/lib/odoo/crash-on-start", a.cid));
-    free(sh_ok("docker restart %s", a.cid)); /* exits 3 at start; unless-stopped restarts it */
+    free(tu_sh_ok("docker exec %s touch /var/lib/odoo/crash-on-start", a.cid));
+    free(tu_sh_ok("docker restart %s", a.cid)); /* exits 3 at start; unless-stopped restarts it */
     char *st = NULL;
     for (int i = 0; i < 25; i++) {
         sleep_ms(1000);
@@ -465,12 +430,12 @@ START_TEST(crash_loop_is_error_and_stopped)
     ck_assert_msg(strncmp(msg, "crash loop", 10) == 0, "error_message: %s", msg);
     free(msg);
     ck_assert_int_eq(reconciled(s, &a, NULL, "error", "crash loop%"), 1);
-    char *state = sh_ok("docker inspect -f '{{.State.Status}} {{.State.Restarting}}' %s", a.cid);
+    char *state = tu_sh_ok("docker inspect -f '{{.State.Status}} {{.State.Restarting}}' %s", a.cid);
     ck_assert_str_eq(state, "exited false");
     free(state);
-    char *count = sh_ok("docker inspect -f '{{.RestartCount}}' %s", a.cid);
+    char *count = tu_sh_ok("docker inspect -f '{{.RestartCount}}' %s", a.cid);
     sleep_ms(2500); /* stopped through the API: the restart policy leaves it alone */
-    state = sh_ok("docker inspect -f '{{.State.Status}} {{.RestartCount}}' %s", a.cid);
+    state = tu_sh_ok("docker inspect -f '{{.State.Status}} {{.RestartCount}}' %s", a.cid);
     char want[64];
     snprintf(want, sizeof want, "exited %s", count);
     ck_assert_str_eq(state, want);
@@ -483,14 +448,14 @@ START_TEST(suspended_started_outside_is_stopped)
 {
     store *s = &S[0];
     inst a = create(s, "rc-susp", false);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     char q[512];
     snprintf(q, sizeof q,
              "UPDATE instances SET status = 'suspended', hold_operator = 1, suspended_from = "
              "'running' WHERE id = '%s'",
              a.id);
     ck_assert(tu_sql_exec(s->db, q));
-    free(sh_ok("docker start %s", a.cid));
+    free(tu_sh_ok("docker start %s", a.cid));
     char *before = dump(s);
     tu_run r = ictl(s, NULL, ARGS("reconcile", "--dry-run"));
     ck_assert_msg(r.status == 0, "%s", r.err);
@@ -562,7 +527,7 @@ START_TEST(extra_container_is_removed_with_a_change)
     store *s = &S[0];
     inst a = create(s, "rc-extra-stop", false);
     char *extra = labelled_container(s, a.id);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     char *err = reconcile(s, NULL, 0);
     assert_status(s, &a, "stopped");
     char *state = docker_state(extra);
@@ -616,7 +581,7 @@ START_TEST(leased_instance_is_left_alone)
     snprintf(q, sizeof q, "SELECT version || ' ' || lease_pid FROM instances WHERE id = '%s'",
              a.id);
     char *before = tu_sql(s->db, q);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     free(reconcile(s, NULL, 0));
     free(reconcile(s, NULL, 0));
     char *after = tu_sql(s->db, q);
@@ -637,7 +602,7 @@ START_TEST(second_reconcile_says_so)
 {
     store *s = &S[0];
     inst a = create(s, "rc-lock", false);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     char path[400];
     snprintf(path, sizeof path, "%s.reconcile.lock", s->db);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -657,7 +622,7 @@ START_TEST(engine_missing_changes_nothing)
 {
     store *s = &S[0];
     inst a = create(s, "rc-noengine", false);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     char *before = dump(s);
     char *err = reconcile(s, "unix:///nonexistent.sock", EXIT_ENGINE);
     ck_assert_msg(strstr(err, "/nonexistent.sock") != NULL, "%s", err);
@@ -675,7 +640,7 @@ START_TEST(proxy_inspect_500_skips_one)
     store *s = &S[0];
     inst a = create(s, "rc-500-a", false);
     inst b = create(s, "rc-500-b", false);
-    free(sh_ok("docker stop %s %s", a.cid, b.cid)); /* exited, row running: inspect needed */
+    free(tu_sh_ok("docker stop %s %s", a.cid, b.cid)); /* exited, row running: inspect needed */
     char fault[256];
     snprintf(fault, sizeof fault, "GET:/containers/%s/json:status=500", a.cid);
     const char *host = start_proxy(s, (const char *[]){fault, NULL});
@@ -702,7 +667,7 @@ START_TEST(proxy_cut_list_writes_nothing)
 {
     store *s = &S[0];
     inst a = create(s, "rc-cut", false);
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     const char *host =
         start_proxy(s, (const char *[]){"GET:/containers/json:cut=200:nth=1",
                                         "GET:/containers/json:status=500:nth=2", NULL});
@@ -728,7 +693,7 @@ START_TEST(proxy_removed_between_list_and_inspect)
     store *s = &S[0];
     inst a = create(s, "rc-race-a", false);
     inst b = create(s, "rc-race-b", false);
-    free(sh_ok("docker stop %s %s", a.cid, b.cid));
+    free(tu_sh_ok("docker stop %s %s", a.cid, b.cid));
     char fault[256];
     snprintf(fault, sizeof fault, "GET:/containers/%s/json:remove=%s:nth=1", a.cid, a.cid);
     const char *host = start_proxy(s, (const char *[]){fault, NULL});
@@ -780,7 +745,7 @@ START_TEST(two_stores_one_engine)
     inst a = create(s1, "rc-store-a", false);
     inst b = create(s2, "rc-store-b", false);
     char *other = labelled_container(s1, "00000000-0000-4000-8000-000000000000");
-    free(sh_ok("docker stop %s", a.cid));
+    free(tu_sh_ok("docker stop %s", a.cid));
     char *before = dump(s1);
     cJSON *j = reconcile_json(s2, 0);
     ck_assert_int_eq((int)num(j, "instances"), 1);

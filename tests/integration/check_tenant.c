@@ -26,14 +26,6 @@
 static tu_pg pg;
 static char dir[256], conf[320], dbpath[320], uuid[64], gateway[64], setup_error[512];
 
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Runs a formatted shell command; its trimmed stdout (malloc'd), *status its exit, *err stderr. */
 static char *shf(int *status, char **err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -51,24 +43,11 @@ static char *shf(int *status, char **err, const char *fmt, ...)
         *err = r.err;
     else
         free(r.err);
-    return trim(r.out);
+    return tu_trim(r.out);
 }
 
-static tu_run ic(const char *first, ...)
-{
-    va_list ap;
-    va_start(ap, first);
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = "--config";
-    argv[n++] = conf;
-    for (const char *a = first; a != NULL && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    argv[n] = NULL;
-    va_end(ap);
-    return tu_instctl(NULL, argv);
-}
-#define IC(...) ic(__VA_ARGS__, (const char *)NULL)
+/* IC: instctl --config CONF args... */
+#define IC(...) tu_instctl_conf(conf, NULL, __VA_ARGS__, (const char *)NULL)
 
 /* ---- the suite's server and store ---- */
 
@@ -128,7 +107,7 @@ static void suite_setup(void)
              dbpath, dir, gateway, pg.port, pg.user, pg.password_file);
     tu_write_file(conf, text);
     tu_run r = IC("init", "-q");
-    snprintf(uuid, sizeof uuid, "%s", trim(r.out));
+    snprintf(uuid, sizeof uuid, "%s", tu_trim(r.out));
     if (r.status != 0)
         snprintf(setup_error, sizeof setup_error, "init: %s", r.err);
     tu_run_free(&r);

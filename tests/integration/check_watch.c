@@ -39,26 +39,14 @@ static store S;
 static int watch_pid = -1, proxy_pid = -1;
 static char sweep_list[] = "/tmp/instctl-check-watch.sweep";
 
-static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    tu_run r = tu_sh(cmd);
-    r.out[strcspn(r.out, "\n")] = '\0';
-    free(r.err);
-    return r.out;
-}
-
 static void clean_store(const char *uuid, const char *dir)
 {
-    free(sh("docker ps -aq --filter label=%s=%s | xargs -r docker rm -f >/dev/null 2>&1; "
-            "docker volume ls -q --filter label=%s=%s | xargs -r docker volume rm -f >/dev/null "
-            "2>&1; rm -rf '%s'",
-            LC_LABEL_STORE, uuid, LC_LABEL_STORE, uuid, dir));
+    free(
+        tu_shf(NULL,
+               "docker ps -aq --filter label=%s=%s | xargs -r docker rm -f >/dev/null 2>&1; "
+               "docker volume ls -q --filter label=%s=%s | xargs -r docker volume rm -f >/dev/null "
+               "2>&1; rm -rf '%s'",
+               LC_LABEL_STORE, uuid, LC_LABEL_STORE, uuid, dir));
 }
 
 static tu_run ictl(const char *host, const char *const *args)
@@ -254,7 +242,7 @@ static double behind_back(const inst *in, const char *verb, const char *want)
     struct timespec t0, t1;
     char what[64];
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    free(sh("docker %s %s >/dev/null 2>&1", verb, in->cid));
+    free(tu_shf(NULL, "docker %s %s >/dev/null 2>&1", verb, in->cid));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     snprintf(what, sizeof what, "docker %s", verb);
     return poll_status(in, what, want, &t0, &t1);
@@ -294,7 +282,7 @@ START_TEST(behind_instctls_back)
     behind_back(&a, "pause", "running");
     ck_assert_msg(log_has("event=pause", 1, POLL_LIMIT_MS), "pause not handled:\n%s", slurp(S.log));
     pass_agrees();
-    free(sh("docker unpause %s", a.cid));
+    free(tu_shf(NULL, "docker unpause %s", a.cid));
     behind_back(&a, "rm -f", "error");
     ck_assert_msg(log_has("event=destroy", 1, POLL_LIMIT_MS), "%s", slurp(S.log));
     pass_agrees();
@@ -305,7 +293,7 @@ END_TEST
 
 static int restart_count(const inst *in)
 {
-    char *v = sh("docker inspect -f '{{.RestartCount}}' %s", in->cid);
+    char *v = tu_shf(NULL, "docker inspect -f '{{.RestartCount}}' %s", in->cid);
     int n = atoi(v);
     free(v);
     return n;
@@ -317,7 +305,7 @@ START_TEST(restart_by_policy_is_not_stopped)
     inst a = create("wr");
     start_watch(NULL);
     for (int i = 1; i <= 2; i++) {
-        free(sh("docker exec %s kill 1", a.cid));
+        free(tu_shf(NULL, "docker exec %s kill 1", a.cid));
         int waited = 0;
         while (restart_count(&a) < i && waited++ < 150)
             usleep(100000);
@@ -350,7 +338,7 @@ START_TEST(relist_catches_events_lost_in_a_cut)
         NULL);
     ck_assert_int_gt(proxy_pid, 0);
     start_watch(host);
-    free(sh("docker stop -t 1 %s", a.cid));
+    free(tu_shf(NULL, "docker stop -t 1 %s", a.cid));
     ck_assert_msg(log_has("watch disconnected", 1, POLL_LIMIT_MS), "%s", slurp(S.log));
     ck_assert_msg(log_has("event=relist", 1, POLL_LIMIT_MS), "not caught by a relist:\n%s",
                   slurp(S.log));
@@ -372,7 +360,7 @@ START_TEST(engine_away_and_back)
     start_watch(host);
     ck_assert_int_eq(tu_proxy_stop(proxy_pid), 0);
     proxy_pid = -1;
-    free(sh("docker stop -t 1 %s", a.cid));
+    free(tu_shf(NULL, "docker stop -t 1 %s", a.cid));
     char q[256];
     snprintf(q, sizeof q, "SELECT version || status FROM instances WHERE id = '%s'", a.id);
     char *before = tu_sql(S.db, q);
@@ -402,11 +390,12 @@ START_TEST(with_reconcile_at_once)
         const char *verb = round == 0 ? "stop -t 1" : "start";
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        char *out = sh("for c in %s %s %s; do docker %s $c >/dev/null & done; "
-                       "for i in 1 2 3 4; do %s --config %s reconcile -q || echo failed; done; "
-                       "wait",
-                       v[0].cid, v[1].cid, v[2].cid, verb,
-                       getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", S.conf);
+        char *out = tu_shf(NULL,
+                           "for c in %s %s %s; do docker %s $c >/dev/null & done; "
+                           "for i in 1 2 3 4; do %s --config %s reconcile -q || echo failed; done; "
+                           "wait",
+                           v[0].cid, v[1].cid, v[2].cid, verb,
+                           getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl", S.conf);
         ck_assert_msg(strstr(out, "failed") == NULL, "a reconcile pass failed");
         free(out);
         clock_gettime(CLOCK_MONOTONIC, &t1);
