@@ -45,6 +45,11 @@ struct act_ctx;
 typedef lc_err (*lc_action_fn)(lc_ops *o, lc_instance *in, struct act_ctx *ctx,
                                lc_action_result *res, lc_diag *d);
 
+/* What an action needs of the setup besides an allowed status (lc_action.needs bits). */
+typedef enum lc_action_need {
+    NEED_DB_SERVER = 1u << 0, /* a database server (db_host): the instance's role lives there */
+} lc_action_need;
+
 typedef struct lc_action {
     lc_action_id id;
     const char *summary;   /* one line for help */
@@ -53,6 +58,7 @@ typedef struct lc_action {
     int already;           /* status in which it is a no-op "already ...", or -1 */
     int target;            /* status it ends in, or -1 when it keeps or derives the status */
     lc_action_fn run;      /* the handler; runs under the lease, see ops_internal.h */
+    unsigned needs;        /* lc_action_need bits; 0 for most rows */
 } lc_action;
 
 /* lc_actions: the table, ACT_NONE-terminated, in the order help lists them. */
@@ -75,10 +81,21 @@ typedef enum lc_action_verdict {
 lc_action_verdict lc_action_check(const lc_action *a, InstanceStatus s);
 
 /*
- * lc_allowed_actions: writes the command words of the actions allowed from
- * s, separated by sep, into buf (always NUL-terminated); returns the count.
+ * lc_action_unmet: what a needs that cfg lacks, as a phrase for an error
+ * ("no database server configured (db_host)"), or NULL when cfg has it all
+ * (or cfg is NULL: the setup is not consulted). Static string.
  */
-size_t lc_allowed_actions(InstanceStatus s, const char *sep, char *buf, size_t buflen);
+const char *lc_action_unmet(const lc_action *a, const lc_config *cfg);
+
+/*
+ * lc_allowed_actions: writes the command words of the actions an operator
+ * can run from s with the setup cfg (lc_action_check allows it and
+ * lc_action_unmet finds nothing; cfg NULL: status only), separated by sep,
+ * into buf (always NUL-terminated); returns the count. `show`'s text and
+ * JSON and the "not allowed" error list these.
+ */
+size_t lc_allowed_actions(const lc_config *cfg, InstanceStatus s, const char *sep, char *buf,
+                          size_t buflen);
 
 /* lc_action_usage: "[--reason TEXT] [--backup BACKUP_ID]" for a's options, into buf. */
 void lc_action_usage(const lc_action *a, char *buf, size_t len);

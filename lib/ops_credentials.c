@@ -118,14 +118,11 @@ lc_err ops_drop_role(lc_ops *o, const lc_instance *in, lc_diag *d)
  * rotate-credentials (DESIGN §6a): a new password on the role (the role
  * created, and made owner of the database, for an instance from before
  * roles) and a new Odoo configuration in the container, restarted onto it
- * when it runs. LC_EUSAGE without a database server.
+ * when it runs. Its row needs a database server (NEED_DB_SERVER).
  */
 ACTION_HANDLER(ops_act_rotate_credentials)
 {
     lc_observation obs;
-    if (o->cfg->db_host[0] == '\0')
-        return lc_fail(d, LC_EUSAGE,
-                       "rotate-credentials %s: no database server configured (db_host)", in->name);
     lc_err e = engine_container_inspect(o->engine, in->container_id, &obs, d);
     if (e == LC_OK && obs.state == CONTAINER_MISSING)
         e = lc_fail(d, LC_EFAILED, "container %s is missing (start recreates it)",

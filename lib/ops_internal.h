@@ -179,7 +179,7 @@ lc_err ops_conclude(lc_ops *o, lc_instance *in, act_ctx *ctx, lc_err e, lc_diag 
 void ops_clean_temp(lc_ops *o, const char *instance_id);
 
 /* ops_not_allowed: LC_ENOTALLOWED naming the status and the allowed actions. */
-lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d);
+lc_err ops_not_allowed(const lc_ops *o, const char *action, const lc_instance *in, lc_diag *d);
 
 /* ops_target: what backup_write/restore need for instance in. */
 void ops_target(lc_ops *o, const lc_instance *in, lc_backup_target *t);

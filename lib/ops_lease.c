@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-lc_err ops_not_allowed(const char *action, const lc_instance *in, lc_diag *d)
+lc_err ops_not_allowed(const lc_ops *o, const char *action, const lc_instance *in, lc_diag *d)
 {
     char allowed[256];
-    if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
+    if (lc_allowed_actions(o->cfg, in->status, ", ", allowed, sizeof allowed) == 0)
         snprintf(allowed, sizeof allowed, "none");
     return lc_fail(d, LC_ENOTALLOWED, "cannot %s instance %s: its status is %s (allowed: %s)",
                    action, in->name, instance_status_name(in->status), allowed);
@@ -135,7 +135,12 @@ lc_err ops_locked_action(lc_ops *o, const lc_action *a, lc_instance *in, act_ctx
     }
     if (lc_action_check(a, in->status) != ACTION_ALLOWED) {
         store_lease_release(o->store, in->id, NULL);
-        return ops_not_allowed(lc_action_name(a), in, d);
+        return ops_not_allowed(o, lc_action_name(a), in, d);
+    }
+    const char *unmet = lc_action_unmet(a, o->cfg);
+    if (unmet != NULL) {
+        store_lease_release(o->store, in->id, NULL);
+        return lc_fail(d, LC_EUSAGE, "%s %s: %s", lc_action_name(a), in->name, unmet);
     }
     ctx->saved = in->status;
     in->op = (lc_op_journal){.kind = a->id, .from = (int)in->status};
@@ -184,7 +189,7 @@ lc_err ops_run_action(lc_ops *o, const char *ref, lc_action_id id, const lc_acti
     if (nothing_to_do(a, out, false, res))
         return LC_OK;
     if (lc_action_check(a, out->status) == ACTION_NOT_ALLOWED)
-        return ops_not_allowed(lc_action_name(a), out, d);
+        return ops_not_allowed(o, lc_action_name(a), out, d);
     if (id == ACT_UPDATE && (e = ops_update_check(out, opt, res, d)) != LC_OK)
         return e;
     if (id == ACT_MOVE && (e = ops_move_check(o, out, opt, res, d)) != LC_OK)

@@ -85,7 +85,9 @@ size_t text_escape(const char *s, const char *also, char *buf, size_t len);
 /* text_safe: text_escape(s, "") into one of 8 static buffers used in turn (2 KiB each). */
 const char *text_safe(const char *s);
 const char *status_badge(const cli *c, InstanceStatus s, char *buf, size_t len);
-cJSON *instance_json(const lc_instance *in);
+/* instance_json: the row as show/list --json print it; allowed_actions as cfg permits (NULL: status
+ * only). */
+cJSON *instance_json(const lc_config *cfg, const lc_instance *in);
 /* print_json: prints and frees j; returns 0. */
 int print_json(cJSON *j);
 void format_age(time_t t, time_t now, char *buf, size_t len);

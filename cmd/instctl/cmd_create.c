@@ -143,7 +143,7 @@ static int run_create(cli *c, int argc, char **argv)
     if (e != LC_OK && e != LC_EFAILED)
         return fail(c, e);
     if (c->json)
-        print_json(instance_json(&in));
+        print_json(instance_json(&c->cfg, &in));
     else if (c->quiet)
         puts(in.id);
     else if (e == LC_OK) {

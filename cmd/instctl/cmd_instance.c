@@ -156,10 +156,16 @@ static bool print_id(void *arg, const lc_instance *in)
  * rows come, so 10,000 rows never make one tree: each object printed alone,
  * its lines indented one more tab as cJSON nests them in an array.
  */
+typedef struct json_rows {
+    const lc_config *cfg;
+    size_t count;
+} json_rows;
+
 static bool print_json_row(void *arg, const lc_instance *in)
 {
-    size_t *count = arg;
-    cJSON *o = instance_json(in);
+    json_rows *rows = arg;
+    size_t *count = &rows->count;
+    cJSON *o = instance_json(rows->cfg, in);
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     fputs((*count)++ > 0 ? ", " : "", stdout);
@@ -205,7 +211,7 @@ static int run_list(cli *c, int argc, char **argv)
     if (optind < argc)
         return usage_error(&cmd_list, "unexpected argument \"%s\"", argv[optind]);
     int which = filter ? (int)only : -1;
-    size_t count = 0;
+    json_rows rows = {.cfg = &c->cfg};
     list_out o = {.c = c, .wname = 4, .whost = host_count(c) > 1 ? 4 : 0};
     lc_host h;
     lc_err e = host != NULL ? store_host_get(c->store, host, &h, &c->diag) : LC_OK;
@@ -214,7 +220,7 @@ static int run_list(cli *c, int argc, char **argv)
     host_filter f = {.host = host, .fn = keep_line, .arg = &o};
     if (c->json) {
         f.fn = print_json_row;
-        f.arg = &count;
+        f.arg = &rows;
         fputc('[', stdout);
         e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
         puts("]");
@@ -287,7 +293,7 @@ static void show_text(cli *c, const lc_instance *in, const lc_observation *obs, 
         printf("%-16s %s\n", "odoo address:", odoo);
     observed(in, obsline, sizeof obsline);
     printf("%-16s %s\n", "last observed:", obsline);
-    if (lc_allowed_actions(in->status, ", ", allowed, sizeof allowed) == 0)
+    if (lc_allowed_actions(&c->cfg, in->status, ", ", allowed, sizeof allowed) == 0)
         snprintf(allowed, sizeof allowed, "none");
     printf("%-16s %s\n", "allowed actions:", allowed);
     if (in->hold_billing || in->hold_operator)
@@ -363,7 +369,7 @@ static int run_show(cli *c, int argc, char **argv)
         (oe = ops_engine_for(&c->ops, &in, &engine, &c->diag)) == LC_OK)
         oe = engine_container_inspect(engine, in.container_id, &obs, &c->diag);
     if (c->json) {
-        cJSON *j = instance_json(&in);
+        cJSON *j = instance_json(&c->cfg, &in);
         if (odoo[0] != '\0')
             cJSON_AddStringToObject(j, "odoo_url", odoo);
         else

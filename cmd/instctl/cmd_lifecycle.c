@@ -85,7 +85,7 @@ void report_action(cli *c, const lc_instance *in, const lc_action_result *res)
 {
     progress_end();
     if (c->json) {
-        cJSON *j = instance_json(in);
+        cJSON *j = instance_json(&c->cfg, in);
         cJSON_AddBoolToObject(j, "already", res->already);
         if (res->note[0])
             cJSON_AddStringToObject(j, "note", res->note);

@@ -96,7 +96,7 @@ static void add_text_or_null(cJSON *o, const char *key, const char *text)
         cJSON_AddStringToObject(o, key, text);
 }
 
-cJSON *instance_json(const lc_instance *in)
+cJSON *instance_json(const lc_config *cfg, const lc_instance *in)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", in->id);
@@ -126,7 +126,7 @@ cJSON *instance_json(const lc_instance *in)
     /* the same list as the text form, from the action table's one rule */
     char words[512], *save = NULL;
     cJSON *allowed = cJSON_AddArrayToObject(o, "allowed_actions");
-    lc_allowed_actions(in->status, "\n", words, sizeof words);
+    lc_allowed_actions(cfg, in->status, "\n", words, sizeof words);
     for (char *w = strtok_r(words, "\n", &save); w != NULL; w = strtok_r(NULL, "\n", &save))
         cJSON_AddItemToArray(allowed, cJSON_CreateString(w));
     add_time(o, "created_at", in->created_at);

@@ -1611,6 +1611,19 @@ START_TEST(test_show_json)
     ck_assert(has_string(allowed, "stop") && has_string(allowed, "restart") &&
               has_string(allowed, "terminate"));
     ck_assert_msg(!has_string(allowed, "start"), "start is allowed from running?");
+    /* no database server (db_host) in this store: rotate-credentials is not offered, and
+     * refused with exit 2 before anything is recorded */
+    ck_assert_msg(!has_string(allowed, "rotate-credentials"), "rotate-credentials offered");
+    long events = sql_long("SELECT count(*) FROM status_events");
+    tu_run rot = IC("rotate-credentials", name);
+    ck_assert_msg(rot.status == 2 && strstr(rot.err, "no database server configured") != NULL,
+                  "rotate-credentials without db_host: exit %d: %s", rot.status, rot.err);
+    tu_run_free(&rot);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM status_events"), events);
+    rot = IC("show", name);
+    ck_assert_msg(rot.status == 0 && strstr(rot.out, "rotate-credentials") == NULL,
+                  "show offers rotate-credentials: %s", rot.out);
+    tu_run_free(&rot);
     cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "container");
     ck_assert(cJSON_IsObject(c));
     const char *ckeys[] = {"state", "exit_code", "health", "started_at"};

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "config.h"
 #include "status.h"
 
 /* ---- the action table ---------------------------------------------------- */
@@ -132,7 +133,7 @@ START_TEST(test_allowed_actions)
         want_n++;
     }
     memset(got, 'x', sizeof got);
-    size_t n = lc_allowed_actions(s, ", ", got, sizeof got);
+    size_t n = lc_allowed_actions(NULL, s, ", ", got, sizeof got);
     ck_assert_msg(n == want_n, "%s: %zu actions, expected %zu", instance_status_name(s), n, want_n);
     ck_assert_msg(strcmp(got, want) == 0, "%s: \"%s\", expected \"%s\"", instance_status_name(s),
                   got, want);
@@ -154,21 +155,21 @@ static bool has_word(const char *list, const char *word)
 START_TEST(test_allowed_actions_literal)
 {
     char buf[256];
-    ck_assert_uint_eq(lc_allowed_actions(INSTANCE_UPDATING, " ", buf, sizeof buf), 0);
+    ck_assert_uint_eq(lc_allowed_actions(NULL, INSTANCE_UPDATING, " ", buf, sizeof buf), 0);
     ck_assert_str_eq(buf, "");
-    ck_assert_uint_eq(lc_allowed_actions(INSTANCE_TERMINATED, " ", buf, sizeof buf), 0);
+    ck_assert_uint_eq(lc_allowed_actions(NULL, INSTANCE_TERMINATED, " ", buf, sizeof buf), 0);
     ck_assert_str_eq(buf, "");
-    ck_assert_uint_eq(lc_allowed_actions(INSTANCE_CREATING, "|", buf, sizeof buf), 1);
+    ck_assert_uint_eq(lc_allowed_actions(NULL, INSTANCE_CREATING, "|", buf, sizeof buf), 1);
     ck_assert_str_eq(buf, "terminate");
-    lc_allowed_actions(INSTANCE_RUNNING, " ", buf, sizeof buf);
+    lc_allowed_actions(NULL, INSTANCE_RUNNING, " ", buf, sizeof buf);
     ck_assert_msg(has_word(buf, "stop") && has_word(buf, "restart") && has_word(buf, "terminate") &&
                       !has_word(buf, "start"),
                   "running: \"%s\"", buf);
-    lc_allowed_actions(INSTANCE_STOPPED, " ", buf, sizeof buf);
+    lc_allowed_actions(NULL, INSTANCE_STOPPED, " ", buf, sizeof buf);
     ck_assert_msg(has_word(buf, "start") && has_word(buf, "terminate") && !has_word(buf, "stop") &&
                       !has_word(buf, "restart"),
                   "stopped: \"%s\"", buf);
-    lc_allowed_actions(INSTANCE_ERROR, " ", buf, sizeof buf);
+    lc_allowed_actions(NULL, INSTANCE_ERROR, " ", buf, sizeof buf);
     ck_assert_msg(has_word(buf, "start") && has_word(buf, "restart") &&
                       has_word(buf, "terminate") && !has_word(buf, "stop"),
                   "error: \"%s\"", buf);
@@ -179,15 +180,38 @@ END_TEST
 START_TEST(test_allowed_actions_short_buffer)
 {
     char full[256], small[8];
-    size_t n = lc_allowed_actions(INSTANCE_RUNNING, ", ", full, sizeof full);
+    size_t n = lc_allowed_actions(NULL, INSTANCE_RUNNING, ", ", full, sizeof full);
     memset(small, 'x', sizeof small);
-    ck_assert_uint_eq(lc_allowed_actions(INSTANCE_RUNNING, ", ", small, sizeof small), n);
+    ck_assert_uint_eq(lc_allowed_actions(NULL, INSTANCE_RUNNING, ", ", small, sizeof small), n);
     ck_assert_ptr_nonnull(memchr(small, '\0', sizeof small));
     ck_assert_msg(strncmp(full, small, strlen(small)) == 0, "\"%s\" is not a prefix of \"%s\"",
                   small, full);
     char one = 'x';
-    ck_assert_uint_eq(lc_allowed_actions(INSTANCE_RUNNING, ", ", &one, 1), n);
+    ck_assert_uint_eq(lc_allowed_actions(NULL, INSTANCE_RUNNING, ", ", &one, 1), n);
     ck_assert_int_eq(one, '\0');
+}
+END_TEST
+
+/* A row's needs of the setup (NEED_DB_SERVER): rotate-credentials is listed only with db_host. */
+START_TEST(test_allowed_actions_needs_setup)
+{
+    lc_config cfg;
+    config_defaults(&cfg);
+    cfg.db_host[0] = '\0';
+    char buf[512];
+    const lc_action *rot = lc_action_get(ACT_ROTATE_CREDENTIALS);
+    ck_assert_ptr_nonnull(rot);
+    ck_assert_str_eq(lc_action_unmet(rot, &cfg), "no database server configured (db_host)");
+    ck_assert_ptr_null(lc_action_unmet(rot, NULL));
+    ck_assert_ptr_null(lc_action_unmet(lc_action_get(ACT_STOP), &cfg));
+    size_t without = lc_allowed_actions(&cfg, INSTANCE_RUNNING, " ", buf, sizeof buf);
+    ck_assert_msg(strstr(buf, "rotate-credentials") == NULL, "listed without db_host: %s", buf);
+    snprintf(cfg.db_host, sizeof cfg.db_host, "db.example");
+    ck_assert_ptr_null(lc_action_unmet(rot, &cfg));
+    size_t with = lc_allowed_actions(&cfg, INSTANCE_RUNNING, " ", buf, sizeof buf);
+    ck_assert_msg(strstr(buf, "rotate-credentials") != NULL, "missing with db_host: %s", buf);
+    ck_assert_uint_eq(with, without + 1);
+    ck_assert_uint_eq(lc_allowed_actions(NULL, INSTANCE_RUNNING, " ", buf, sizeof buf), with);
 }
 END_TEST
 
@@ -468,6 +492,7 @@ Suite *suite_status(void)
     tcase_add_loop_test(t, test_allowed_actions, 0, INSTANCE_STATUS_COUNT);
     tcase_add_test(t, test_allowed_actions_literal);
     tcase_add_test(t, test_allowed_actions_short_buffer);
+    tcase_add_test(t, test_allowed_actions_needs_setup);
     suite_add_tcase(s, t);
 
     t = tcase_create("vocabulary");
