@@ -600,13 +600,7 @@ static void clone_row(lc_ops *o, const lc_instance *src, const char *name, lc_in
     snprintf(nw->odoo_version, sizeof nw->odoo_version, "%s", src->odoo_version);
     snprintf(nw->image, sizeof nw->image, "%s", src->image);
     snprintf(nw->host, sizeof nw->host, "%s", src->host);
-    lc_container_name_for(nw->database_name, nw->id, nw->container_name, sizeof nw->container_name);
-    snprintf(nw->volume_name, sizeof nw->volume_name, "%s_g1", nw->container_name);
-    nw->status = INSTANCE_CREATING;
-    nw->suspended_from = nw->previous_status = -1;
-    snprintf(nw->op_step, sizeof nw->op_step, "volume");
-    nw->op_deadline = time(NULL) + o->cfg->create_timeout;
-    nw->op = (lc_op_journal){.kind = ACT_CLONE, .from = INSTANCE_CREATING};
+    ops_new_row_creating(o, nw, ACT_CLONE, "volume");
 }
 
 /* The new instance's steps: volume, database, container, neutralize, start, running. */

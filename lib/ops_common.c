@@ -100,6 +100,18 @@ lc_err ops_take_lease(lc_ops *o, const char *id, lc_instance *fresh, lc_diag *d)
     }
 }
 
+void ops_new_row_creating(const lc_ops *o, lc_instance *in, lc_action_id kind,
+                          const char *first_step)
+{
+    lc_container_name_for(in->database_name, in->id, in->container_name, sizeof in->container_name);
+    snprintf(in->volume_name, sizeof in->volume_name, "%s_g1", in->container_name);
+    in->status = INSTANCE_CREATING;
+    in->suspended_from = in->previous_status = -1;
+    snprintf(in->op_step, sizeof in->op_step, "%s", first_step);
+    in->op_deadline = time(NULL) + o->cfg->create_timeout;
+    in->op = (lc_op_journal){.kind = kind, .from = INSTANCE_CREATING};
+}
+
 void lc_container_name_for(const char *database, const char *id, char *out, size_t len)
 {
     snprintf(out, len, "odoo_%s_%.8s", database, id);

@@ -47,13 +47,7 @@ static void new_row(lc_ops *o, const lc_create_request *r, lc_instance *in)
     else
         config_image_for(o->cfg, in->odoo_version, in->image, sizeof in->image);
     snprintf(in->host, sizeof in->host, "%s", r->host != NULL ? r->host : LC_HOST_LOCAL);
-    lc_container_name_for(in->database_name, in->id, in->container_name, sizeof in->container_name);
-    snprintf(in->volume_name, sizeof in->volume_name, "%s_g1", in->container_name);
-    in->status = INSTANCE_CREATING;
-    in->suspended_from = in->previous_status = -1;
-    snprintf(in->op_step, sizeof in->op_step, "image");
-    in->op_deadline = time(NULL) + o->cfg->create_timeout;
-    in->op = (lc_op_journal){.kind = ACT_CREATE, .from = INSTANCE_CREATING};
+    ops_new_row_creating(o, in, ACT_CREATE, "image");
 }
 
 static lc_err step_image(lc_ops *o, const lc_instance *in, const char *policy, lc_diag *d)

@@ -21,6 +21,18 @@
 lc_err ops_step(lc_ops *o, lc_instance *in, const char *step, lc_diag *d);
 
 /*
+ * ops_new_row_creating: the part of a new row (create, clone) that the
+ * making of an instance decides: container name (from its database name
+ * and id, lc_container_name_for) and first volume generation (_g1);
+ * status creating with no hold history; first step first_step, the
+ * deadline create_timeout seconds from now, and the journal's operation
+ * kind (ACT_CREATE or ACT_CLONE: recovery rolls both back as a create).
+ * in's id and database name must be set.
+ */
+void ops_new_row_creating(const lc_ops *o, lc_instance *in, lc_action_id kind,
+                          const char *first_step);
+
+/*
  * ops_take_lease: store_lease_take, retried every 200 ms for up to
  * o->wait_seconds while another live holder has it.
  */
