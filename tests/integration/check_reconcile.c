@@ -44,12 +44,8 @@ static char sweep_list[256]; /* "uuid dir" lines of every store made by this run
 
 static void clean_store(const char *uuid, const char *dir)
 {
-    free(
-        tu_shf(NULL,
-               "docker ps -aq --filter label=%s=%s | xargs -r docker rm -f >/dev/null 2>&1; "
-               "docker volume ls -q --filter label=%s=%s | xargs -r docker volume rm -f >/dev/null "
-               "2>&1; rm -rf '%s'",
-               LC_LABEL_STORE, uuid, LC_LABEL_STORE, uuid, dir));
+    tu_docker_clean(uuid);
+    free(tu_shf(NULL, "rm -rf '%s'", dir));
 }
 
 /* A new store: directory, config, password file, `init`; recorded for the sweep. */

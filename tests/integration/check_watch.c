@@ -41,12 +41,8 @@ static char sweep_list[] = "/tmp/instctl-check-watch.sweep";
 
 static void clean_store(const char *uuid, const char *dir)
 {
-    free(
-        tu_shf(NULL,
-               "docker ps -aq --filter label=%s=%s | xargs -r docker rm -f >/dev/null 2>&1; "
-               "docker volume ls -q --filter label=%s=%s | xargs -r docker volume rm -f >/dev/null "
-               "2>&1; rm -rf '%s'",
-               LC_LABEL_STORE, uuid, LC_LABEL_STORE, uuid, dir));
+    tu_docker_clean(uuid);
+    free(tu_shf(NULL, "rm -rf '%s'", dir));
 }
 
 static tu_run ictl(const char *host, const char *const *args)
