@@ -10,10 +10,11 @@
  * replaced; a GET repeated back to back, a polling loop, is one step). Each
  * step is then run in each mode: the proxy holds the request before
  * forwarding it (`hold`: the side effect has not happened) or after the
- * engine answered (`hold-after`: it has, but instctl never learns it); once
- * the proxy logs "HOLD", instctl gets SIGKILL (kill -9, the OOM killer) or,
- * for the long actions (create, backup, restore, update), also SIGINT to its
- * process group (Ctrl-C). A row may take only the requests its command
+ * engine answered (`hold-after`: it has, but instctl never learns it; not
+ * for a GET, which changes nothing: its hold-after cell would be its hold
+ * cell again); once the proxy logs "HOLD", instctl gets SIGKILL (kill -9,
+ * the OOM killer) or, for the long actions (create, backup, restore,
+ * update), also SIGINT to its process group (Ctrl-C). A row may take only the requests its command
  * makes beyond another command (restore_safety: restore's safety backup,
  * what restore --no-safety-backup does not make). Then, straight against
  * the engine, `instctl --json show` and one `instctl reconcile`,
@@ -32,8 +33,9 @@
  * runs only the cells whose name contains it (e.g. "restore/", "update/09",
  * "kill-after"; only the actions that can have such a cell are discovered,
  * and a filter that keeps no cell fails); CRASH_SHOW=1 adds what each cell
- * left (show, history, Docker's lists). Every failing
- * cell is printed with each assertion that failed; then, per action,
+ * left (show, history, Docker's lists); CRASH_LIST=1 discovers the actions
+ * and names their cells without running them. Every failing cell is
+ * printed with each assertion that failed; then, per action,
  * "crash matrix: <action>: S steps x M modes = N cells, F failed", and the
  * whole size, "crash matrix: A actions x S steps = N cells (F failed, T s)".
  */
@@ -771,6 +773,16 @@ static bool cell_report(const crash_task *c, const char *path, FILE *summary)
     return failed;
 }
 
+/*
+ * Whether the cell of step st in mode m is the cell of the same step held
+ * before it reached the engine: a GET changes nothing there, so holding its
+ * answer leaves the engine and instctl as holding the request does.
+ */
+static bool same_as_before(const crash_step *st, const crash_mode *m)
+{
+    return strcmp(st->method, "GET") == 0 && strcmp(m->hold, "hold-after") == 0;
+}
+
 /* A finished discovery: the row's steps and its cells appended to tasks (those CRASH_FILTER keeps).
  */
 static size_t discovery_done(crash_row *row, const char *path, crash_task *tasks, size_t n,
@@ -801,6 +813,8 @@ static size_t discovery_done(crash_row *row, const char *path, crash_task *tasks
             snprintf(c->name, sizeof c->name, "%s/%02zu %s %s %s", row->a->name, s + 1,
                      row->steps[s].method, row->steps[s].label, modes[m].name);
             c->row = row, c->step = s, c->mode = m, c->worker = 0;
+            if (same_as_before(&row->steps[s], &modes[m]))
+                continue;
             if (filter == NULL || strstr(c->name, filter) != NULL)
                 n++, row->ncells++;
         }
@@ -861,6 +875,7 @@ START_TEST(test_crash_matrix)
         if (rows[i].wanted)
             tasks[n++] = (crash_task){.row = &rows[i], .step = DISCOVERY};
     }
+    bool list_only = getenv("CRASH_LIST") != NULL;
     const char *jobs_env = getenv("CRASH_JOBS");
     size_t jobs = jobs_env != NULL && atoi(jobs_env) > 0 ? (size_t)atoi(jobs_env) : 4;
     char *failed_list = NULL, dir[64] = "/tmp/instctl-crash-XXXXXX", path[128];
@@ -868,6 +883,10 @@ START_TEST(test_crash_matrix)
     FILE *summary = open_memstream(&failed_list, &flen);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     while (next < n || running > 0) {
+        if (next < n && running < jobs && list_only && tasks[next].step != DISCOVERY) {
+            printf("cell %s\n", tasks[next++].name); /* CRASH_LIST: named, not run */
+            continue;
+        }
         if (next < n && running < jobs) {
             snprintf(path, sizeof path, "%s/%zu", dir, next);
             tasks[next].worker = task_start(&tasks[next], path);
