@@ -64,10 +64,12 @@ static void setup(void)
     tu_run_free(&r);
 }
 
-/* Removes this case's containers and volumes from the second engine, and the directory. */
+/* Removes this case's containers and volumes from both engines, and the directory. */
 static void teardown(void)
 {
     char *uuid = tu_sql(E.db, "SELECT uuid FROM store_meta");
+    if (uuid != NULL && uuid[0] != '\0')
+        tu_docker_clean(uuid);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "D='unix://%s/docker.sock'; L='label=io.instctl.store=%s';"
