@@ -479,32 +479,47 @@ char *tu_trim(char *s)
     return s;
 }
 
-char *tu_shf(int *status, const char *fmt, ...)
+/* Runs cmd with `sh -c`: its trimmed stdout; *status its exit, *err its stderr (else dropped). */
+static char *sh_capture(const char *cmd, int *status, char **err)
 {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
     tu_run r = tu_sh(cmd);
     if (status != NULL)
         *status = r.status;
-    free(r.err);
+    if (err != NULL)
+        *err = r.err;
+    else
+        free(r.err);
     return tu_trim(r.out);
+}
+
+char *tu_vshf(int *status, char **err, const char *fmt, va_list ap)
+{
+    char cmd[8192];
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    return sh_capture(cmd, status, err);
+}
+
+char *tu_shf(int *status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = tu_vshf(status, NULL, fmt, ap);
+    va_end(ap);
+    return out;
 }
 
 char *tu_sh_ok(const char *fmt, ...)
 {
-    char cmd[8192];
+    char cmd[8192], *err = NULL;
+    int status;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    tu_run r = tu_sh(cmd);
-    ck_assert_msg(r.status == 0, "%s: exit %d\nstdout: %s\nstderr: %s", cmd, r.status, r.out,
-                  r.err);
-    free(r.err);
-    return tu_trim(r.out);
+    char *out = sh_capture(cmd, &status, &err);
+    ck_assert_msg(status == 0, "%s: exit %d\nstdout: %s\nstderr: %s", cmd, status, out, err);
+    free(err);
+    return out;
 }
 
 void tu_uuid(char out[40])

@@ -138,6 +138,9 @@ void tu_random_hex(char *out, size_t nbytes);
  * when not NULL (stderr is dropped).
  */
 char *tu_shf(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* tu_vshf: tu_shf on a va_list; with err not NULL, *err gets stderr (malloc'd) instead of dropping
+ * it. */
+char *tu_vshf(int *status, char **err, const char *fmt, va_list ap);
 
 /*
  * tu_sh_ok: runs the formatted command with `sh -c`; it must exit 0, else

@@ -31,19 +31,11 @@ static char *shf(int *status, char **err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static char *shf(int *status, char **err, const char *fmt, ...)
 {
-    char cmd[8192];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    char *out = tu_vshf(status, err, fmt, ap);
     va_end(ap);
-    tu_run r = tu_sh(cmd);
-    if (status != NULL)
-        *status = r.status;
-    if (err != NULL)
-        *err = r.err;
-    else
-        free(r.err);
-    return tu_trim(r.out);
+    return out;
 }
 
 /* IC: instctl --config CONF args... */
