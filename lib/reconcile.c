@@ -1,13 +1,17 @@
 /*
- * One reconcile pass: rows first, then ONE container list per Docker host
- * filtered by this store's label (the hosts listed in parallel, each thread
- * with its own engine client; the store stays in the calling thread),
- * inspects only where needed, status writes under compare-and-set in one
- * transaction (only rows whose observation or status changed), then
- * enforcement under leases. The rows of a host that did not answer are left
- * untouched. The same per-instance steps (observe_and_derive,
- * write_instance, enforce_instance) serve watch's one-instance
- * re-derivation (reconcile_instance), on the row's own host.
+ * One reconcile pass: ONE container list per Docker host filtered by this
+ * store's label (the hosts listed in parallel, each thread with its own
+ * engine client; the store stays in the calling thread), then the rows
+ * read one at a time (store_list_each), each judged as it comes: inspects
+ * only where needed, and only the rows with something left to do kept
+ * (issue 12: a steady pass over 10,000 rows holds none of them). Then
+ * rows with a dead lease holder are recovered and judged, the status
+ * writes go under compare-and-set in one transaction, enforcement under
+ * leases, and the listed containers no row claimed are extras or orphans.
+ * The rows of a host that did not answer are left untouched. The same
+ * per-instance steps (settle, write_instance, enforce_instance) serve
+ * watch's one-instance re-derivation (reconcile_instance), on the row's
+ * own host.
  */
 #include "reconcile.h"
 
@@ -26,11 +30,24 @@
 
 #define ENFORCE_LEASE_S 60
 
+/*
+ * What the pass keeps of a row after its verdict: only the rows with
+ * something left to do (a write, a decision to log, an enforcement). A
+ * steady row (a plain keep, same observation) keeps nothing, so 10,000 rows
+ * never sit in memory together (issue 12).
+ */
 typedef struct pending {
-    size_t row;
-    lc_observation obs;
+    char id[37];
+    char name[64];
+    char container_id[65];
+    char container_name[160];
+    InstanceStatus status; /* the row's, before this pass */
+    long long version;     /* the row's, for the compare-and-set write */
+    size_t host;           /* its index in the pass's hosts */
     lc_derive_out out;
-    bool skipped, applied;
+    bool write;    /* the row's status, message or observation columns change */
+    bool applied;  /* written (or nothing to write) */
+    long decision; /* its line in the report, -1 when none */
 } pending;
 
 /* One Docker host's container list, fetched by its own thread. */
@@ -38,6 +55,7 @@ typedef struct host_list {
     lc_engine *e; /* borrowed from the pass's lc_ops */
     const char *store_uuid;
     lc_container_summary *cs; /* sorted by id */
+    bool *claimed;            /* per cs: it is the container of a row on this host */
     size_t ncs;
     lc_err err;
     lc_diag diag;
@@ -49,44 +67,74 @@ typedef struct host_list {
 
 #define NO_HOST ((size_t)-1)
 
+/* Row ids the pass comes back to after its scan of the rows. */
+typedef struct id_list {
+    char (*id)[37];
+    size_t n;
+} id_list;
+
 typedef struct pass {
     lc_store *s;
     lc_ops ops; /* the engines of every host (ops_engine_for_host), recovery, retries */
     const lc_config *cfg;
     const lc_reconcile_options *opt;
     lc_reconcile_report *r;
-    lc_instance *rows;
-    size_t nrows;
     host_list *hl; /* one per host (parallel to r->hosts in a full pass) */
     size_t nhl;
-    size_t *row_host; /* per row: its index in hl, NO_HOST when its host is unknown */
-    pending *pend;
-    size_t *by_id; /* row indexes sorted by id */
+    pending *pend; /* the rows with something left to do */
+    size_t npend;
+    id_list dead;  /* rows whose lease holder is dead: recovered, then settled */
+    id_list final; /* terminated rows whose final backup is pending */
+    bool oom;
     time_t now;
     bool inspect_all; /* watch: each row's container is inspected, there is no list */
 } pass;
 
-static lc_decision *add_decision(pass *p, lc_decision_kind kind, const lc_instance *in,
-                                 const char *container)
+/*
+ * Array v of n elements of size bytes with room for one more: v itself, or
+ * v grown (doubled when n is 0 or a power of 2); NULL (v intact) when
+ * memory runs out.
+ */
+static void *room(void *v, size_t n, size_t size)
+{
+    return (n & (n - 1)) != 0 ? v : realloc(v, (n ? n * 2 : 1) * size);
+}
+
+static void id_add(pass *p, id_list *l, const char *id)
+{
+    char(*grown)[37] = room(l->id, l->n, sizeof *l->id);
+    if (grown == NULL) {
+        p->oom = true;
+        return;
+    }
+    l->id = grown;
+    snprintf(l->id[l->n++], sizeof *l->id, "%s", id);
+}
+
+/* A new line of the report for instance id (NULL: none), or NULL when memory runs out. */
+static lc_decision *add_decision(pass *p, lc_decision_kind kind, const char *id, const char *name,
+                                 InstanceStatus status, const char *container)
 {
     lc_reconcile_report *r = p->r;
-    if ((r->n_decisions & (r->n_decisions - 1)) == 0) { /* 0, 1, 2, 4...: room doubles */
-        lc_decision *grown =
-            realloc(r->decisions, (r->n_decisions ? r->n_decisions * 2 : 1) * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        r->decisions = grown;
-    }
+    lc_decision *grown = room(r->decisions, r->n_decisions, sizeof *r->decisions);
+    if (grown == NULL)
+        return NULL;
+    r->decisions = grown;
     lc_decision *dc = &r->decisions[r->n_decisions++];
     memset(dc, 0, sizeof *dc);
     dc->kind = kind;
-    if (in != NULL) {
-        snprintf(dc->instance, sizeof dc->instance, "%s", in->id);
-        snprintf(dc->name, sizeof dc->name, "%s", in->name);
-        dc->status = dc->to = in->status;
+    if (id != NULL) {
+        snprintf(dc->instance, sizeof dc->instance, "%s", id);
+        snprintf(dc->name, sizeof dc->name, "%s", name);
+        dc->status = dc->to = status;
     }
     snprintf(dc->container, sizeof dc->container, "%s", container != NULL ? container : "");
     return dc;
+}
+
+static lc_decision *row_decision(pass *p, lc_decision_kind kind, const lc_instance *in)
+{
+    return add_decision(p, kind, in->id, in->name, in->status, in->container_name);
 }
 
 static int by_id(const void *a, const void *b)
@@ -94,27 +142,37 @@ static int by_id(const void *a, const void *b)
     return strcmp(((const lc_container_summary *)a)->id, ((const lc_container_summary *)b)->id);
 }
 
-/* Whether row i's host answered (its rows are judged; the others are left untouched). */
-static bool host_up(const pass *p, size_t i)
+/* The row's index in the pass's hosts, NO_HOST when its host is not one of them. */
+static size_t host_index(const pass *p, const lc_instance *in)
 {
-    return p->row_host[i] != NO_HOST && p->hl[p->row_host[i]].err == LC_OK;
+    if (p->inspect_all)
+        return 0;
+    const char *host = in->host[0] ? in->host : LC_HOST_LOCAL;
+    for (size_t h = 0; h < p->r->n_hosts; h++) {
+        if (strcmp(p->r->hosts[h].name, host) == 0)
+            return h;
+    }
+    return NO_HOST;
 }
 
-/* The engine of row i's host. */
-static lc_engine *row_engine(const pass *p, size_t i)
+/* Whether host h answered (its rows are judged; the others are left untouched). */
+static bool host_up(const pass *p, size_t h)
 {
-    return p->hl[p->row_host[i]].e;
+    return h != NO_HOST && p->hl[h].err == LC_OK;
 }
 
-/* The container id in row i's host's list, or NULL. */
-static const lc_container_summary *find_container(const pass *p, size_t i, const char *id)
+/* Container id in host h's list, marked as its row's own; NULL when not listed. */
+static const lc_container_summary *claim_container(pass *p, size_t h, const char *id)
 {
-    const host_list *h = &p->hl[p->row_host[i]];
-    if (id[0] == '\0' || h->ncs == 0)
+    host_list *hl = &p->hl[h];
+    if (id[0] == '\0' || hl->ncs == 0)
         return NULL;
     lc_container_summary key = {0};
     snprintf(key.id, sizeof key.id, "%s", id);
-    return bsearch(&key, h->cs, h->ncs, sizeof *h->cs, by_id);
+    const lc_container_summary *c = bsearch(&key, hl->cs, hl->ncs, sizeof *hl->cs, by_id);
+    if (c != NULL)
+        hl->claimed[c - hl->cs] = true;
+    return c;
 }
 
 /* Copies src into dst of size len, cut to fit (a pass copies these 10,000 times). */
@@ -158,7 +216,8 @@ static bool needs_inspect(const lc_instance *in, const lc_observation *o)
     return false;
 }
 
-static void derive_row(pass *p, const lc_instance *in, pending *pd)
+static void derive_row(pass *p, const lc_instance *in, const lc_observation *obs,
+                       lc_derive_out *out)
 {
     lc_derive_in di = {
         .status = in->status,
@@ -172,62 +231,131 @@ static void derive_row(pass *p, const lc_instance *in, pending *pd)
         .container_name = in->container_name,
         .error_message = in->error_message,
         .error_from_op = in->error_from_op,
-        .obs = &pd->obs,
+        .obs = obs,
         .prev = in->obs,
         .now = p->now,
         .limits = &p->cfg->limits,
     };
-    derive_instance_status_from_docker(&di, &pd->out);
+    derive_instance_status_from_docker(&di, out);
 }
 
-static void skip(pass *p, const lc_instance *in, pending *pd, const char *why)
-{
-    pd->skipped = true;
-    p->r->skipped++;
-    lc_decision *dc = add_decision(p, DECISION_SKIPPED, in, in->container_name);
-    if (dc != NULL)
-        snprintf(dc->reason, sizeof dc->reason, "%s", why);
-}
-
-/* Inspects the row's container into pd->obs; false (and skipped) on failure. */
-static bool inspect(pass *p, const lc_instance *in, pending *pd)
+/* Inspects the row's container on host h into *obs; false (a skipped decision) on failure. */
+static bool inspect(pass *p, const lc_instance *in, size_t h, lc_observation *obs)
 {
     lc_diag d = {{0}};
     if (in->container_id[0] == '\0')
         return true;
-    lc_err e = engine_container_inspect(row_engine(p, pd->row), in->container_id, &pd->obs, &d);
+    lc_err e = engine_container_inspect(p->hl[h].e, in->container_id, obs, &d);
     if (e == LC_OK)
         return true;
-    skip(p, in, pd, d.msg);
+    p->r->skipped++;
+    lc_decision *dc = row_decision(p, DECISION_SKIPPED, in);
+    if (dc != NULL)
+        snprintf(dc->reason, sizeof dc->reason, "%s", d.msg);
     return false;
 }
 
 /*
- * Step 1 of an instance: what Docker says (the list entry, or an inspect
- * where the verdict needs detail or confirmation, or always for watch) and
- * the derive verdict, into p->pend[i]. Marks it skipped when an inspect fails.
+ * Step 1 of an instance on host h: what Docker says (the list entry, or an
+ * inspect where the verdict needs detail or confirmation, or always for
+ * watch) and the derive verdict into *out. False when an inspect failed
+ * (the row is skipped).
  */
-static void observe_and_derive(pass *p, size_t i)
+static bool observe_and_derive(pass *p, const lc_instance *in, size_t h, lc_derive_out *out)
 {
-    const lc_instance *in = &p->rows[i];
-    pending *pd = &p->pend[i];
-    pd->row = i;
-    from_list(in, p->inspect_all ? NULL : find_container(p, i, in->container_id), &pd->obs);
-    bool inspected = p->inspect_all || needs_inspect(in, &pd->obs);
-    if (inspected && !inspect(p, in, pd))
-        return;
-    derive_row(p, in, pd);
-    if (pd->out.needs_confirm && !inspected && in->container_id[0] != '\0') {
-        if (!inspect(p, in, pd))
-            return;
-        derive_row(p, in, pd);
+    lc_observation obs;
+    from_list(in, p->inspect_all ? NULL : claim_container(p, h, in->container_id), &obs);
+    bool inspected = p->inspect_all || needs_inspect(in, &obs);
+    if (inspected && !inspect(p, in, h, &obs))
+        return false;
+    derive_row(p, in, &obs, out);
+    if (out->needs_confirm && !inspected && in->container_id[0] != '\0') {
+        if (!inspect(p, in, h, &obs))
+            return false;
+        derive_row(p, in, &obs, out);
     }
+    return true;
+}
+
+/* Whether the observation columns derive wants are what the row holds (the time aside). */
+static bool same_observation(const lc_obs_memory *a, const lc_obs_memory *b)
+{
+    bool windows = a->restart_window_start == b->restart_window_start ||
+                   (a->restart_count == a->restart_base && b->restart_count == b->restart_base);
+    return a->state == b->state && a->exit_code == b->exit_code &&
+           strcmp(a->health, b->health) == 0 && a->restart_count == b->restart_count &&
+           a->restart_base == b->restart_base && a->first_seen == b->first_seen && windows;
+}
+
+/*
+ * Steps 1 and 2 of a row on host h: its verdict, kept in p->pend when
+ * anything is left to do. A plain keep whose observation is unchanged
+ * keeps nothing and writes nothing (the pass time in the store says when
+ * it was seen).
+ */
+static void settle(pass *p, const lc_instance *in, size_t h)
+{
+    pending pd = {.host = h, .decision = -1};
+    if (!observe_and_derive(p, in, h, &pd.out))
+        return;
+    const lc_derive_out *o = &pd.out;
+    if (o->verdict == VERDICT_KEEP)
+        p->r->kept++;
+    pd.write = o->verdict != VERDICT_KEEP || o->enforce != ENFORCE_NONE || o->set_message ||
+               !same_observation(&in->obs, &o->next);
+    if (!pd.write && !o->note)
+        return;
+    pending *grown = room(p->pend, p->npend, sizeof *p->pend);
+    if (grown == NULL) {
+        p->oom = true;
+        return;
+    }
+    p->pend = grown;
+    copy(pd.id, sizeof pd.id, in->id);
+    copy(pd.name, sizeof pd.name, in->name);
+    copy(pd.container_id, sizeof pd.container_id, in->container_id);
+    copy(pd.container_name, sizeof pd.container_name, in->container_name);
+    pd.status = in->status;
+    pd.version = in->version;
+    p->pend[p->npend++] = pd;
+}
+
+/* Whether the row's lease or operation is held by a process that is gone. */
+static bool holder_dead(const lc_instance *in)
+{
+    bool dead = in->lease.pid <= 0 || !lc_lease_holder_alive(&in->lease);
+    return dead && (in->op.kind != ACT_NONE || in->lease.pid > 0);
+}
+
+/*
+ * The scan: each row as it is read (store_list_each), on its own host.
+ * Rows of a host that did not answer are counted and left untouched; rows
+ * with a dead holder wait for recover_dead; the rest are settled.
+ */
+static bool visit(void *arg, const lc_instance *in)
+{
+    pass *p = arg;
+    size_t h = host_index(p, in);
+    p->r->instances++;
+    if (h != NO_HOST && h < p->r->n_hosts)
+        p->r->hosts[h].instances++;
+    if (!host_up(p, h)) {
+        p->r->untouched++;
+        return true;
+    }
+    if (in->status == INSTANCE_TERMINATED && in->final_backup_pending && !p->inspect_all)
+        id_add(p, &p->final, in->id);
+    if (holder_dead(in))
+        id_add(p, &p->dead, in->id);
+    else
+        settle(p, in, h);
+    return !p->oom;
 }
 
 /* An operation whose holder died is finished or rolled back at once (DESIGN §2). */
 static void recover_operation(pass *p, lc_instance *in)
 {
-    lc_decision *dc = add_decision(p, DECISION_LEASE, in, in->container_name);
+    lc_decision *dc = row_decision(p, DECISION_LEASE, in);
     char what[80];
     snprintf(what, sizeof what, "%s interrupted at step %s", lc_action_id_name(in->op.kind),
              in->op_step[0] ? in->op_step : "begin");
@@ -246,81 +374,50 @@ static void recover_operation(pass *p, lc_instance *in)
              e == LC_OK ? "" : d.msg);
 }
 
-static void break_dead_leases(pass *p)
+/* A dead holder's lease without an operation: broken. */
+static void break_lease(pass *p, lc_instance *in)
 {
-    for (size_t i = 0; i < p->nrows; i++) {
-        lc_instance *in = &p->rows[i];
-        if (!host_up(p, i))
-            continue;
-        bool dead = in->lease.pid <= 0 || !lc_lease_holder_alive(&in->lease);
-        if (in->op.kind != ACT_NONE && dead) {
-            recover_operation(p, in);
-            continue;
-        }
-        if (in->lease.pid <= 0 || !dead)
-            continue;
-        lc_decision *dc = add_decision(p, DECISION_LEASE, in, in->container_name);
+    lc_decision *dc = row_decision(p, DECISION_LEASE, in);
+    if (dc != NULL)
+        snprintf(dc->reason, sizeof dc->reason, "lease of dead pid %ld on %s broken", in->lease.pid,
+                 in->lease.host);
+    p->r->leases_broken++;
+    if (!p->opt->dry_run && store_lease_break(p->s, in->id, &in->lease, NULL) == LC_OK) {
         if (dc != NULL)
-            snprintf(dc->reason, sizeof dc->reason, "lease of dead pid %ld on %s broken",
-                     in->lease.pid, in->lease.host);
-        p->r->leases_broken++;
-        if (!p->opt->dry_run && store_lease_break(p->s, in->id, &in->lease, NULL) == LC_OK) {
-            if (dc != NULL)
-                dc->applied = true;
+            dc->applied = true;
+    }
+    memset(&in->lease, 0, sizeof in->lease);
+}
+
+/* The rows the scan found with a dead holder: recovered or freed, then settled as read anew. */
+static void recover_dead(pass *p)
+{
+    for (size_t i = 0; i < p->dead.n && !p->oom; i++) {
+        lc_instance in;
+        if (store_get(p->s, p->dead.id[i], &in, NULL) != LC_OK)
+            continue;
+        if (!holder_dead(&in)) { /* taken up meanwhile: judged as any live row */
+            settle(p, &in, host_index(p, &in));
+            continue;
         }
-        memset(&in->lease, 0, sizeof in->lease);
+        if (in.op.kind != ACT_NONE)
+            recover_operation(p, &in);
+        else
+            break_lease(p, &in);
+        settle(p, &in, host_index(p, &in));
     }
 }
 
-static void record(pass *p, const lc_instance *in, pending *pd)
+/* Step 2's write of one row, inside the caller's transaction: compare-and-set. */
+static lc_err write_instance(pass *p, pending *pd, lc_diag *d)
 {
     const lc_derive_out *o = &pd->out;
-    if (o->verdict == VERDICT_KEEP)
-        p->r->kept++;
-    if (o->verdict == VERDICT_KEEP && !o->note && !o->set_message)
-        return;
-    lc_decision *dc = add_decision(p, DECISION_INSTANCE, in, in->container_name);
-    if (dc == NULL)
-        return;
-    dc->verdict = o->verdict;
-    dc->enforce = o->enforce;
-    dc->to = pd->applied || p->opt->dry_run ? o->status : in->status;
-    if (p->opt->dry_run && o->verdict == VERDICT_CHANGE)
-        p->r->would_change++;
-    dc->applied = pd->applied;
-    snprintf(dc->reason, sizeof dc->reason, "%s", o->reason);
-}
-
-/* Whether the observation columns derive wants are what the row holds (the time aside). */
-static bool same_observation(const lc_obs_memory *a, const lc_obs_memory *b)
-{
-    bool windows = a->restart_window_start == b->restart_window_start ||
-                   (a->restart_count == a->restart_base && b->restart_count == b->restart_base);
-    return a->state == b->state && a->exit_code == b->exit_code &&
-           strcmp(a->health, b->health) == 0 && a->restart_count == b->restart_count &&
-           a->restart_base == b->restart_base && a->first_seen == b->first_seen && windows;
-}
-
-/*
- * Step 2 of an instance, inside the caller's transaction: the
- * compare-and-set write of its verdict and observation. A plain keep whose
- * observation is unchanged writes nothing (the pass time in the store says
- * when it was seen).
- */
-static lc_err write_instance(pass *p, size_t i, lc_diag *d)
-{
-    pending *pd = &p->pend[i];
-    const lc_instance *in = &p->rows[i];
-    const lc_derive_out *o = &pd->out;
-    if (pd->skipped)
-        return LC_OK;
-    if (o->verdict == VERDICT_KEEP && o->enforce == ENFORCE_NONE && !o->set_message &&
-        same_observation(&in->obs, &o->next)) {
+    if (!pd->write) {
         pd->applied = true;
         return LC_OK;
     }
     p->r->written++;
-    lc_err e = store_reconcile_write(p->s, in->id, in->version, o, &pd->applied, d);
+    lc_err e = store_reconcile_write(p->s, pd->id, pd->version, o, &pd->applied, d);
     bool wanted = o->verdict == VERDICT_CHANGE || o->set_message;
     if (e == LC_OK && wanted && !pd->applied)
         p->r->lost++;
@@ -335,8 +432,8 @@ static lc_err write_all(pass *p, lc_diag *d)
     if (p->opt->dry_run)
         return LC_OK;
     lc_err e = store_begin(p->s, d);
-    for (size_t i = 0; e == LC_OK && i < p->nrows; i++)
-        e = write_instance(p, i, d);
+    for (size_t i = 0; e == LC_OK && i < p->npend; i++)
+        e = write_instance(p, &p->pend[i], d);
     if (e == LC_OK && !p->inspect_all && p->r->hosts_down == 0) /* rows unseen: no pass time */
         e = store_metric_set(p->s, LC_METRIC_PASS_AT, (double)p->now, d);
     if (e == LC_OK)
@@ -345,15 +442,35 @@ static lc_err write_all(pass *p, lc_diag *d)
     return e;
 }
 
+/* The report's line for a verdict that is more than a plain keep. */
+static void record(pass *p, pending *pd)
+{
+    const lc_derive_out *o = &pd->out;
+    if (o->verdict == VERDICT_KEEP && !o->note && !o->set_message)
+        return;
+    lc_decision *dc =
+        add_decision(p, DECISION_INSTANCE, pd->id, pd->name, pd->status, pd->container_name);
+    if (dc == NULL)
+        return;
+    pd->decision = (long)(dc - p->r->decisions);
+    dc->verdict = o->verdict;
+    dc->enforce = o->enforce;
+    dc->to = pd->applied || p->opt->dry_run ? o->status : pd->status;
+    if (p->opt->dry_run && o->verdict == VERDICT_CHANGE)
+        p->r->would_change++;
+    dc->applied = pd->applied;
+    snprintf(dc->reason, sizeof dc->reason, "%s", o->reason);
+}
+
 /* Stops or removes one container on engine under the instance's lease; false on failure. */
-static bool enforce_one(pass *p, lc_engine *engine, const lc_instance *in, const char *container,
+static bool enforce_one(pass *p, lc_engine *engine, const char *id, const char *container,
                         lc_enforcement what, InstanceStatus expect, char *why, size_t len)
 {
     lc_diag d = {{0}};
     lc_instance fresh;
-    lc_err e = store_lease_take(p->s, in->id, ENFORCE_LEASE_S, &fresh, &d);
+    lc_err e = store_lease_take(p->s, id, ENFORCE_LEASE_S, &fresh, &d);
     if (e == LC_OK && fresh.status != expect) {
-        store_lease_release(p->s, in->id, NULL);
+        store_lease_release(p->s, id, NULL);
         snprintf(why, len, "status became %s meanwhile", instance_status_name(fresh.status));
         return false;
     }
@@ -364,28 +481,21 @@ static bool enforce_one(pass *p, lc_engine *engine, const lc_instance *in, const
     if (e == LC_ENOTFOUND)
         e = LC_OK;
     if (e != LC_EBUSY)
-        store_lease_release(p->s, in->id, NULL);
+        store_lease_release(p->s, id, NULL);
     if (e != LC_OK)
         snprintf(why, len, "%s", d.msg);
     return e == LC_OK;
 }
 
 /* Step 3 of an instance, after the commit: its enforcement under its lease, as decided. */
-static void enforce_instance(pass *p, size_t i)
+static void enforce_instance(pass *p, const pending *pd)
 {
-    pending *pd = &p->pend[i];
-    const lc_instance *in = &p->rows[i];
-    if (pd->skipped || pd->out.enforce == ENFORCE_NONE)
+    if (pd->out.enforce == ENFORCE_NONE)
         return;
-    lc_decision *dc = NULL;
-    for (size_t k = 0; k < p->r->n_decisions; k++) {
-        if (strcmp(p->r->decisions[k].instance, in->id) == 0 &&
-            p->r->decisions[k].kind == DECISION_INSTANCE)
-            dc = &p->r->decisions[k];
-    }
+    lc_decision *dc = pd->decision >= 0 ? &p->r->decisions[pd->decision] : NULL;
     char why[256] = "";
     bool ok = !p->opt->dry_run && !p->opt->no_enforce && pd->applied &&
-              enforce_one(p, row_engine(p, i), in, in->container_id, pd->out.enforce,
+              enforce_one(p, p->hl[pd->host].e, pd->id, pd->container_id, pd->out.enforce,
                           pd->out.status, why, sizeof why);
     if (ok)
         p->r->enforced++;
@@ -398,76 +508,51 @@ static void enforce_instance(pass *p, size_t i)
         dc->applied = ok;
 }
 
-static int by_row_id(const void *a, const void *b, void *arg)
+/* A container labelled for an unknown instance: reported, left alone. */
+static void orphan(pass *p, const lc_container_summary *c)
 {
-    const lc_instance *rows = arg;
-    return strcmp(rows[*(const size_t *)a].id, rows[*(const size_t *)b].id);
+    p->r->orphans++;
+    lc_decision *dc = add_decision(p, DECISION_ORPHAN, NULL, "", INSTANCE_CREATING, c->name);
+    if (dc != NULL)
+        snprintf(dc->reason, sizeof dc->reason,
+                 "container labelled for unknown instance %s (left alone)", c->instance);
 }
 
-/* The row index with this id (bsearch over p->by_id), or -1. */
-static long row_index(const pass *p, const char *id)
-{
-    size_t lo = 0, hi = p->nrows;
-    while (id[0] != '\0' && lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(p->rows[p->by_id[mid]].id, id);
-        if (c == 0)
-            return (long)p->by_id[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
-static const lc_instance *row_by_id(const pass *p, const char *id)
-{
-    long i = row_index(p, id);
-    return i >= 0 ? &p->rows[i] : NULL;
-}
-
-/* Whether c, listed on host h, is its row's own container (on the row's own host). */
-static bool is_rows_container(const pass *p, size_t h, const lc_container_summary *c)
-{
-    long i = row_index(p, c->instance);
-    return i >= 0 && p->row_host[i] == h && strcmp(p->rows[i].container_id, c->id) == 0;
-}
-
-/* One listed container c of host h that is not its row's own: an extra or an orphan. */
+/*
+ * One listed container c of host h that no row claimed as its own: an
+ * extra of the instance it is labelled for (removed unless an operation
+ * runs), or an orphan. The row is read after the pass's writes.
+ */
 static void extra(pass *p, size_t h, const lc_container_summary *c)
 {
-    if (is_rows_container(p, h, c))
-        return;
-    const lc_instance *in = row_by_id(p, c->instance);
-    lc_decision *dc = add_decision(p, in != NULL ? DECISION_EXTRA : DECISION_ORPHAN, in, c->name);
-    if (in == NULL) {
-        p->r->orphans++;
-        if (dc != NULL)
-            snprintf(dc->reason, sizeof dc->reason,
-                     "container labelled for unknown instance %s (left alone)", c->instance);
+    lc_instance in;
+    lc_diag d = {{0}};
+    lc_err e = c->instance[0] ? store_get(p->s, c->instance, &in, &d) : LC_ENOTFOUND;
+    if (e == LC_ENOTFOUND) {
+        orphan(p, c);
         return;
     }
     p->r->extras++;
-    const pending *pd = &p->pend[row_index(p, c->instance)];
-    InstanceStatus now = pd->applied ? pd->out.status : in->status;
-    bool busy = now == INSTANCE_CREATING || now == INSTANCE_UPDATING || lc_lease_live(in, p->now) ||
-                in->op.kind != ACT_NONE;
+    bool busy = e != LC_OK || in.status == INSTANCE_CREATING || in.status == INSTANCE_UPDATING ||
+                lc_lease_live(&in, p->now) || in.op.kind != ACT_NONE;
     char why[256] = "";
+    if (e != LC_OK)
+        snprintf(why, sizeof why, "%s", d.msg);
     bool ok = !busy && !p->opt->dry_run && !p->opt->no_enforce &&
-              enforce_one(p, p->hl[h].e, in, c->id, ENFORCE_REMOVE, now, why, sizeof why);
+              enforce_one(p, p->hl[h].e, in.id, c->id, ENFORCE_REMOVE, in.status, why, sizeof why);
     if (why[0] != '\0')
         p->r->skipped++;
     if (ok)
         p->r->enforced++;
+    lc_decision *dc = add_decision(p, DECISION_EXTRA, c->instance, e == LC_OK ? in.name : "",
+                                   e == LC_OK ? in.status : INSTANCE_CREATING, c->name);
     if (dc == NULL)
         return;
     dc->enforce = ENFORCE_REMOVE;
     dc->verdict = VERDICT_ENFORCE;
     dc->applied = ok;
-    dc->status = dc->to = now;
     snprintf(dc->reason, sizeof dc->reason, "extra container%s%s%s",
-             busy ? " (operation in flight, kept)" : "", why[0] ? ": " : "", why);
+             busy && e == LC_OK ? " (operation in flight, kept)" : "", why[0] ? ": " : "", why);
 }
 
 /*
@@ -478,22 +563,24 @@ static void extra(pass *p, size_t h, const lc_container_summary *c)
 static void extras(pass *p)
 {
     for (size_t h = 0; h < p->nhl; h++) {
-        for (size_t k = 0; p->hl[h].err == LC_OK && k < p->hl[h].ncs; k++)
-            extra(p, h, &p->hl[h].cs[k]);
+        for (size_t k = 0; p->hl[h].err == LC_OK && k < p->hl[h].ncs; k++) {
+            if (!p->hl[h].claimed[k])
+                extra(p, h, &p->hl[h].cs[k]);
+        }
     }
 }
 
 /* Terminated rows whose final backup is pending: back up, then drop volume and database. */
 static void retry_terminations(pass *p)
 {
-    for (size_t i = 0; i < p->nrows; i++) {
-        const lc_instance *in = &p->rows[i];
-        if (in->status != INSTANCE_TERMINATED || !in->final_backup_pending || !host_up(p, i))
+    for (size_t i = 0; i < p->final.n; i++) {
+        lc_instance in;
+        if (store_get(p->s, p->final.id[i], &in, NULL) != LC_OK)
             continue;
-        lc_decision *dc = add_decision(p, DECISION_INSTANCE, in, in->container_name);
+        lc_decision *dc = row_decision(p, DECISION_INSTANCE, &in);
         lc_diag d = {{0}};
         bool ok = !p->opt->dry_run && !p->opt->no_enforce &&
-                  ops_retry_termination(&p->ops, in->id, &d) == LC_OK;
+                  ops_retry_termination(&p->ops, in.id, &d) == LC_OK;
         if (ok)
             p->r->enforced++;
         else if (d.msg[0] != '\0')
@@ -517,42 +604,19 @@ static long elapsed_ms(const struct timespec *t0)
     return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* The index of rows sorted by id, and a pending slot per row. */
-static lc_err prepare(pass *p, lc_diag *d)
+/* The steps after the scan: dead holders, the writes, the report's lines, enforcement. */
+static lc_err finish_rows(pass *p, lc_diag *d)
 {
-    p->pend = calloc(p->nrows ? p->nrows : 1, sizeof *p->pend);
-    p->by_id = calloc(p->nrows ? p->nrows : 1, sizeof *p->by_id);
-    if (p->pend == NULL || p->by_id == NULL)
+    recover_dead(p);
+    if (p->oom)
         return lc_fail(d, LC_ENOMEM, "out of memory");
-    for (size_t i = 0; i < p->nrows; i++)
-        p->by_id[i] = i;
-    qsort_r(p->by_id, p->nrows, sizeof *p->by_id, by_row_id, p->rows);
-    p->now = time(NULL);
-    return LC_OK;
-}
-
-/* The steps every instance goes through, for the rows of p (all of them, or watch's one). */
-static lc_err settle_rows(pass *p, lc_diag *d)
-{
-    break_dead_leases(p);
-    for (size_t i = 0; i < p->nrows; i++) {
-        if (host_up(p, i)) {
-            observe_and_derive(p, i);
-            continue;
-        }
-        p->pend[i].row = i; /* its host did not answer: untouched */
-        p->pend[i].skipped = true;
-        p->r->untouched++;
-    }
     lc_err e = write_all(p, d);
     if (e != LC_OK)
         return e;
-    for (size_t i = 0; i < p->nrows; i++) {
-        if (!p->pend[i].skipped)
-            record(p, &p->rows[i], &p->pend[i]);
-    }
-    for (size_t i = 0; i < p->nrows; i++)
-        enforce_instance(p, i);
+    for (size_t i = 0; i < p->npend; i++)
+        record(p, &p->pend[i]);
+    for (size_t i = 0; i < p->npend; i++)
+        enforce_instance(p, &p->pend[i]);
     return LC_OK;
 }
 
@@ -567,6 +631,8 @@ static void *list_host(void *arg)
         h->err = LC_EENGINE;
     if (h->err == LC_OK && h->ncs > 1) /* an empty list may be NULL, which qsort must not get */
         qsort(h->cs, h->ncs, sizeof *h->cs, by_id);
+    if (h->err == LC_OK && (h->claimed = calloc(h->ncs ? h->ncs : 1, sizeof *h->claimed)) == NULL)
+        h->err = LC_ENOMEM;
     h->ms = elapsed_ms(&t0);
     return NULL;
 }
@@ -610,29 +676,10 @@ static lc_err list_hosts(pass *p, lc_diag *d)
     return LC_OK;
 }
 
-/* Row i's index in the report's hosts, NO_HOST when its host is not one of them. */
-static size_t host_of(const pass *p, size_t i)
-{
-    const char *host = p->rows[i].host[0] ? p->rows[i].host : LC_HOST_LOCAL;
-    for (size_t h = 0; h < p->r->n_hosts; h++) {
-        if (strcmp(p->r->hosts[h].name, host) == 0)
-            return h;
-    }
-    return NO_HOST;
-}
-
-/* Each row's host index; the report's per-host figures; LC_EENGINE when no host answered. */
-static lc_err place_rows(pass *p, lc_diag *d)
+/* The report's per-host figures; how many hosts answered. */
+static size_t mark_hosts(pass *p)
 {
     size_t answered = 0;
-    p->row_host = calloc(p->nrows ? p->nrows : 1, sizeof *p->row_host);
-    if (p->row_host == NULL)
-        return lc_fail(d, LC_ENOMEM, "out of memory");
-    for (size_t i = 0; i < p->nrows; i++) {
-        p->row_host[i] = host_of(p, i);
-        if (p->row_host[i] != NO_HOST)
-            p->r->hosts[p->row_host[i]].instances++;
-    }
     for (size_t h = 0; h < p->r->n_hosts; h++) {
         lc_reconcile_host *rh = &p->r->hosts[h];
         rh->answered = p->hl[h].err == LC_OK;
@@ -644,8 +691,12 @@ static lc_err place_rows(pass *p, lc_diag *d)
             snprintf(rh->error, sizeof rh->error, "%s", p->hl[h].diag.msg);
         }
     }
-    if (answered > 0)
-        return LC_OK;
+    return answered;
+}
+
+/* LC_EENGINE (or LC_ENOMEM) naming the first host's error: no host answered. */
+static lc_err none_answered(const pass *p, lc_diag *d)
+{
     lc_err e = p->nhl > 0 && p->hl[0].err == LC_ENOMEM ? LC_ENOMEM : LC_EENGINE;
     if (p->r->n_hosts == 1)
         return lc_fail(d, e, "%s", p->hl[0].diag.msg);
@@ -656,15 +707,17 @@ static lc_err place_rows(pass *p, lc_diag *d)
 
 static lc_err run_pass(pass *p, lc_diag *d)
 {
-    lc_err e = store_list(p->s, true, -1, &p->rows, &p->nrows, d);
+    lc_err e = list_hosts(p, d);
+    if (e != LC_OK)
+        return e;
+    size_t answered = mark_hosts(p);
+    e = store_list_each(p->s, true, -1, visit, p, d);
+    if (e == LC_OK && p->oom)
+        e = lc_fail(d, LC_ENOMEM, "out of memory");
+    if (e == LC_OK && answered == 0)
+        e = none_answered(p, d);
     if (e == LC_OK)
-        e = list_hosts(p, d);
-    if (e == LC_OK)
-        e = place_rows(p, d);
-    if (e == LC_OK)
-        e = prepare(p, d);
-    if (e == LC_OK)
-        e = settle_rows(p, d);
+        e = finish_rows(p, d);
     if (e != LC_OK)
         return e;
     extras(p);
@@ -675,24 +728,21 @@ static lc_err run_pass(pass *p, lc_diag *d)
 /* Watch's one row, on its own host's engine (no list: its container is inspected). */
 static lc_err run_one(pass *p, const char *instance_id, lc_diag *d)
 {
-    p->rows = malloc(sizeof *p->rows);
     p->hl = calloc(1, sizeof *p->hl);
-    p->row_host = calloc(1, sizeof *p->row_host);
-    if (p->rows == NULL || p->hl == NULL || p->row_host == NULL)
+    if (p->hl == NULL)
         return lc_fail(d, LC_ENOMEM, "out of memory");
-    lc_err e = store_get(p->s, instance_id, p->rows, d);
+    lc_instance in;
+    lc_err e = store_get(p->s, instance_id, &in, d);
     if (e != LC_OK)
         return e;
-    p->nrows = 1;
     p->inspect_all = true;
-    e = ops_engine_for_host(&p->ops, p->rows->host, &p->hl[0].e, d);
+    e = ops_engine_for_host(&p->ops, in.host, &p->hl[0].e, d);
     if (e != LC_OK)
         return e;
     p->nhl = 1;
     p->hl[0].requests0 = engine_request_count(p->hl[0].e);
-    e = prepare(p, d);
-    if (e == LC_OK)
-        e = settle_rows(p, d);
+    visit(p, &in);
+    e = finish_rows(p, d);
     if (e != LC_OK)
         return e;
     return p->r->skipped > 0 ? LC_EPARTIAL : LC_OK;
@@ -721,8 +771,8 @@ static lc_err run(pass *p, const char *one, lc_diag *d)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(p->r, 0, sizeof *p->r);
+    p->now = time(NULL);
     lc_err err = one != NULL ? run_one(p, one, d) : run_pass(p, d);
-    p->r->instances = p->nrows;
     for (size_t h = 0; h < p->nhl; h++) {
         unsigned long n =
             p->hl[h].e != NULL ? engine_request_count(p->hl[h].e) - p->hl[h].requests0 : 0;
@@ -730,16 +780,16 @@ static lc_err run(pass *p, const char *one, lc_diag *d)
             p->r->hosts[h].requests = n;
         p->r->requests += n;
         free(p->hl[h].cs);
+        free(p->hl[h].claimed);
     }
     p->r->ms = elapsed_ms(&t0);
     if (err == LC_EPARTIAL)
         partial_message(p->r, d);
     ops_close_engines(&p->ops);
-    free(p->rows);
     free(p->hl);
-    free(p->row_host);
     free(p->pend);
-    free(p->by_id);
+    free(p->dead.id);
+    free(p->final.id);
     return err;
 }
 
