@@ -9,6 +9,8 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# instctl itself loads libcurl when it first talks to an engine (lib/curl_api.h)
+BINLIBS   = $(filter-out -lcurl,$(LDLIBS))
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 ifeq ($(SANITIZE),1)
 XCFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -45,7 +47,7 @@ $(BUILD)/cmd/instctl/main.o: XCFLAGS += -DINSTCTL_VERSION='"$(VERSION)"'
 $(BUILD)/cmd/instctl/main.o: Makefile
 
 $(BIN): $(CMD_OBJS) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBA) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBA) $(BINLIBS)
 
 $(BUILD)/tests/%_suites.h: $(BUILD)/tests/.dir
 	@true

@@ -6,10 +6,13 @@
  */
 #include "engine.h"
 
+#include "curl_api.h"
+
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,18 +79,57 @@ typedef struct stream {
     response *rs;
 } stream;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
+lc_curl_api lc_curl;
 
+/* Where lc_curl's members come from: libcurl's own names. */
+#define CURL_SYM(member)                                                                           \
+    {                                                                                              \
+        "curl_" #member, offsetof(lc_curl_api, member)                                             \
+    }
+static const struct {
+    const char *name;
+    size_t offset;
+} curl_syms[] = {
+    CURL_SYM(global_init),    CURL_SYM(easy_init),   CURL_SYM(easy_setopt), CURL_SYM(easy_perform),
+    CURL_SYM(easy_getinfo),   CURL_SYM(easy_header), CURL_SYM(easy_reset),  CURL_SYM(easy_cleanup),
+    CURL_SYM(easy_strerror),  CURL_SYM(easy_escape), CURL_SYM(free),        CURL_SYM(slist_append),
+    CURL_SYM(slist_free_all),
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static char curl_error[256]; /* "" once libcurl is loaded and initialised */
+
+/* Loads libcurl (curl_api.h), fills lc_curl, and runs curl_global_init. */
 static void curl_init(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *lib = dlopen(LC_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        snprintf(curl_error, sizeof curl_error, "cannot load libcurl: %s", dlerror());
+        return;
+    }
+    for (size_t i = 0; i < sizeof curl_syms / sizeof curl_syms[0]; i++) {
+        void *f = dlsym(lib, curl_syms[i].name);
+        if (f == NULL) {
+            snprintf(curl_error, sizeof curl_error, "%s: no %s (libcurl 7.84 or later needed)",
+                     LC_CURL_SONAME, curl_syms[i].name);
+            return;
+        }
+        memcpy((char *)&lc_curl + curl_syms[i].offset, &f, sizeof f);
+    }
+    CURLcode rc = lc_curl.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        snprintf(curl_error, sizeof curl_error, "curl_global_init: %s", lc_curl.easy_strerror(rc));
 }
 
 bool lc_curl_init(void)
 {
     pthread_once(&curl_once, curl_init);
-    return curl_init_rc == CURLE_OK;
+    return curl_error[0] == '\0';
+}
+
+const char *lc_curl_error(void)
+{
+    return curl_error;
 }
 
 bool engine_tls_from_dir(const char *dir, lc_engine_tls *t)
@@ -192,7 +234,7 @@ lc_err engine_open_tls(const char *host, const lc_engine_tls *tls, lc_engine **o
         return lc_fail(d, LC_ENOMEM, "Docker client: out of memory");
     lc_err err = parse_host(host, tls, e, d);
     if (err == LC_OK && !lc_curl_init())
-        err = lc_fail(d, LC_ENOMEM, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
+        err = lc_fail(d, LC_EENGINE, "Docker client: %s", lc_curl_error());
     if (err == LC_OK && (e->curl = curl_easy_init()) == NULL)
         err = lc_fail(d, LC_ENOMEM, "Docker client: out of memory");
     if (err != LC_OK) {

@@ -48,10 +48,15 @@ typedef struct lc_container_spec {
 typedef struct lc_engine lc_engine;
 
 /*
- * lc_curl_init: curl_global_init exactly once per process (thread-safe),
- * for every libcurl user of the library. False when it failed.
+ * lc_curl_init: loads libcurl (LC_CURL_SONAME, with dlopen: see curl_api.h
+ * for why) and runs curl_global_init, exactly once per process
+ * (thread-safe), for every libcurl user of the library. False when the
+ * library cannot be loaded, lacks a function, or does not initialise;
+ * lc_curl_error then says which, in one line.
  */
 bool lc_curl_init(void);
+/* lc_curl_error: why lc_curl_init failed ("" when it did not); static storage. */
+const char *lc_curl_error(void);
 
 /*
  * lc_curl_stop_on_interrupt: makes the curl easy handle abandon its

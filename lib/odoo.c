@@ -1,10 +1,10 @@
 /* Calls to Odoo's HTTP endpoints on an instance's container, with libcurl. */
 #include "odoo.h"
 
+#include "curl_api.h"
 #include "engine.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,7 +118,9 @@ static CURLcode post_once(CURL *c, const char *url, const char *form, body *answ
 lc_err odoo_create_database(const char *host, int port, const lc_odoo_db_request *req,
                             time_t deadline, lc_diag *d)
 {
-    CURL *c = lc_curl_init() ? curl_easy_init() : NULL;
+    if (!lc_curl_init())
+        return lc_fail(d, LC_EFAILED, "Odoo client: %s", lc_curl_error());
+    CURL *c = curl_easy_init();
     body *answer = malloc(sizeof *answer);
     if (c == NULL || answer == NULL) {
         curl_easy_cleanup(c);

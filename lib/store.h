@@ -142,6 +142,16 @@ typedef bool (*lc_row_fn)(void *arg, const lc_instance *row);
 lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d);
 
 /*
+ * store_list_widths: the longest name and the longest host name (characters,
+ * "local" for the local host) among the rows store_list(s, all, only)
+ * would give, on Docker host `host` only when host is not NULL; both 0
+ * when there are none. Lets a table be printed as the rows stream
+ * (store_list_each) instead of held to learn its column widths.
+ */
+lc_err store_list_widths(lc_store *s, bool all, int only, const char *host, int *name, int *host_w,
+                         lc_diag *d);
+
+/*
  * store_insert: a new row in status creating, its first history row, and a
  * lease held by the caller, in one transaction. LC_EUSAGE when the name or
  * the database name is taken by a live instance.

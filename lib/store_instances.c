@@ -201,6 +201,25 @@ lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg,
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
 }
 
+lc_err store_list_widths(lc_store *s, bool all, int only, const char *host, int *name, int *host_w,
+                         lc_diag *d)
+{
+    *name = *host_w = 0;
+    sqlite3_stmt *st = stmt(s, STMT_LIST_WIDTHS, d);
+    if (st == NULL)
+        return LC_ESTORE;
+    sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
+    bind_status_or_null(st, 2, only);
+    bind_text_or_null(st, 3, host);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *name = sqlite3_column_int(st, 0);
+        *host_w = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? LC_OK : STORE_ERR(s, d, "list instances");
+}
+
 static bool live_row_exists(lc_store *s, stmt_id which, const char *value)
 {
     sqlite3_stmt *st = stmt(s, which, NULL);

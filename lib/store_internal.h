@@ -15,6 +15,7 @@ typedef enum stmt_id {
     STMT_BY_NAME,
     STMT_BY_PREFIX,
     STMT_LIST,
+    STMT_LIST_WIDTHS,
     STMT_INSERT,
     STMT_HISTORY_ADD,
     STMT_HISTORY,

@@ -12,7 +12,7 @@ layer() {
     case $1 in
     lc | lc_error | status | types | lctime | derive | journal | tar | backup_file | billing | config | placement) echo base ;;
     store | store_*) echo store ;;
-    engine | engine_json | odoo | pgtools | backup | tenant) echo engine ;;
+    engine | engine_json | curl_api | odoo | pgtools | backup | tenant) echo engine ;;
     ops | ops_* | action | reconcile | hosts | metrics | watch) echo ops ;;
     *) echo unknown ;;
     esac

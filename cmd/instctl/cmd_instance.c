@@ -64,60 +64,35 @@ static const char *host_of(const lc_instance *in)
     return in->host[0] ? in->host : LC_HOST_LOCAL;
 }
 
-/* One line of the table, kept small: 10,000 of them wait for the name column's width. */
-typedef struct list_line {
-    char id[9], name[64], odoo[33], host[64], obs[64];
-    InstanceStatus status;
-} list_line;
-
+/*
+ * The table, printed as the rows stream: the column widths come first from
+ * the store (store_list_widths), so 10,000 rows are never held (issue 12).
+ */
 typedef struct list_out {
     cli *c;
-    list_line *v;
-    size_t n, cap;
     int wname, whost; /* whost 0: no HOST column (one Docker host) */
-    bool oom;
 } list_out;
 
-static bool keep_line(void *arg, const lc_instance *in)
-{
-    list_out *o = arg;
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 256;
-        list_line *grown = realloc(o->v, cap * sizeof *grown);
-        if (grown == NULL)
-            return !(o->oom = true);
-        o->v = grown;
-        o->cap = cap;
-    }
-    list_line *l = &o->v[o->n++];
-    memcpy(l->id, in->id, 8);
-    l->id[8] = '\0';
-    snprintf(l->name, sizeof l->name, "%s", text_safe(in->name));
-    snprintf(l->odoo, sizeof l->odoo, "%s", text_safe(in->odoo_version));
-    observed(in, l->obs, sizeof l->obs);
-    l->status = in->status;
-    int w = (int)strlen(l->name);
-    o->wname = w > o->wname ? w : o->wname;
-    snprintf(l->host, sizeof l->host, "%s", text_safe(host_of(in)));
-    w = (int)strlen(l->host);
-    o->whost = o->whost > 0 && w > o->whost ? w : o->whost;
-    return true;
-}
-
-/* The table; a HOST column when the store has more than one Docker host (issue 11). */
-static void list_table(list_out *o)
+/* The header; a HOST column when the store has more than one Docker host (issue 11). */
+static void list_header(const list_out *o)
 {
     bool hosts = o->whost > 0;
     printf("%-8s  %-*s  %-11s  %-7s  %-*s%s%s\n", "ID", o->wname, "NAME", "STATUS", "ODOO",
            o->whost, hosts ? "HOST" : "", hosts ? "  " : "", "CONTAINER (LAST SEEN)");
-    for (size_t i = 0; i < o->n; i++) {
-        const list_line *l = &o->v[i];
-        char badge[64];
-        status_badge(o->c, l->status, badge, sizeof badge);
-        int pad = 11 - (int)strlen(instance_status_name(l->status));
-        printf("%s  %-*s  %s%*s  %-7s  %-*s%s%s\n", l->id, o->wname, l->name, badge, pad, "",
-               l->odoo, o->whost, hosts ? l->host : "", hosts ? "  " : "", l->obs);
-    }
+}
+
+static bool print_line(void *arg, const lc_instance *in)
+{
+    const list_out *o = arg;
+    bool hosts = o->whost > 0;
+    char badge[64], obs[64];
+    status_badge(o->c, in->status, badge, sizeof badge);
+    int pad = 11 - (int)strlen(instance_status_name(in->status));
+    observed(in, obs, sizeof obs);
+    printf("%.8s  %-*s  %s%*s  %-7s  %-*s%s%s\n", in->id, o->wname, text_safe(in->name), badge, pad,
+           "", text_safe(in->odoo_version), o->whost, hosts ? text_safe(host_of(in)) : "",
+           hosts ? "  " : "", obs);
+    return true;
 }
 
 /* How many Docker hosts the store has (1 when it cannot tell). */
@@ -212,12 +187,12 @@ static int run_list(cli *c, int argc, char **argv)
         return usage_error(&cmd_list, "unexpected argument \"%s\"", argv[optind]);
     int which = filter ? (int)only : -1;
     json_rows rows = {.cfg = &c->cfg};
-    list_out o = {.c = c, .wname = 4, .whost = host_count(c) > 1 ? 4 : 0};
+    list_out o = {.c = c};
     lc_host h;
     lc_err e = host != NULL ? store_host_get(c->store, host, &h, &c->diag) : LC_OK;
     if (e != LC_OK)
         return fail(c, e);
-    host_filter f = {.host = host, .fn = keep_line, .arg = &o};
+    host_filter f = {.host = host, .fn = print_line, .arg = &o};
     if (c->json) {
         f.fn = print_json_row;
         f.arg = &rows;
@@ -228,13 +203,14 @@ static int run_list(cli *c, int argc, char **argv)
         f.fn = print_id;
         e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
     } else {
-        e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
-        if (e == LC_OK && o.oom)
-            e = lc_fail(&c->diag, LC_ENOMEM, "out of memory listing instances");
+        e = store_list_widths(c->store, all, which, host, &o.wname, &o.whost, &c->diag);
+        o.wname = o.wname > 4 ? o.wname : 4;
+        o.whost = host_count(c) < 2 ? 0 : o.whost > 4 ? o.whost : 4;
         if (e == LC_OK)
-            list_table(&o);
+            list_header(&o);
+        if (e == LC_OK)
+            e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
     }
-    free(o.v);
     return e == LC_OK ? 0 : fail(c, e);
 }
 
