@@ -49,7 +49,7 @@ lc_err metrics_collect(lc_store *s, time_t now, lc_metrics *m, lc_diag *d)
 {
     memset(m, 0, sizeof *m);
     m->now = now;
-    lc_err e = store_stats(s, m->by_status, d);
+    lc_err e = store_stats(s, NULL, m->by_status, d);
     if (e == LC_OK)
         e = store_metrics(s, &m->figures, &m->n_figures, d);
     if (e == LC_OK)

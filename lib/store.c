@@ -140,6 +140,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_HISTORY] = "SELECT at, from_status, to_status, cause, detail FROM status_events"
                      " WHERE instance_id = ?1 ORDER BY id",
     [STMT_STATS] = "SELECT status, count(*) FROM instances GROUP BY status",
+    [STMT_STATS_HOST] = "SELECT status, count(*) FROM instances WHERE status <> 'terminated' AND"
+                        " coalesce(nullif(host, ''), '" LC_HOST_LOCAL "') = ?1 GROUP BY status",
     [STMT_LEASE_SET] = "UPDATE instances SET lease_host = ?2, lease_pid = ?3, lease_start = ?4,"
                        " lease_boot = ?5, lease_deadline = ?6, version = version + 1"
                        " WHERE id = ?1",

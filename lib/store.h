@@ -278,8 +278,13 @@ lc_err store_backup_delete(lc_store *s, const char *id, lc_diag *d);
 /* store_history: the row's history, oldest first; *out malloc'd (free()). */
 lc_err store_history(lc_store *s, const char *id, lc_history **out, size_t *n, lc_diag *d);
 
-/* store_stats: counts[status] for all 8 statuses (zeros included). */
-lc_err store_stats(lc_store *s, long counts[INSTANCE_STATUS_COUNT], lc_diag *d);
+/*
+ * store_stats: counts[status] for all 8 statuses (zeros included), of every
+ * row when host is NULL, else of the rows on that Docker host ("local" for
+ * the local one) that are not terminated (issue 11's per-host figures),
+ * counted by SQLite without reading a row out.
+ */
+lc_err store_stats(lc_store *s, const char *host, long counts[INSTANCE_STATUS_COUNT], lc_diag *d);
 
 /* store_schema_version: PRAGMA user_version of the open database. */
 int store_schema_version(lc_store *s);

@@ -377,12 +377,14 @@ lc_err store_write_outcome(lc_store *s, const lc_instance *in, const lc_outcome 
     return e;
 }
 
-lc_err store_stats(lc_store *s, long counts[INSTANCE_STATUS_COUNT], lc_diag *d)
+lc_err store_stats(lc_store *s, const char *host, long counts[INSTANCE_STATUS_COUNT], lc_diag *d)
 {
     memset(counts, 0, sizeof(long) * INSTANCE_STATUS_COUNT);
-    sqlite3_stmt *st = stmt(s, STMT_STATS, d);
+    sqlite3_stmt *st = stmt(s, host != NULL ? STMT_STATS_HOST : STMT_STATS, d);
     if (st == NULL)
         return LC_ESTORE;
+    if (host != NULL)
+        sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         InstanceStatus v;

@@ -20,6 +20,7 @@ typedef enum stmt_id {
     STMT_HISTORY_ADD,
     STMT_HISTORY,
     STMT_STATS,
+    STMT_STATS_HOST,
     STMT_LEASE_SET,
     STMT_LEASE_EXTEND,
     STMT_LEASE_CLEAR,

@@ -126,18 +126,19 @@ static void print_bash(void)
         "complete -F _instctl instctl");
 }
 
+static bool put_name(void *arg, const lc_instance *in)
+{
+    (void)arg;
+    puts(in->name);
+    return true;
+}
+
 /* The words completion asks for: kind is names, hosts, or backups (of instance ref). */
 static lc_err words(lc_store *s, const char *kind, const char *ref, lc_diag *d)
 {
     size_t n = 0;
-    if (strcmp(kind, "names") == 0) {
-        lc_instance *v = NULL;
-        lc_err e = store_list(s, false, -1, &v, &n, d);
-        for (size_t i = 0; i < n; i++)
-            puts(v[i].name);
-        free(v);
-        return e;
-    }
+    if (strcmp(kind, "names") == 0)
+        return store_list_each(s, false, -1, put_name, NULL, d);
     if (strcmp(kind, "hosts") == 0) {
         lc_host *v = NULL;
         lc_err e = store_host_list(s, &v, &n, d);

@@ -410,24 +410,20 @@ static int run_history(cli *c, int argc, char **argv)
 static lc_err stats_per_host(cli *c, cJSON *j)
 {
     lc_host *hosts = NULL;
-    lc_instance *v = NULL;
-    size_t nh = 0, n = 0;
+    size_t nh = 0;
     lc_err e = store_host_list(c->store, &hosts, &nh, &c->diag);
-    if (e == LC_OK)
-        e = store_list(c->store, false, -1, &v, &n, &c->diag);
     cJSON *per = j != NULL && e == LC_OK ? cJSON_AddObjectToObject(j, "hosts") : NULL;
     if (j == NULL && nh < 2) /* text: per host only when there are several */
         nh = 0;
     if (j == NULL && e == LC_OK && nh > 0)
         printf("\n%-12s %s\n", "HOST", "INSTANCES (BY STATUS)");
     for (size_t h = 0; e == LC_OK && h < nh; h++) {
-        long counts[INSTANCE_STATUS_COUNT] = {0}, total = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(host_of(&v[i]), hosts[h].name) == 0) {
-                counts[v[i].status]++;
-                total++;
-            }
-        }
+        long counts[INSTANCE_STATUS_COUNT], total = 0;
+        e = store_stats(c->store, hosts[h].name, counts, &c->diag);
+        if (e != LC_OK)
+            break;
+        for (int s = 0; s < INSTANCE_STATUS_COUNT; s++)
+            total += counts[s];
         cJSON *o = per != NULL ? cJSON_AddObjectToObject(per, hosts[h].name) : NULL;
         const char *sep = " ";
         if (j == NULL)
@@ -447,7 +443,6 @@ static lc_err stats_per_host(cli *c, cJSON *j)
             putchar('\n');
     }
     free(hosts);
-    free(v);
     return e;
 }
 
@@ -456,7 +451,7 @@ static int run_stats(cli *c, int argc, char **argv)
     if (argc > 1)
         return usage_error(&cmd_stats, "unexpected argument \"%s\"", argv[1]);
     long counts[INSTANCE_STATUS_COUNT], total = 0;
-    lc_err e = store_stats(c->store, counts, &c->diag);
+    lc_err e = store_stats(c->store, NULL, counts, &c->diag);
     if (e != LC_OK)
         return fail(c, e);
     cJSON *j = c->json ? cJSON_CreateObject() : NULL;

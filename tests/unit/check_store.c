@@ -683,7 +683,7 @@ START_TEST(test_stats)
     lc_diag d = {{0}};
     for (int i = 0; i < INSTANCE_STATUS_COUNT; i++)
         counts[i] = -7;
-    ck_assert_int_eq(store_stats(s, counts, &d), LC_OK);
+    ck_assert_int_eq(store_stats(s, NULL, counts, &d), LC_OK);
     for (int i = 0; i < INSTANCE_STATUS_COUNT; i++)
         ck_assert_msg(counts[i] == 0, "%s: %ld on an empty store",
                       instance_status_name((InstanceStatus)i), counts[i]);
@@ -699,7 +699,7 @@ START_TEST(test_stats)
         [INSTANCE_CREATING] = 1, [INSTANCE_RUNNING] = 2, [INSTANCE_TERMINATED] = 1};
     for (int i = 0; i < INSTANCE_STATUS_COUNT; i++)
         counts[i] = -7;
-    ck_assert_int_eq(store_stats(s, counts, &d), LC_OK);
+    ck_assert_int_eq(store_stats(s, NULL, counts, &d), LC_OK);
     for (int i = 0; i < INSTANCE_STATUS_COUNT; i++)
         ck_assert_msg(counts[i] == want[i], "%s: %ld, expected %ld",
                       instance_status_name((InstanceStatus)i), counts[i], want[i]);
