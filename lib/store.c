@@ -190,7 +190,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_METRIC_SET] = "INSERT INTO metrics (name, value, at) VALUES (?1, ?2, ?3)"
                         " ON CONFLICT (name) DO UPDATE SET value = ?2, at = ?3",
     [STMT_METRIC_ALL] = "SELECT name, value FROM metrics ORDER BY name",
-    [STMT_BACKUP_AGES] = "SELECT i.id, i.name, max(b.created_at) FROM instances i"
+    /* b.size is the newest backup's: SQLite takes bare columns from the max() row */
+    [STMT_BACKUP_AGES] = "SELECT i.id, i.name, max(b.created_at), b.size FROM instances i"
                          " LEFT JOIN backups b ON b.instance_id = i.id"
                          " WHERE i.status <> 'terminated' GROUP BY i.id ORDER BY i.name",
     [STMT_OBSERVE] = "UPDATE instances SET obs_state = ?2, obs_exit_code = ?3, obs_health = ?4,"

@@ -383,9 +383,13 @@ typedef struct lc_backup_age {
     char id[37];
     char name[64];
     time_t newest;
+    long long size; /* bytes of the newest backup, -1 when there is none */
 } lc_backup_age;
 
-/* store_backup_ages: every live instance with its newest backup, by name; *out malloc'd. */
+/*
+ * store_backup_ages: every live (not terminated) instance with its newest
+ * backup's time and size, by name, in one query; *out malloc'd (free()).
+ */
 lc_err store_backup_ages(lc_store *s, lc_backup_age **out, size_t *n, lc_diag *d);
 
 #endif

@@ -44,6 +44,7 @@ static void read_backup_age(sqlite3_stmt *st, void *row)
     snprintf(a->id, sizeof a->id, "%s", id != NULL ? id : "");
     snprintf(a->name, sizeof a->name, "%s", name != NULL ? name : "");
     a->newest = (time_t)sqlite3_column_int64(st, 2);
+    a->size = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
 }
 
 lc_err store_backup_ages(lc_store *s, lc_backup_age **out, size_t *n, lc_diag *d)

@@ -101,19 +101,16 @@ static void check_engine(doctor *dr, lc_engine *e)
  */
 static long long largest_newest_backup(lc_store *s, char *name, size_t len)
 {
-    lc_instance *v = NULL;
+    lc_backup_age *v = NULL;
     size_t n = 0;
     long long max = -1;
-    if (s == NULL || store_list(s, false, -1, &v, &n, NULL) != LC_OK)
+    if (s == NULL || store_backup_ages(s, &v, &n, NULL) != LC_OK)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        lc_backup_row *b = NULL;
-        size_t nb = 0;
-        if (store_backup_list(s, v[i].id, &b, &nb, NULL) == LC_OK && nb > 0 && b[0].size > max) {
-            max = b[0].size;
+        if (v[i].size > max) {
+            max = v[i].size;
             snprintf(name, len, "%s", v[i].name);
         }
-        free(b);
     }
     free(v);
     return max;
