@@ -389,22 +389,24 @@ static void break_lease(pass *p, lc_instance *in)
     memset(&in->lease, 0, sizeof in->lease);
 }
 
-/* The rows the scan found with a dead holder: recovered or freed, then settled as read anew. */
+/*
+ * The rows the scan found with a dead holder: recovered or freed, then
+ * settled as read anew (on the host the row is on now: a recovered move
+ * may have changed it; a host that did not answer leaves it untouched).
+ */
 static void recover_dead(pass *p)
 {
     for (size_t i = 0; i < p->dead.n && !p->oom; i++) {
         lc_instance in;
         if (store_get(p->s, p->dead.id[i], &in, NULL) != LC_OK)
             continue;
-        if (!holder_dead(&in)) { /* taken up meanwhile: judged as any live row */
-            settle(p, &in, host_index(p, &in));
-            continue;
-        }
-        if (in.op.kind != ACT_NONE)
+        if (holder_dead(&in) && in.op.kind != ACT_NONE)
             recover_operation(p, &in);
-        else
+        else if (holder_dead(&in))
             break_lease(p, &in);
-        settle(p, &in, host_index(p, &in));
+        size_t h = host_index(p, &in);
+        if (host_up(p, h))
+            settle(p, &in, h);
     }
 }
 
