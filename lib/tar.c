@@ -576,8 +576,7 @@ static int read_group(tar_rename *r, group *g)
         if (zero_block(h) && g->next == 0)
             return 0;
         if (zero_block(h) || !get_num(h + OFF_CHKSUM, 8, &sum) || sum != checksum(h) ||
-            !get_num(h + OFF_SIZE, 12, &size))
-        {
+            !get_num(h + OFF_SIZE, 12, &size)) {
             tr_fail(r, TAR_RENAME_CORRUPT, "no valid tar header at byte %lld", off);
             return -1;
         }
