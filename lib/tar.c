@@ -339,6 +339,19 @@ static bool pax_record(char **buf, size_t *len, const char *key, const char *v, 
     return true;
 }
 
+/* n bytes appended to buf (NUL-terminated, *len bytes long). */
+static bool append(char **buf, size_t *len, const char *p, size_t n)
+{
+    char *b = realloc(*buf, *len + n + 1);
+    if (b == NULL)
+        return false;
+    memcpy(b + *len, p, n);
+    b[*len + n] = '\0';
+    *buf = b;
+    *len += n;
+    return true;
+}
+
 /* The new content of an extended header: pc's data replaced, its size and checksum rewritten. */
 static void piece_set(piece *pc, char *data, size_t len)
 {
@@ -398,10 +411,8 @@ static bool pax_rewrite(tar_rename *r, group *g, piece *pc)
             free(nb);
             return false;
         }
-        char tmp[32];
-        snprintf(tmp, sizeof tmp, "%.*s", (int)klen, key);
-        ok = to != NULL ? pax_record(&nb, &nlen, tmp, to, strlen(to))
-                        : pax_record(&nb, &nlen, tmp, v, vlen);
+        ok = to != NULL ? pax_record(&nb, &nlen, path ? "path" : "linkpath", to, strlen(to))
+                        : append(&nb, &nlen, pc->data + off, rlen);
         changed |= to != NULL;
         free(to);
     }

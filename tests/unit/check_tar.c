@@ -354,16 +354,18 @@ START_TEST(rename_refuses_bad_input)
 }
 END_TEST
 
-/* A PAX path record moved: the record's length is recomputed, other records kept. */
+/* A PAX path record moved: the record's length is recomputed, other records kept byte for byte. */
 START_TEST(rename_pax_record_length)
 {
-    mem m = pax_archive("29 path=" OLD "/f\n30 mtime=1700000000.123456789\n");
+    mem m = pax_archive("29 path=" OLD "/f\n30 mtime=1700000000.123456789\n"
+                        "40 SCHILY.xattr.security.capability=\x01\x02\x03\n");
     size_t n;
     long long renamed;
     unsigned char *out = rename_all(&m, OLD, "odoo/filestore/" LONGDB, &n, &renamed);
     tar_entry te;
     ck_assert_int_eq(tar_parse_header(out, &te), 1);
-    const char *want = "74 path=odoo/filestore/" LONGDB "/f\n30 mtime=1700000000.123456789\n";
+    const char *want = "74 path=odoo/filestore/" LONGDB "/f\n30 mtime=1700000000.123456789\n"
+                       "40 SCHILY.xattr.security.capability=\x01\x02\x03\n";
     ck_assert_int_eq(te.type, 'x');
     ck_assert_int_eq(te.size, strlen(want));
     ck_assert(memcmp(out + TAR_BLOCK, want, strlen(want)) == 0);
