@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pgtools.h"
+#include "tar.h"
 
 /* Engine errors as backup_write reports them: a 404 (image, path) is the engine's refusal. */
 static lc_err engine_code(lc_err err)
@@ -171,6 +172,7 @@ static lc_err write_file(lc_engine *e, const lc_backup_target *t, const char *id
     gmtime_r(&info.created_at, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(info.instance, sizeof info.instance, "%s", t->instance_id);
+    snprintf(info.database, sizeof info.database, "%s", t->database ? t->database : "");
     bf_writer w = {.fd = -1, .mtime = info.created_at, .progress = progress, .arg = arg};
     lc_err err = bf_writer_open(&w, idir, stamp, d);
     if (err == LC_OK)
@@ -208,37 +210,47 @@ lc_err backup_write(lc_engine *e, const lc_backup_target *t, const char *dir,
     return err;
 }
 
-/* Feeds a part's bytes (from its offset in the backup file) to an upload. */
+/* Feeds volume.tar (from its offset in the backup file, renamed on the way) to an upload. */
 typedef struct reader {
     int fd;
-    long long off, left, total, reported;
-    int err;
+    long long base; /* the part's offset in the file */
+    int err;        /* errno of a failed read */
+    tar_rename tr;
+    long long done, total, reported;
     lc_progress_fn progress;
     void *arg;
 } reader;
 
+static bool read_at(void *arg, long long off, void *buf, size_t n)
+{
+    reader *r = arg;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(r->fd, (char *)buf + got, n - got, r->base + off + (long long)got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            r->err = k < 0 ? errno : EIO;
+            return false;
+        }
+        got += (size_t)k;
+    }
+    return true;
+}
+
 static size_t source(void *arg, void *buf, size_t cap)
 {
     reader *r = arg;
-    size_t n = (long long)cap < r->left ? cap : (size_t)r->left;
-    if (n == 0)
-        return 0;
-    ssize_t got;
-    do
-        got = pread(r->fd, buf, n, r->off);
-    while (got < 0 && errno == EINTR);
-    if (got <= 0) {
-        r->err = got < 0 ? errno : EIO;
+    size_t got = tar_rename_read(&r->tr, buf, cap);
+    if (got == TAR_RENAME_FAILED)
         return LC_SOURCE_ERROR;
+    r->done += (long long)got;
+    if (r->progress != NULL && got > 0 &&
+        (r->done == r->total || r->done - r->reported >= BF_PROGRESS_STEP)) {
+        r->progress(r->arg, "volume", r->done, r->total);
+        r->reported = r->done;
     }
-    r->off += got;
-    r->left -= got;
-    long long done = r->total - r->left;
-    if (r->progress != NULL && (r->left == 0 || done - r->reported >= BF_PROGRESS_STEP)) {
-        r->progress(r->arg, "volume", done, r->total);
-        r->reported = done;
-    }
-    return (size_t)got;
+    return got;
 }
 
 /* The directory holding data_path ("/var/lib" for "/var/lib/odoo", "/" for "/data"). */
@@ -254,28 +266,75 @@ static void parent_dir(const char *data_path, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)(n > 0 ? n : 1), data_path);
 }
 
+/*
+ * Odoo's filestore of database db as the engine's archive of data_path
+ * names it: "<last component of data_path>/filestore/<db>" (Docker roots
+ * the archive at the path's base name; Odoo keeps attachments under
+ * <data_dir>/filestore/<db>/). "" when db is NULL or "".
+ */
+static void filestore_path(const char *data_path, const char *db, char *out, size_t cap)
+{
+    size_t n = strlen(data_path);
+    while (n > 1 && data_path[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && data_path[b - 1] != '/')
+        b--;
+    if (db == NULL || db[0] == '\0')
+        snprintf(out, cap, "%s", "");
+    else
+        snprintf(out, cap, "%.*s/filestore/%s", (int)(n - b), data_path + b, db);
+}
+
+/* The volume part's reader, with the rename set up and its output size known (r->total). */
+static lc_err open_reader(const bf_scanner *s, const bf_found_part *f, const lc_backup_target *t,
+                          reader *r, char *from, char *to, size_t cap, lc_diag *d)
+{
+    filestore_path(t->data_path, t->volume_database, from, cap);
+    filestore_path(t->data_path, t->database, to, cap);
+    r->fd = s->fd;
+    r->base = f->offset;
+    r->tr = (tar_rename){.from = from, .to = to, .read = read_at, .arg = r, .in_size = f->size};
+    long long moved = 0;
+    switch (tar_rename_size(&r->tr, &r->total, &moved)) {
+    case TAR_RENAME_OK:
+        return LC_OK;
+    case TAR_RENAME_READ:
+        return lc_fail(d, LC_EFAILED, "restore: %s: %s", s->path, strerror(r->err));
+    case TAR_RENAME_NOMEM:
+        return lc_fail(d, LC_ENOMEM, "restore: out of memory");
+    case TAR_RENAME_CORRUPT:
+        return lc_fail(d, LC_EINPUT, "restore: %s: %s: %s", s->path, BF_PART_VOLUME, r->tr.why);
+    }
+    return LC_EFAILED;
+}
+
 static lc_err fill_volume(lc_engine *e, const bf_scanner *s, const bf_found_part *f,
                           const lc_backup_target *t, const char *new_volume,
                           lc_progress_fn progress, void *arg, lc_diag *d)
 {
-    char parent[4096], helper[65];
-    lc_err err = engine_volume_create(e, new_volume, t->store_uuid, t->instance_id, d);
-    if (err != LC_OK)
-        return lc_prefix(d, engine_code(err), "restore");
-    if ((err = helper_create(e, t, new_volume, true, helper, d)) != LC_OK)
-        return lc_prefix(d, err, "restore");
+    char parent[4096], helper[65], from[4200], to[4200];
+    reader r = {.progress = progress, .arg = arg};
+    lc_err err = open_reader(s, f, t, &r, from, to, sizeof from, d);
+    if (err == LC_OK &&
+        (err = engine_volume_create(e, new_volume, t->store_uuid, t->instance_id, d)) != LC_OK)
+        err = lc_prefix(d, engine_code(err), "restore");
+    if (err == LC_OK && (err = helper_create(e, t, new_volume, true, helper, d)) != LC_OK)
+        err = lc_prefix(d, err, "restore");
+    if (err != LC_OK) {
+        tar_rename_free(&r.tr);
+        return err;
+    }
     parent_dir(t->data_path, parent, sizeof parent);
-    reader r = {.fd = s->fd,
-                .off = f->offset,
-                .left = f->size,
-                .total = f->size,
-                .progress = progress,
-                .arg = arg};
-    err = engine_archive_put(e, helper, parent, source, &r, f->size, d);
+    err = engine_archive_put(e, helper, parent, source, &r, r.total, d);
     if (r.err != 0)
         err = lc_fail(d, LC_EFAILED, "restore: %s: %s", s->path, strerror(r.err));
+    else if (r.tr.err != TAR_RENAME_OK)
+        err = lc_fail(d, r.tr.err == TAR_RENAME_NOMEM ? LC_ENOMEM : LC_EINPUT,
+                      "restore: %s: %s: %s", s->path, BF_PART_VOLUME, r.tr.why);
     else if (err != LC_OK)
         err = lc_prefix(d, engine_code(err), "restore: volume %s", new_volume);
+    tar_rename_free(&r.tr);
     helper_remove(e, helper);
     return err;
 }

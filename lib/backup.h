@@ -33,6 +33,12 @@ typedef struct lc_backup_target {
     const char *data_path;  /* where the volume is mounted, e.g. /var/lib/odoo */
     const char *store_uuid; /* labels of the helper container */
     const char *database;   /* the instance's PostgreSQL database */
+    /*
+     * Restore only: the database the backup's volume was made under. When
+     * set and not database, Odoo's filestore/<it>/ in the volume becomes
+     * filestore/<database>/ (issue 13); NULL or "" keeps the volume as is.
+     */
+    const char *volume_database;
     lc_pg pg;
 } lc_backup_target;
 
@@ -50,7 +56,12 @@ lc_err backup_write(lc_engine *e, const lc_backup_target *t, const char *dir,
 /*
  * backup_restore_volume: fills the (new, empty) volume new_volume with the
  * backup's volume.tar through a helper container from t->image mounting it
- * at t->data_path, keeping ownership and modes. Verifies first.
+ * at t->data_path, keeping ownership and modes. Verifies first. With
+ * t->volume_database set and not t->database, the archive's entries under
+ * <data_path>/filestore/<volume_database> are moved to
+ * filestore/<database> as they stream to the engine (tar_rename: no copy
+ * of the old name is left); a volume.tar that rename cannot read is
+ * LC_EINPUT naming the byte, before the engine is asked anything.
  */
 lc_err backup_restore_volume(lc_engine *e, const char *path, const lc_backup_target *t,
                              const char *new_volume, lc_progress_fn progress, void *arg,

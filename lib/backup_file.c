@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lctime.h"
+#include "status.h"
 #include "tar.h"
 
 #define MANIFEST_MAX (1024 * 1024)
@@ -70,6 +71,8 @@ char *backup_manifest_json(const lc_backup_info *info)
     cJSON *root = cJSON_CreateObject(), *parts = NULL;
     bool ok = cJSON_AddNumberToObject(root, "format", 1) != NULL &&
               cJSON_AddStringToObject(root, "instance", info->instance) != NULL &&
+              (info->database[0] == '\0' ||
+               cJSON_AddStringToObject(root, "database", info->database) != NULL) &&
               cJSON_AddStringToObject(root, "created_at", when) != NULL &&
               (parts = cJSON_AddArrayToObject(root, "parts")) != NULL;
     for (int i = 0; ok && i < info->nparts; i++) {
@@ -110,19 +113,23 @@ static lc_err parse_part(const cJSON *o, const lc_backup_info *out, int i, lc_ba
     return LC_OK;
 }
 
-/* format, instance and created_at of root into out. */
+/* format, instance, database (optional) and created_at of root into out. */
 static lc_err parse_head(const cJSON *root, lc_backup_info *out, lc_diag *d)
 {
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     const char *inst = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "instance"));
+    const cJSON *db = cJSON_GetObjectItemCaseSensitive(root, "database");
     const char *when = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "created_at"));
     if (!cJSON_IsNumber(format) || cJSON_GetNumberValue(format) != 1)
         return lc_fail(d, LC_EINPUT, "manifest: unknown format (this version reads format 1)");
     if (inst == NULL || inst[0] == '\0' || strlen(inst) >= sizeof out->instance)
         return lc_fail(d, LC_EINPUT, "manifest: no valid instance");
+    if (db != NULL && (!cJSON_IsString(db) || lc_validate_database(db->valuestring, NULL) != LC_OK))
+        return lc_fail(d, LC_EINPUT, "manifest: no valid database");
     if (!lc_parse_docker_time(when, &out->created_at) || out->created_at == 0)
         return lc_fail(d, LC_EINPUT, "manifest: no valid created_at");
     snprintf(out->instance, sizeof out->instance, "%s", inst);
+    snprintf(out->database, sizeof out->database, "%s", db != NULL ? db->valuestring : "");
     return LC_OK;
 }
 

@@ -33,6 +33,8 @@ typedef struct lc_backup_info {
     int nparts;
     lc_backup_part parts[LC_BACKUP_MAX_PARTS];
     char instance[37]; /* from the manifest */
+    char database[64]; /* from the manifest: the database the volume was made under, "" in
+                          backups from before it was recorded */
 } lc_backup_info;
 
 /* Progress: what ("volume", "database"), bytes done, total (-1 when unknown). */
@@ -48,8 +50,10 @@ lc_err backup_verify(const char *path, lc_backup_info *out, lc_diag *d);
 
 /*
  * backup_parse_manifest: the manifest.json text (len bytes) into out's
- * instance, created_at, nparts and parts (other fields untouched). Format
- * must be 1; instance a string of 1..36 characters; created_at RFC 3339;
+ * instance, database, created_at, nparts and parts (other fields
+ * untouched). Format must be 1; instance a string of 1..36 characters;
+ * database, when present (issue 13; older manifests have none: ""), a
+ * name lc_validate_database accepts; created_at RFC 3339;
  * parts 1..LC_BACKUP_MAX_PARTS objects with a unique name (not
  * "manifest.json"), an integral size >= 0 and a 64-digit lowercase hex
  * sha256; a "volume.tar" part is required. LC_EINPUT ("manifest: ...")
@@ -59,8 +63,8 @@ lc_err backup_parse_manifest(const char *json, size_t len, lc_backup_info *out, 
 
 /*
  * backup_manifest_json: the manifest of info (format 1, instance,
- * created_at, parts) as compact JSON, malloc'd (free()); NULL when out of
- * memory.
+ * database when not "", created_at, parts) as compact JSON, malloc'd
+ * (free()); NULL when out of memory.
  */
 char *backup_manifest_json(const lc_backup_info *info);
 

@@ -209,11 +209,13 @@ static lc_err restore_database(lc_ops *o, lc_instance *in, const char *path, lc_
     return e;
 }
 
-lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path, lc_diag *d)
+lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
+                                   const char *volume_database, lc_diag *d)
 {
     char new_volume[sizeof in->volume_name];
     lc_backup_target t;
     ops_target(o, in, &t);
+    t.volume_database = volume_database;
     lc_err e = ops_fresh_volume(o->engine, in, new_volume, sizeof new_volume, d);
     if (e != LC_OK)
         return e;
@@ -230,15 +232,46 @@ lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
     return e;
 }
 
-/* The verification of a recorded backup: its file intact and the one recorded. */
-static lc_err verify_row(const lc_backup_row *row, lc_diag *d)
+/* The verification of a recorded backup: its file intact and the one recorded; *info its manifest.
+ */
+static lc_err verify_row(const lc_backup_row *row, lc_backup_info *info, lc_diag *d)
 {
-    lc_backup_info info;
-    lc_err e = backup_verify(row->path, &info, d);
-    if (e == LC_OK && strcmp(info.sha256, row->sha256) != 0)
+    lc_err e = backup_verify(row->path, info, d);
+    if (e == LC_OK && strcmp(info->sha256, row->sha256) != 0)
         e = lc_fail(d, LC_EINPUT, "backup %s: file checksum differs from the recorded one",
                     row->path);
     return e;
+}
+
+/*
+ * The database the volume of the backup info describes was made under
+ * (issue 13: Odoo's filestore/<database>/ follows the new name): the
+ * manifest's; for a backup from before manifests recorded it, that of the
+ * manifest's instance when it is a row of this store (a row keeps its
+ * database name for life); else "" (another store's old backup: unknown,
+ * the filestore is left as it is and the history says so).
+ */
+static void volume_database(lc_ops *o, const lc_backup_info *info, char *out, size_t cap)
+{
+    lc_instance owner;
+    lc_diag ignore;
+    if (info->database[0] != '\0')
+        snprintf(out, cap, "%s", info->database);
+    else if (store_get(o->store, info->instance, &owner, &ignore) == LC_OK)
+        snprintf(out, cap, "%s", owner.database_name);
+    else
+        out[0] = '\0';
+}
+
+/* What a restore into database db did with a volume made under vdb, for history: "" for nothing. */
+static void filestore_note(const char *vdb, const char *db, char *out, size_t cap)
+{
+    if (vdb[0] == '\0')
+        snprintf(out, cap, "; filestore left as is: the backup does not name its database");
+    else if (strcmp(vdb, db) != 0)
+        snprintf(out, cap, "; filestore %s renamed to %s", vdb, db);
+    else
+        out[0] = '\0';
 }
 
 /* A bad --from file as one line naming it: LC_EINPUT, the cause without a repeated path. */
@@ -345,9 +378,12 @@ static lc_err import_backup(lc_ops *o, lc_instance *in, const char *file, lc_bac
     return store_backup_add(o->store, row, parts, d);
 }
 
-/* The backup to restore: --from FILE (imported), --backup ID (or prefix), else the newest. */
+/*
+ * The backup to restore: --from FILE (imported), --backup ID (or prefix),
+ * else the newest; verified, *info its manifest.
+ */
 static lc_err pick_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_backup_row *row,
-                          lc_diag *d)
+                          lc_backup_info *info, lc_diag *d)
 {
     const char *want = ctx->opt != NULL ? ctx->opt->backup_id : NULL;
     const char *from = ctx->opt != NULL ? ctx->opt->from_file : NULL;
@@ -368,7 +404,7 @@ static lc_err pick_backup(lc_ops *o, lc_instance *in, const act_ctx *ctx, lc_bac
             *row = all[0];
         free(all);
     }
-    return e == LC_OK ? verify_row(row, d) : e;
+    return e == LC_OK ? verify_row(row, info, d) : e;
 }
 
 /*
@@ -405,18 +441,23 @@ static bool before_change(const char *step)
 ACTION_HANDLER(ops_act_restore)
 {
     lc_backup_row row;
-    lc_err e = pick_backup(o, in, ctx, &row, d);
+    lc_backup_info info;
+    char vdb[sizeof info.database], fs[200];
+    lc_err e = pick_backup(o, in, ctx, &row, &info, d);
     if (e == LC_OK)
         e = safety_backup(o, in, ctx, d);
-    if (e == LC_OK)
-        e = ops_restore_into_new_volume(o, in, row.path, d);
+    if (e == LC_OK) {
+        volume_database(o, &info, vdb, sizeof vdb);
+        e = ops_restore_into_new_volume(o, in, row.path, vdb, d);
+    }
     if (e == LC_OK) {
         in->status = INSTANCE_STOPPED;
         in->error_message[0] = '\0';
-        snprintf(res->note, sizeof res->note, "restored backup %.8s of %s", row.id, row.path);
+        filestore_note(vdb, in->database_name, fs, sizeof fs);
+        snprintf(res->note, sizeof res->note, "restored backup %.8s of %s%s", row.id, row.path, fs);
         ctx->record = true;
-        snprintf(ctx->note, sizeof ctx->note, "backup %.8s restored%s", row.id,
-                 strcmp(row.kind, "imported") == 0 ? " (imported)" : "");
+        snprintf(ctx->note, sizeof ctx->note, "backup %.8s restored%s%s", row.id,
+                 strcmp(row.kind, "imported") == 0 ? " (imported)" : "", fs);
         return LC_OK;
     }
     if (e == LC_EINTR || e == LC_EENGINE || e == LC_ESTORE || e == LC_EBUSY || e == LC_EINPUT ||
@@ -560,11 +601,12 @@ lc_err ops_retry_termination(lc_ops *o, const char *id, lc_diag *d)
 /* ---- clone (issue 13) ---- */
 
 /*
- * The backup a clone starts from: --backup ID, else src's newest, else one
- * taken now (kind clone), in each case verified.
+ * The backup a clone starts from: --backup ID, else src's newest (both
+ * verified, *info their manifest), else one taken now (kind clone; *info
+ * then names src and its database).
  */
 static lc_err clone_source(lc_ops *o, lc_instance *src, const act_ctx *ctx, lc_backup_row *row,
-                           lc_diag *d)
+                           lc_backup_info *info, lc_diag *d)
 {
     lc_backup_row *all = NULL;
     size_t n = 0;
@@ -572,6 +614,9 @@ static lc_err clone_source(lc_ops *o, lc_instance *src, const act_ctx *ctx, lc_b
     if (ctx->opt->backup_id == NULL &&
         (e = store_backup_list(o->store, src->id, &all, &n, d)) == LC_OK && n == 0) {
         free(all);
+        memset(info, 0, sizeof *info);
+        snprintf(info->instance, sizeof info->instance, "%s", src->id);
+        snprintf(info->database, sizeof info->database, "%s", src->database_name);
         if ((e = ops_step(o, src, "backup", d)) == LC_OK)
             e = ops_backup_now(o, src, "clone", row, d);
         return e;
@@ -581,7 +626,7 @@ static lc_err clone_source(lc_ops *o, lc_instance *src, const act_ctx *ctx, lc_b
     free(all);
     if (e == LC_OK && ctx->opt->backup_id != NULL)
         e = store_backup_get(o->store, src->id, ctx->opt->backup_id, row, d);
-    return e == LC_OK ? verify_row(row, d) : e;
+    return e == LC_OK ? verify_row(row, info, d) : e;
 }
 
 /*
@@ -603,12 +648,17 @@ static void clone_row(lc_ops *o, const lc_instance *src, const char *name, lc_in
     ops_new_row_creating(o, nw, ACT_CLONE, "volume");
 }
 
-/* The new instance's steps: volume, database, container, neutralize, start, running. */
-static lc_err clone_steps(lc_ops *o, lc_instance *nw, const char *path, bool neutralize, lc_diag *d)
+/*
+ * The new instance's steps: volume (its filestore moved from vdb's name to
+ * its database's), database, container, neutralize, start, running.
+ */
+static lc_err clone_steps(lc_ops *o, lc_instance *nw, const char *path, const char *vdb,
+                          bool neutralize, lc_diag *d)
 {
     lc_backup_target t;
     lc_pg pg;
     ops_target(o, nw, &t);
+    t.volume_database = vdb;
     ops_admin_pg(o, &pg);
     lc_err e = ops_step(o, nw, "volume", d);
     if (e == LC_OK)
@@ -640,17 +690,18 @@ static lc_err clone_steps(lc_ops *o, lc_instance *nw, const char *path, bool neu
 /*
  * Makes the new instance under its own lease and ends it at the one exit
  * point: running, or error "clone failed at step S" (an interruption rolled
- * back as create's is). *nw is the row as it ended.
+ * back as create's is). *nw is the row as it ended; vdb is the database
+ * the backup's volume was made under ("" unknown).
  */
-static lc_err clone_make(lc_ops *o, lc_instance *nw, const lc_backup_row *from, bool neutralize,
-                         const char *src_name, lc_diag *d)
+static lc_err clone_make(lc_ops *o, lc_instance *nw, const lc_backup_row *from, const char *vdb,
+                         bool neutralize, const char *src_name, lc_diag *d)
 {
     lc_err e = store_insert(o->store, nw, o->cfg->lease_seconds, d);
     if (e != LC_OK)
         return e;
     ops_keepalive k;
     ops_keepalive_start(o, nw->id, &k);
-    e = clone_steps(o, nw, from->path, neutralize, d);
+    e = clone_steps(o, nw, from->path, vdb, neutralize, d);
     if (e != LC_OK && e != LC_EINTR && lc_interrupt_pending())
         e = LC_EINTR;
     if (e == LC_OK) {
@@ -662,9 +713,10 @@ static lc_err clone_make(lc_ops *o, lc_instance *nw, const lc_backup_row *from, 
                  nw->op_step, d->msg);
         snprintf(d->msg, sizeof d->msg, "%s: %s", nw->name, nw->error_message);
     }
-    char detail[200];
-    snprintf(detail, sizeof detail, "clone of %s (backup %.8s%s)", src_name, from->id,
-             neutralize ? ", neutralized" : "");
+    char detail[400], fs[200];
+    filestore_note(vdb, nw->database_name, fs, sizeof fs);
+    snprintf(detail, sizeof detail, "clone of %s (backup %.8s%s)%s", src_name, from->id,
+             neutralize ? ", neutralized" : "", fs);
     act_ctx nctx = {.cause = "action", .detail = detail, .saved = INSTANCE_CREATING};
     e = ops_conclude(o, nw, &nctx, e, d);
     ops_keepalive_stop(&k);
@@ -682,13 +734,16 @@ ACTION_HANDLER(ops_act_clone)
     if (e != LC_OK)
         return e;
     lc_backup_row from;
-    e = clone_source(o, in, ctx, &from, d);
+    lc_backup_info info;
+    char vdb[sizeof info.database];
+    e = clone_source(o, in, ctx, &from, &info, d);
     if (e != LC_OK)
         return e;
+    volume_database(o, &info, vdb, sizeof vdb);
     lc_instance nw;
     clone_row(o, in, name, &nw);
     bool neutralize = ctx->opt->neutralize;
-    e = clone_make(o, &nw, &from, neutralize, in->name, d);
+    e = clone_make(o, &nw, &from, vdb, neutralize, in->name, d);
     if (e == LC_OK) {
         snprintf(res->note, sizeof res->note, "cloned to %s (running) from backup %.8s%s", nw.name,
                  from.id, neutralize ? ", neutralized" : "");

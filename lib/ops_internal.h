@@ -205,8 +205,12 @@ lc_err ops_backup_now(lc_ops *o, const lc_instance *in, const char *kind, lc_bac
  * backup at path, restores its database dump, replaces the container by one
  * (not started) on the new volume, then removes the old volume. in's
  * volume_name and container_id follow; in->op_step names the step reached.
+ * volume_database: the database the backup's volume was made under; when
+ * set and not in's, Odoo's filestore follows in's name (backup.h, issue 13);
+ * NULL or "" leaves the volume as it is.
  */
-lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path, lc_diag *d);
+lc_err ops_restore_into_new_volume(lc_ops *o, lc_instance *in, const char *path,
+                                   const char *volume_database, lc_diag *d);
 
 /*
  * ops_finish_termination: for a terminated row: removes the container, then

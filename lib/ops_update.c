@@ -121,7 +121,8 @@ static lc_err roll_back(lc_ops *o, lc_instance *in, update_state *u, lc_diag *d)
     lc_err e = ops_recover_cleanup(o, in, d);
     if (e == LC_OK && u->new_started) {
         in->op = (lc_op_journal){.kind = ACT_UPDATE, .from = in->op.from};
-        e = ops_restore_into_new_volume(o, in, u->backup.path, d);
+        /* the instance's own backup: made under its database, nothing to move */
+        e = ops_restore_into_new_volume(o, in, u->backup.path, NULL, d);
     }
     lc_observation obs;
     if (e == LC_OK && u->old.status == INSTANCE_RUNNING) {

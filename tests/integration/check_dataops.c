@@ -833,6 +833,75 @@ static void assert_data(const char *name, const char *db, const char *want)
     ASSERT_PG_VALUE(db, want);
 }
 
+/* ---- Odoo's filestore (issue 13: it follows the database name) ---- */
+
+#define N50 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+#define D40 "dddddddddddddddddddddddddddddddddddddddd"
+/*
+ * Attachments as Odoo stores them (filestore/<db>/<2 hex>/<sha1>), plus two
+ * names longer than a ustar name field (Docker's archive carries them in a
+ * PAX path record or ustar's prefix split): the first fits no ustar header,
+ * the second fits the prefix split under a database name like dop_TAG_xx
+ * but not under one ten characters longer (the rename then has to add a
+ * PAX record when Docker wrote a plain ustar header).
+ */
+static const char *const attachments[] = {
+    "ab/ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12",
+    "cd/" N50 N50 N50,
+    D40 D40 D40 "/" N50 D40,
+};
+
+/* Puts the attachments into Odoo's filestore of db in the container's volume, holding text. */
+static void put_attachments(const char *container, const char *db, const char *text)
+{
+    for (size_t i = 0; i < sizeof attachments / sizeof attachments[0]; i++)
+        free(tu_sh_ok("docker exec '%s' sh -c 'f=" DATA "/filestore/%s/%s && mkdir -p \"${f%%/*}\" "
+                      "&& echo %s > \"$f\"'",
+                      container, db, attachments[i], text));
+}
+
+/*
+ * The volume of container cid: Odoo's filestore holds the directory of db
+ * and no other, with every attachment holding want.
+ */
+static void assert_filestore(const char *cid, const char *db, const char *want)
+{
+    char *dirs = tu_sh_ok("docker cp '%s:" DATA "/filestore' - | tar -tf - | cut -d/ -f2 | "
+                          "grep -v '^$' | sort -u | tr '\\n' ' '",
+                          cid);
+    ck_assert_msg(strcmp(dirs, db) == 0, "filestore of %s holds \"%s\", want \"%s\"", cid, dirs,
+                  db);
+    free(dirs);
+    for (size_t i = 0; i < sizeof attachments / sizeof attachments[0]; i++) {
+        char file[512];
+        snprintf(file, sizeof file, "filestore/%s/%s", db, attachments[i]);
+        char *got = data_cat(cid, file);
+        ck_assert_msg(strcmp(got, want) == 0, "%s in %s holds \"%s\", want \"%s\"", file, cid, got,
+                      want);
+        free(got);
+    }
+}
+
+/* The backup at from as a backup from before manifests named the database, at out. */
+static void old_format_backup(const char *from, const char *out)
+{
+    free(tu_sh_ok("d=$(mktemp -d) && cd \"$d\" && tar -xf '%s' && "
+                  "sed 's/,\"database\":\"[^\"]*\"//' manifest.json > m && mv m manifest.json && "
+                  "! grep -q '\"database\"' manifest.json && "
+                  "tar --format=ustar -cf '%s' volume.tar $(ls database.dump 2>/dev/null) "
+                  "manifest.json && cd / && rm -rf \"$d\"",
+                  from, out));
+}
+
+/* How many history rows of instance id (in the store at db) have a detail holding text. */
+static char *history_with(const char *db, const char *id, const char *text)
+{
+    return tu_sqlf(db,
+                   "SELECT count(*) FROM status_events WHERE instance_id = '%s'"
+                   " AND instr(detail, '%s') > 0",
+                   id, text);
+}
+
 /*
  * restore --from FILE (issue 13): another instance's backup is verified,
  * imported into this instance's backups (a file under its directory, kind
@@ -840,6 +909,11 @@ static void assert_data(const char *name, const char *db, const char *want)
  * what it replaced; a corrupt or missing file is exit 7 naming it, with
  * nothing imported; the same file restores into an instance of another
  * store (there with --no-safety-backup: nothing but the import is added).
+ * Odoo's filestore follows the database name each time (filestore/<A's
+ * db>/ becomes filestore/<B's db>/, in the other store <C's db>/, and the
+ * history says so); a backup from before manifests named the database is
+ * renamed too when its instance is a row of the store (B), and left as it
+ * is, the history saying so, in another store (C).
  */
 START_TEST(test_restore_from_file)
 {
@@ -852,6 +926,7 @@ START_TEST(test_restore_from_file)
     create_running(b, bdb, cb, sizeof cb);
     pg_make_db(adb, va);
     put_file(ca, "f", va);
+    put_attachments(ca, adb, va);
     pg_make_db(bdb, vb);
     put_file(cb, "f", vb);
     IC_EXPECT(0, "backup", a);
@@ -903,6 +978,14 @@ START_TEST(test_restore_from_file)
     ck_assert_str_eq(saved, vb);
     free(saved);
     assert_data(b, bdb, va);
+    char *bcid = field(b, "container_id");
+    assert_filestore(bcid, bdb, va);
+    free(bcid);
+    char renamed[256];
+    snprintf(renamed, sizeof renamed, "filestore %s renamed to %s", adb, bdb);
+    char *hr = history_with(E.db, bid, renamed);
+    ck_assert_msg(strcmp(hr, "1") == 0, "history of %s: %s rows say \"%s\"", b, hr, renamed);
+    free(hr);
     ASSERT_PG_VALUE(adb, va);
     IC_EXPECT(0, "start", b);
     ASSERT_FIELD(b, "status", "running");
@@ -927,6 +1010,8 @@ START_TEST(test_restore_from_file)
     snprintf(E.uuid2, sizeof E.uuid2, "%s", uuid2);
     free(uuid2);
     names("fc", c, sizeof c, cdb, sizeof cdb);
+    snprintf(cdb, sizeof cdb, "dop_%s_fc_filestore",
+             E.tag); /* longer: attachments[2] moves to PAX */
     snprintf(vc, sizeof vc, "c-%s", E.tag);
     const char *bin = getenv("INSTCTL_BIN") ? getenv("INSTCTL_BIN") : "build/instctl";
     free(tu_sh_ok("'%s' --config '%s' create %s --database %s --admin-email a@example.com "
@@ -951,6 +1036,32 @@ START_TEST(test_restore_from_file)
     char *f = data_cat(cc, "f");
     ck_assert_msg(strcmp(f, va) == 0, "f of %s (other store) is \"%s\", want \"%s\"", c, f, va);
     free(f);
+    assert_filestore(cc, cdb, va);
+
+    /* a backup from before manifests named the database: B (A is a row here) renamed, C kept */
+    char old[512];
+    snprintf(old, sizeof old, "%s/old-format.tar", E.dir);
+    old_format_backup(from, old);
+    IC_EXPECT(0, "stop", b);
+    IC_EXPECT(0, "restore", b, "--from", old, "--no-safety-backup");
+    bcid = field(b, "container_id");
+    assert_filestore(bcid, bdb, va);
+    free(bcid);
+    hr = history_with(E.db, bid, renamed);
+    ck_assert_str_eq(hr, "2");
+    free(hr);
+    free(tu_sh_ok("'%s' --config '%s' restore %s --from '%s' --no-safety-backup -q", bin, conf2, c,
+                  old));
+    ccid = tu_sql(db2, q);
+    snprintf(cc, sizeof cc, "%s", ccid);
+    free(ccid);
+    assert_filestore(cc, adb, va);
+    snprintf(q, sizeof q, "SELECT id FROM instances WHERE name = '%s'", c);
+    char *cid = tu_sql(db2, q);
+    hr = history_with(db2, cid, "filestore left as is");
+    ck_assert_str_eq(hr, "1");
+    free(hr);
+    free(cid);
     free(imported);
     free(safety);
     free(bid);
@@ -1006,7 +1117,8 @@ static char *pg_db_owner(const char *db)
  * clone); NEW runs on its own volume holding SRC's files, its own database
  * named NEW holding SRC's rows and owned by NEW's own role; --neutralize
  * ran `odoo neutralize -d NEW` in NEW (the stand-in's log, in NEW's volume
- * only); SRC is untouched and both histories say so. --backup ID clones
+ * only); Odoo's filestore of SRC's database is NEW's filestore/NEW/ (and
+ * nothing under SRC's name); SRC is untouched and both histories say so. --backup ID clones
  * that backup (no neutralization); a NEW name in use is exit 2, no row.
  */
 START_TEST(test_clone)
@@ -1020,6 +1132,7 @@ START_TEST(test_clone)
     create_running(src, sdb, cs, sizeof cs);
     pg_make_db(sdb, value);
     put_file(cs, "f", value);
+    put_attachments(cs, sdb, value);
     char *src_row = row_state(src);
 
     tu_run r = IC("clone", src, stg, "--neutralize");
@@ -1039,6 +1152,7 @@ START_TEST(test_clone)
     TU_ASSERT_DOCKER_STATE(ncid, "running");
     ck_assert_int_eq(labelled_for(nid, false), 1); /* the neutralize helper is gone */
     assert_data(stg, stg, value);
+    assert_filestore(ncid, stg, value);
     char role[LC_TENANT_ROLE_LEN];
     tenant_role_name(nid, role);
     char *owner = pg_db_owner(stg);
@@ -1058,6 +1172,7 @@ START_TEST(test_clone)
     ck_assert_str_eq(log, "MISSING");
     free(log);
     ASSERT_PG_VALUE(sdb, value);
+    assert_filestore(cs, sdb, value);
     cJSON *list = backups_json(src);
     ck_assert_int_eq(cJSON_GetArraySize(list), 1);
     check_backup(cJSON_GetArrayItem(list, 0), sid, "clone", true);
@@ -1084,6 +1199,7 @@ START_TEST(test_clone)
     ASSERT_FIELD(stg2, "status", "running");
     assert_data(stg2, stg2, value);
     char *c2 = field(stg2, "container_id");
+    assert_filestore(c2, stg2, value);
     log = data_cat(c2, "standin/neutralize.log");
     ck_assert_str_eq(log, "MISSING");
     free(log);

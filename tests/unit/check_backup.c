@@ -78,6 +78,7 @@ static char *manifest(const char *volume, const char *dump, long long size_delta
 {
     lc_backup_info info = {.created_at = 1764417731, .nparts = 1};
     snprintf(info.instance, sizeof info.instance, "%s", INSTANCE);
+    snprintf(info.database, sizeof info.database, "shop_db");
     snprintf(info.parts[0].name, sizeof info.parts[0].name, "volume.tar");
     info.parts[0].size = (long long)strlen(volume) + size_delta;
     sha_hex(volume, strlen(volume), info.parts[0].sha256);
@@ -137,6 +138,7 @@ START_TEST(manifest_round_trip)
     lc_diag d = {""};
     ck_assert_int_eq(backup_parse_manifest(json, strlen(json), &info, &d), LC_OK);
     ck_assert_str_eq(info.instance, INSTANCE);
+    ck_assert_str_eq(info.database, "shop_db");
     ck_assert_int_eq(info.created_at, 1764417731);
     ck_assert_int_eq(info.nparts, 2);
     ck_assert_str_eq(info.parts[0].name, "volume.tar");
@@ -159,6 +161,7 @@ START_TEST(manifest_large_size_exact)
     lc_diag d = {""};
     ck_assert_int_eq(backup_parse_manifest(json, strlen(json), &info, &d), LC_OK);
     ck_assert_int_eq(info.parts[0].size, 123456789012345LL);
+    ck_assert_str_eq(info.database, ""); /* a manifest from before it recorded the database */
 }
 END_TEST
 
@@ -175,6 +178,9 @@ static const char *const bad_manifests[] = {
     "{\"format\":1,\"created_at\":\"2026-11-29T12:02:11Z\",\"parts\":[" VOL("") "]}",
     "{\"format\":1,\"instance\":\"i\",\"created_at\":\"yesterday\",\"parts\":[" VOL("") "]}",
     HEAD "\"parts\":[]}",
+    HEAD "\"database\":\"../etc\",\"parts\":[" VOL("") "]}",
+    HEAD "\"database\":\"\",\"parts\":[" VOL("") "]}",
+    HEAD "\"database\":7,\"parts\":[" VOL("") "]}",
     HEAD "\"parts\":{}}",
     HEAD "\"parts\":[{\"name\":\"volume.tar\",\"size\":1}]}",
     HEAD
