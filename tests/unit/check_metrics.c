@@ -58,8 +58,8 @@ START_TEST(figures_and_backup_ages)
         {LC_METRIC_WATCH_RELISTS, 7},
     };
     lc_backup_age ages[] = {
-        {"11111111-0000-4000-8000-000000000000", "acme", 400},
-        {"22222222-0000-4000-8000-000000000000", "we\"ird\\name", 0},
+        {"11111111-0000-4000-8000-000000000000", "acme", 400, 1048576},
+        {"22222222-0000-4000-8000-000000000000", "we\"ird\\name", 0, -1},
     };
     lc_metrics m = {.figures = figures, .n_figures = 5, .ages = ages, .n_ages = 2, .now = 1000};
     char *text = format(&m);
