@@ -713,7 +713,7 @@ static lc_err run_pass(pass *p, lc_diag *d)
     if (e != LC_OK)
         return e;
     size_t answered = mark_hosts(p);
-    e = store_list_each(p->s, true, -1, visit, p, d);
+    e = store_list_each(p->s, true, -1, false, visit, p, d);
     if (e == LC_OK && p->oom)
         e = lc_fail(d, LC_ENOMEM, "out of memory");
     if (e == LC_OK && answered == 0)

@@ -125,11 +125,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_LIST] = "SELECT " INSTANCE_COLUMNS " FROM instances"
                   " WHERE (?1 OR status <> 'terminated') AND (?2 IS NULL OR status = ?2)"
                   " ORDER BY name, created_at",
-    [STMT_LIST_WIDTHS] =
-        "SELECT max(length(name)), max(length(coalesce(nullif(host, ''), '" LC_HOST_LOCAL
-        "'))) FROM instances"
-        " WHERE (?1 OR status <> 'terminated') AND (?2 IS NULL OR status = ?2)"
-        " AND (?3 IS NULL OR coalesce(nullif(host, ''), '" LC_HOST_LOCAL "') = ?3)",
+    [STMT_LIST_BRIEF] = "SELECT " INSTANCE_COLUMNS_BRIEF " FROM instances"
+                        " WHERE (?1 OR status <> 'terminated') AND (?2 IS NULL OR status = ?2)"
+                        " ORDER BY name, created_at",
+    [STMT_LIST_WIDTHS] = "SELECT (SELECT max(length(name)) FROM instances),"
+                         " (SELECT max(length(name)) FROM hosts), (SELECT count(*) FROM hosts)",
     [STMT_INSERT] = "INSERT INTO instances (id, name, admin_email, database_name, odoo_version,"
                     " image, container_name, volume_name, status, version, lease_host, lease_pid,"
                     " lease_start, lease_boot, lease_deadline, op_step, op_deadline, created_at,"

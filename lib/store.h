@@ -136,20 +136,23 @@ lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n,
 /*
  * store_list_each: the rows of store_list handed to fn one at a time (the
  * row is valid during the call only), so 10,000 rows never sit in memory
- * together; fn returns false to stop early (still LC_OK).
+ * together; fn returns false to stop early (still LC_OK). brief: only id,
+ * name, odoo_version, status, host and the observation's state, exit code
+ * and time are read (the rest left empty), what a table of rows shows.
  */
 typedef bool (*lc_row_fn)(void *arg, const lc_instance *row);
-lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d);
+lc_err store_list_each(lc_store *s, bool all, int only, bool brief, lc_row_fn fn, void *arg,
+                       lc_diag *d);
 
 /*
- * store_list_widths: the longest name and the longest host name (characters,
- * "local" for the local host) among the rows store_list(s, all, only)
- * would give, on Docker host `host` only when host is not NULL; both 0
- * when there are none. Lets a table be printed as the rows stream
- * (store_list_each) instead of held to learn its column widths.
+ * store_list_widths: what a table of the rows needs before it streams
+ * (store_list_each) rather than holding 10,000 rows to learn it, without
+ * reading a row: *name the longest instance name (characters) of any row,
+ * terminated ones included (the name index alone answers), *host the
+ * longest Docker host name and *hosts how many hosts the store has. 0 for
+ * none.
  */
-lc_err store_list_widths(lc_store *s, bool all, int only, const char *host, int *name, int *host_w,
-                         lc_diag *d);
+lc_err store_list_widths(lc_store *s, int *name, int *host, int *hosts, lc_diag *d);
 
 /*
  * store_insert: a new row in status creating, its first history row, and a

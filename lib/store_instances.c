@@ -181,9 +181,10 @@ lc_err store_list(lc_store *s, bool all, int only, lc_instance **out, size_t *n,
                         d);
 }
 
-lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg, lc_diag *d)
+lc_err store_list_each(lc_store *s, bool all, int only, bool brief, lc_row_fn fn, void *arg,
+                       lc_diag *d)
 {
-    sqlite3_stmt *st = stmt(s, STMT_LIST, d);
+    sqlite3_stmt *st = stmt(s, brief ? STMT_LIST_BRIEF : STMT_LIST, d);
     if (st == NULL)
         return LC_ESTORE;
     sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
@@ -201,20 +202,17 @@ lc_err store_list_each(lc_store *s, bool all, int only, lc_row_fn fn, void *arg,
     return rc == SQLITE_DONE ? LC_OK : STORE_ERR(s, d, "list instances");
 }
 
-lc_err store_list_widths(lc_store *s, bool all, int only, const char *host, int *name, int *host_w,
-                         lc_diag *d)
+lc_err store_list_widths(lc_store *s, int *name, int *host, int *hosts, lc_diag *d)
 {
-    *name = *host_w = 0;
+    *name = *host = *hosts = 0;
     sqlite3_stmt *st = stmt(s, STMT_LIST_WIDTHS, d);
     if (st == NULL)
         return LC_ESTORE;
-    sqlite3_bind_int(st, 1, all || only == INSTANCE_TERMINATED);
-    bind_status_or_null(st, 2, only);
-    bind_text_or_null(st, 3, host);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *name = sqlite3_column_int(st, 0);
-        *host_w = sqlite3_column_int(st, 1);
+        *host = sqlite3_column_int(st, 1);
+        *hosts = sqlite3_column_int(st, 2);
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? LC_OK : STORE_ERR(s, d, "list instances");

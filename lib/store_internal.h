@@ -15,6 +15,7 @@ typedef enum stmt_id {
     STMT_BY_NAME,
     STMT_BY_PREFIX,
     STMT_LIST,
+    STMT_LIST_BRIEF,
     STMT_LIST_WIDTHS,
     STMT_INSERT,
     STMT_HISTORY_ADD,
@@ -66,15 +67,37 @@ struct lc_store {
     "CASE WHEN obs_at IS NULL THEN NULL ELSE max(obs_at, coalesce((SELECT value FROM metrics"      \
     " WHERE name = 'reconcile_pass_at'), 0)) END"
 
-/* The SELECT column list read_instance() expects, in order. */
-#define INSTANCE_COLUMNS                                                                           \
-    "id, name, admin_email, database_name, odoo_version, image, container_id, container_name, "    \
-    "volume_name, status, hold_billing, hold_operator, suspended_from, previous_status, "          \
-    "error_message, version, lease_host, lease_pid, lease_start, lease_boot, lease_deadline, "     \
-    "op_step, op_deadline, obs_state, obs_exit_code, obs_health, obs_restart_count, "              \
-    "obs_restart_base, obs_restart_window_start, obs_first_seen, " OBS_AT ", obs_started_at, "     \
-    "created_at, updated_at, final_backup_pending, op_kind, op_from, op_objects, error_source, "   \
-    "host, odoo_port"
+/*
+ * The columns read_instance() reads, in order, after the id: X(sql, brief),
+ * brief 1 for the columns a table of rows shows (store_list_each's brief
+ * mode: list, completion); the others are selected as NULL there, which
+ * read_instance reads as empty, so SQLite decodes 8 columns instead of 41.
+ */
+#define INSTANCE_COLUMN_TABLE(X)                                                                   \
+    X("name", 1)                                                                                   \
+    X("admin_email", 0) X("database_name", 0) X("odoo_version", 1) X("image", 0)                   \
+        X("container_id", 0) X("container_name", 0) X("volume_name", 0) X("status", 1)             \
+            X("hold_billing", 0) X("hold_operator", 0) X("suspended_from", 0)                      \
+                X("previous_status", 0) X("error_message", 0) X("version", 0) X("lease_host", 0)   \
+                    X("lease_pid", 0) X("lease_start", 0) X("lease_boot", 0)                       \
+                        X("lease_deadline", 0) X("op_step", 0) X("op_deadline", 0)                 \
+                            X("obs_state", 1) X("obs_exit_code", 1) X("obs_health", 0)             \
+                                X("obs_restart_count", 0) X("obs_restart_base", 0)                 \
+                                    X("obs_restart_window_start", 0) X("obs_first_seen", 0)        \
+                                        X(OBS_AT, 1) X("obs_started_at", 0) X("created_at", 0)     \
+                                            X("updated_at", 0) X("final_backup_pending", 0)        \
+                                                X("op_kind", 0) X("op_from", 0) X("op_objects", 0) \
+                                                    X("error_source", 0) X("host", 1)              \
+                                                        X("odoo_port", 0)
+#define COLUMN_FULL(sql, brief) ", " sql
+#define COLUMN_BRIEF(sql, brief) COLUMN_BRIEF_##brief(sql)
+#define COLUMN_BRIEF_1(sql) ", " sql
+#define COLUMN_BRIEF_0(sql) ", NULL"
+
+/* The SELECT column list read_instance() expects, every column. */
+#define INSTANCE_COLUMNS "id" INSTANCE_COLUMN_TABLE(COLUMN_FULL)
+/* The same list with only a table's columns (the others NULL). */
+#define INSTANCE_COLUMNS_BRIEF "id" INSTANCE_COLUMN_TABLE(COLUMN_BRIEF)
 
 /*
  * The SELECT column list of a hosts row (alias h) read_host() expects; the

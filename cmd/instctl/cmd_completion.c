@@ -138,7 +138,7 @@ static lc_err words(lc_store *s, const char *kind, const char *ref, lc_diag *d)
 {
     size_t n = 0;
     if (strcmp(kind, "names") == 0)
-        return store_list_each(s, false, -1, put_name, NULL, d);
+        return store_list_each(s, false, -1, true, put_name, NULL, d);
     if (strcmp(kind, "hosts") == 0) {
         lc_host *v = NULL;
         lc_err e = store_host_list(s, &v, &n, d);

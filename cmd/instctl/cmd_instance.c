@@ -45,6 +45,7 @@ const cmd_entry cmd_stats = {
     .run = run_stats,
 };
 
+/* "running 3m ago", "exited(1) 2h ago" or "-" into buf of len >= 48 bytes. */
 static void observed(const lc_instance *in, char *buf, size_t len)
 {
     if (in->obs.observed_at == 0) {
@@ -55,8 +56,8 @@ static void observed(const lc_instance *in, char *buf, size_t len)
     format_age(in->obs.observed_at, time(NULL), age, sizeof age);
     if (in->obs.state == CONTAINER_EXITED)
         snprintf(buf, len, "exited(%d) %s", in->obs.exit_code, age);
-    else
-        snprintf(buf, len, "%s %s", container_state_name(in->obs.state), age);
+    else /* list prints 10,000 of these: no formatting where a copy does */
+        stpcpy(stpcpy(stpcpy(buf, container_state_name(in->obs.state)), " "), age);
 }
 
 static const char *host_of(const lc_instance *in)
@@ -81,29 +82,31 @@ static void list_header(const list_out *o)
            o->whost, hosts ? "HOST" : "", hosts ? "  " : "", "CONTAINER (LAST SEEN)");
 }
 
+/* s, then spaces up to width columns (s is never cut). */
+static void put_column(const char *s, int width)
+{
+    int n = (int)strlen(s);
+    fwrite(s, 1, (size_t)n, stdout);
+    for (; n < width; n++)
+        putchar(' ');
+}
+
+/* One row of the table: 10,000 of them, so columns are put, not formatted. */
 static bool print_line(void *arg, const lc_instance *in)
 {
     const list_out *o = arg;
-    bool hosts = o->whost > 0;
     char badge[64], obs[64];
-    status_badge(o->c, in->status, badge, sizeof badge);
-    int pad = 11 - (int)strlen(instance_status_name(in->status));
+    fwrite(in->id, 1, 8, stdout);
+    fputs("  ", stdout);
+    put_column(text_safe(in->name), o->wname + 2);
+    fputs(status_badge(o->c, in->status, badge, sizeof badge), stdout);
+    put_column("", 13 - (int)strlen(instance_status_name(in->status)));
+    put_column(text_safe(in->odoo_version), 9);
+    if (o->whost > 0)
+        put_column(text_safe(host_of(in)), o->whost + 2);
     observed(in, obs, sizeof obs);
-    printf("%.8s  %-*s  %s%*s  %-7s  %-*s%s%s\n", in->id, o->wname, text_safe(in->name), badge, pad,
-           "", text_safe(in->odoo_version), o->whost, hosts ? text_safe(host_of(in)) : "",
-           hosts ? "  " : "", obs);
+    puts(obs);
     return true;
-}
-
-/* How many Docker hosts the store has (1 when it cannot tell). */
-static size_t host_count(cli *c)
-{
-    lc_host *hosts = NULL;
-    size_t n = 1;
-    if (store_host_list(c->store, &hosts, &n, NULL) != LC_OK)
-        n = 1;
-    free(hosts);
-    return n;
 }
 
 /* list --host: the rows on one Docker host, handed on to the printer fn. */
@@ -197,19 +200,20 @@ static int run_list(cli *c, int argc, char **argv)
         f.fn = print_json_row;
         f.arg = &rows;
         fputc('[', stdout);
-        e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
+        e = store_list_each(c->store, all, which, false, on_host, &f, &c->diag);
         puts("]");
     } else if (c->quiet) {
         f.fn = print_id;
-        e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
+        e = store_list_each(c->store, all, which, true, on_host, &f, &c->diag);
     } else {
-        e = store_list_widths(c->store, all, which, host, &o.wname, &o.whost, &c->diag);
+        int hosts = 0;
+        e = store_list_widths(c->store, &o.wname, &o.whost, &hosts, &c->diag);
         o.wname = o.wname > 4 ? o.wname : 4;
-        o.whost = host_count(c) < 2 ? 0 : o.whost > 4 ? o.whost : 4;
+        o.whost = hosts < 2 ? 0 : o.whost > 4 ? o.whost : 4;
         if (e == LC_OK)
             list_header(&o);
         if (e == LC_OK)
-            e = store_list_each(c->store, all, which, on_host, &f, &c->diag);
+            e = store_list_each(c->store, all, which, true, on_host, &f, &c->diag);
     }
     return e == LC_OK ? 0 : fail(c, e);
 }

@@ -15,6 +15,12 @@ size_t text_escape(const char *s, const char *also, char *buf, size_t len)
     static const char named[] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\033'] = 'e'};
     size_t used = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p && len > 0; p++) {
+        if (*p >= 0x20 && *p != 0x7f && *p != 0xc2 && (also[0] == '\0' || !strchr(also, *p))) {
+            if (used + 1 >= len) /* the common case, kept out of the formatting below */
+                break;
+            buf[used++] = (char)*p;
+            continue;
+        }
         char one[8] = {(char)*p, 0};
         if (*p < 0x20 && *p < sizeof named && named[*p])
             snprintf(one, sizeof one, "\\%c", named[*p]);
@@ -70,10 +76,12 @@ static const char *const badge_colour[INSTANCE_STATUS_COUNT] = {
 
 const char *status_badge(const cli *c, InstanceStatus s, char *buf, size_t len)
 {
-    if (!c->color)
-        snprintf(buf, len, "%s", instance_status_name(s));
-    else
+    if (!c->color) { /* list prints 10,000 of these: copied, not formatted */
+        if (len > 0 && memccpy(buf, instance_status_name(s), '\0', len) == NULL)
+            buf[len - 1] = '\0';
+    } else {
         snprintf(buf, len, "\033[%sm%s\033[0m", badge_colour[s], instance_status_name(s));
+    }
     return buf;
 }
 
