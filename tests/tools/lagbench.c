@@ -159,8 +159,11 @@ int main(void)
     fprintf(f, "db = %s\nimage_template = %s\ncreate_timeout = 120\nstop_timeout = 1\n", db, tmpl);
     fclose(f);
     lc_store *s;
-    if (store_open(db, 0, &s, NULL) != LC_OK)
+    lc_diag d = {{0}};
+    if (store_open(db, STORE_CREATE, &s, &d) != LC_OK) {
+        fprintf(stderr, "lagbench: %s\n", d.msg);
         return 1;
+    }
     snprintf(uuid, sizeof uuid, "%s", store_uuid(s));
     printf("lag: creating %ld instances (instctl create)...\n", n);
     fflush(stdout);
