@@ -159,8 +159,23 @@ static void missing_error(const lc_derive_in *in, lc_derive_out *out)
     out->needs_confirm = true;
 }
 
+/*
+ * A kept row whose container is gone: the message names it. Not when a
+ * failed or interrupted operation wrote the message (DESIGN §2: it stays
+ * until an operator acts): that one says why the row is what it is ("create
+ * interrupted at step S"), which an operator cannot learn elsewhere, while
+ * the container state is the observation `show` prints beside it. Noted
+ * when the container is newly seen missing.
+ */
 static void note_missing(const lc_derive_in *in, lc_derive_out *out)
 {
+    if (in->error_from_op && in->error_message && in->error_message[0]) {
+        out->note = in->prev.state != CONTAINER_MISSING;
+        fmt(out->reason, sizeof out->reason,
+            "container %s not found; message kept (written by an operation): %s", cname(in),
+            in->error_message);
+        return;
+    }
     char msg[sizeof out->error_message];
     fmt(msg, sizeof msg, "container %s not found", cname(in));
     if (in->error_message && strcmp(in->error_message, msg) == 0)

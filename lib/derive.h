@@ -49,7 +49,8 @@ typedef struct lc_derive_in {
     bool lease_live;            /* an action holds a live lease right now */
     const char *container_name; /* for messages */
     const char *error_message;  /* the row's current message, may be NULL */
-    bool error_from_op;         /* that message was written by a failed operation: never lifted */
+    bool error_from_op;         /* that message was written by a failed operation: never lifted, nor
+                                   replaced when the container is missing */
     const lc_observation *obs;  /* now; obs->state == CONTAINER_MISSING when gone */
     lc_obs_memory prev;         /* the row's observation columns */
     time_t now;

@@ -20,7 +20,8 @@
  * the engine, `instctl --json show` and one `instctl reconcile`,
  * and the checks: tu_check_instance (status one of the eight, agreeing with
  * Docker, one container, the row's volume only, no lease, the history one
- * chain, the row's database), no temporary file in the backup directory or
+ * chain, the row's database), a create killed into error saying so in its
+ * message, no temporary file in the backup directory or
  * in instctl's TMPDIR, no pg_dump/pg_restore left running, and after
  * SIGINT an exit within 15 s, by instctl itself (not killed by the
  * signal), with a status of DESIGN §7 or 130.
@@ -552,6 +553,27 @@ static void next_command(crash_env *e, bool may_lack_row, FILE *rep)
     find_id(e);
 }
 
+/*
+ * A create killed mid-way that ends in error says so (issue 13): its message
+ * names the interruption, and the reconcile pass that recovered it did not
+ * replace it with what Docker lacks ("container ... not found").
+ */
+static void check_create_message(const crash_env *e, const crash_action *a, const crash_mode *m,
+                                 FILE *rep)
+{
+    if (!a->no_instance || m->sig != SIGKILL || e->id[0] == '\0')
+        return;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT status || '|' || ifnull(error_message, '') FROM instances WHERE id = '%s'",
+             e->id);
+    char *row = tu_sql(e->s.db, sql);
+    const char *want = "error|create interrupted (its process died) at step ";
+    if (strncmp(row, "error|", 6) == 0 && strncmp(row, want, strlen(want)) != 0)
+        fprintf(rep, "the error message names the interruption: status|message is %s\n", row);
+    free(row);
+}
+
 static void run_cell(const crash_action *a, const crash_step *st, const crash_mode *m, FILE *rep)
 {
     crash_env e;
@@ -601,6 +623,7 @@ static void run_cell(const crash_action *a, const crash_step *st, const crash_mo
         fprintf(rep, "the instance's row is gone\n");
     else
         check_no_row(&e, rep);
+    check_create_message(&e, a, m, rep);
     if (volume != NULL) {
         char *now = row_volume(&e);
         if (strcmp(volume, now) != 0)

@@ -1301,7 +1301,7 @@ START_TEST(test_config_builtin_defaults)
     const char *args[] = {"--config", conf, "doctor", NULL};
     tu_run r = run_env(NULL, args);
     char *backup = doctor_line(r.out, "backup directory");
-    char *cron = doctor_line(r.out, "cron entry");
+    char *cron = doctor_line(r.out, "reconcile");
     char *image = doctor_line(r.out, "image");
     ck_assert_msg(backup && strstr(backup, "/var/lib/instctl/backups") != NULL,
                   "default backup_dir: %s", r.out);
@@ -1383,8 +1383,8 @@ START_TEST(test_doctor_healthy)
     tu_run r = IC("doctor");
     ck_assert_msg(r.status == 0, "doctor on a healthy setup: exit %d\n%s%s", r.status, r.out,
                   r.err);
-    const char *names_[] = {"database",        "engine",         "image",      "backup directory",
-                            "database server", "webhook secret", "cron entry", "clock"};
+    const char *names_[] = {"database",        "engine",         "image",     "backup directory",
+                            "database server", "webhook secret", "reconcile", "clock"};
     for (size_t i = 0; i < sizeof names_ / sizeof names_[0]; i++) {
         char *line = doctor_line(r.out, names_[i]);
         ck_assert_msg(line != NULL, "doctor has no %s line:\n%s", names_[i], r.out);
@@ -1910,6 +1910,107 @@ START_TEST(test_doctor_backup_dir)
 }
 END_TEST
 
+/*
+ * doctor's reconcile check (issue 13): the cron entry or the systemd timer
+ * passes, named; neither warns naming both and how to enable each. The
+ * timer is asked through a fake `systemctl` first on PATH (it answers
+ * is-enabled and is-active for instctl-reconcile.timer from $ENABLED and
+ * $ACTIVE); PATH without systemctl is a machine without systemd.
+ */
+START_TEST(test_doctor_reconcile_schedule)
+{
+    char conf[400], extra[512], nocron[400], bin[400], empty[400], script[600], calls[400];
+    snprintf(nocron, sizeof nocron, "%s/no-cron", E.dir);
+    snprintf(bin, sizeof bin, "%s/fake-systemd", E.dir);
+    snprintf(empty, sizeof empty, "%s/no-systemd", E.dir);
+    snprintf(calls, sizeof calls, "%s/systemctl.calls", E.dir);
+    snprintf(script, sizeof script,
+             "#!/bin/sh\necho \"$*\" >> '%s'\n[ \"$3\" = instctl-reconcile.timer ] || exit 9\n"
+             "case $1 in is-enabled) exit $ENABLED;; is-active) exit $ACTIVE;; esac\nexit 9\n",
+             calls);
+    ck_assert(mkdir(bin, 0755) == 0 && mkdir(empty, 0755) == 0);
+    char sc[500];
+    snprintf(sc, sizeof sc, "%s/systemctl", bin);
+    ck_assert(tu_write_file(sc, script) && chmod(sc, 0755) == 0);
+    snprintf(conf, sizeof conf, "%s/nocron.conf", E.dir);
+    snprintf(extra, sizeof extra, "cron_file = %s\n", nocron); /* the later line wins */
+    ck_assert(write_conf(conf, E.db, extra));
+    char path_fake[600], path_none[600];
+    snprintf(path_fake, sizeof path_fake, "PATH=%s:/usr/bin:/bin", bin);
+    snprintf(path_none, sizeof path_none, "PATH=%s", empty);
+    const struct {
+        const char *what, *conf, *path, *enabled, *active, *result;
+        const char *mentions[3];
+    } cases[] = {
+        {"cron entry, no systemd",
+         E.conf,
+         path_none,
+         "1",
+         "1",
+         "ok ",
+         {"cron entry", E.cron, "no systemctl"}},
+        {"cron entry, timer not enabled",
+         E.conf,
+         path_fake,
+         "1",
+         "3",
+         "ok ",
+         {"cron entry", E.cron, "instctl-reconcile.timer not enabled, not active"}},
+        {"no cron entry, timer enabled and active",
+         conf,
+         path_fake,
+         "0",
+         "0",
+         "ok ",
+         {"instctl-reconcile.timer enabled, active", nocron, NULL}},
+        {"no cron entry, timer enabled, not active",
+         conf,
+         path_fake,
+         "0",
+         "3",
+         "warn ",
+         {"enabled, not active", "systemctl enable --now instctl-reconcile.timer", nocron}},
+        {"neither",
+         conf,
+         path_fake,
+         "1",
+         "3",
+         "warn ",
+         {"no cron entry", nocron, "systemctl enable --now instctl-reconcile.timer"}},
+        {"no cron entry, no systemd",
+         conf,
+         path_none,
+         "1",
+         "1",
+         "warn ",
+         {"cron/instctl", nocron, "no systemctl for instctl-reconcile.timer"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char en[32], ac[32];
+        snprintf(en, sizeof en, "ENABLED=%s", cases[i].enabled);
+        snprintf(ac, sizeof ac, "ACTIVE=%s", cases[i].active);
+        const char *env[] = {cases[i].path, en, ac, NULL};
+        const char *args[] = {"--config", cases[i].conf, "doctor", NULL};
+        tu_run r = run_env(env, args);
+        char *line = doctor_line(r.out, "reconcile");
+        bool named = line != NULL;
+        for (size_t m = 0; named && m < 3 && cases[i].mentions[m]; m++)
+            named = strstr(line, cases[i].mentions[m]) != NULL;
+        SOFT(r.status == 0 && named && strncmp(line, cases[i].result, strlen(cases[i].result)) == 0,
+             "doctor, %s: exit %d, reconcile line %.400s", cases[i].what, r.status,
+             line ? line : r.out);
+        free(line);
+        tu_run_free(&r);
+    }
+    char *n = tu_read_file(calls);
+    SOFT(n != NULL && strstr(n, "is-enabled --quiet instctl-reconcile.timer") &&
+             strstr(n, "is-active --quiet instctl-reconcile.timer"),
+         "doctor did not ask systemctl: %s", n ? n : "(no calls)");
+    free(n);
+    soft_done();
+}
+END_TEST
+
 /* reconcile --dry-run shows the status it would write and counts would_change, writing nothing. */
 START_TEST(test_reconcile_dry_run_shows_change)
 {
@@ -2074,6 +2175,7 @@ Suite *suite_operator(void)
     add_case(s, "unknown_command_version", test_unknown_command_version, 60);
     add_case(s, "sizes", test_sizes, 120);
     add_case(s, "doctor_backup_dir", test_doctor_backup_dir, 60);
+    add_case(s, "doctor_reconcile_schedule", test_doctor_reconcile_schedule, 60);
     add_case(s, "reconcile_dry_run_shows_change", test_reconcile_dry_run_shows_change, 120);
     add_case(s, "deb_package", test_deb_package, 900);
     return s;

@@ -455,6 +455,33 @@ START_TEST(test_error_missing_message_already_noted)
 }
 END_TEST
 
+/* A message a failed or interrupted operation wrote is kept when the container is gone (issue 13):
+ * the observation is noted once, when it is new, and named in the reason. */
+START_TEST(test_error_missing_op_message_kept)
+{
+    static const InstanceStatus kept[] = {INSTANCE_ERROR, INSTANCE_SUSPENDED, INSTANCE_MAINTENANCE};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        fixture f;
+        setup(&f, kept[i], K_MISSING);
+        f.in.error_message = "create interrupted (its process died) at step container";
+        f.in.error_from_op = true;
+        f.in.prev.state = CONTAINER_UNKNOWN;
+        lc_derive_out *o = run(&f);
+        ck_assert_int_eq(o->verdict, VERDICT_KEEP);
+        ck_assert_int_eq(o->status, kept[i]);
+        ck_assert(!o->set_message);
+        ck_assert(o->note);
+        ck_assert_ptr_nonnull(strstr(o->reason, GONE_MSG));
+        ck_assert_ptr_nonnull(strstr(o->reason, "create interrupted"));
+        ck_assert_int_eq(o->next.state, CONTAINER_MISSING);
+        f.in.prev = o->next;
+        o = run(&f);
+        ck_assert(!o->set_message);
+        ck_assert(!o->note);
+    }
+}
+END_TEST
+
 /* ---- creating / updating ---- */
 
 START_TEST(test_creating_no_lease)
@@ -764,6 +791,7 @@ Suite *suite_derive(void)
     tcase_add_test(tc, test_error_up_exactly_60s);
     tcase_add_test(tc, test_error_never_started);
     tcase_add_test(tc, test_error_missing_message_already_noted);
+    tcase_add_test(tc, test_error_missing_op_message_kept);
     tcase_add_test(tc, test_creating_no_lease);
     tcase_add_test(tc, test_creating_live_lease);
     tcase_add_test(tc, test_creating_health);
