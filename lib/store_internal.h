@@ -73,22 +73,19 @@ struct lc_store {
  * mode: list, completion); the others are selected as NULL there, which
  * read_instance reads as empty, so SQLite decodes 8 columns instead of 41.
  */
+/* clang-format off */
 #define INSTANCE_COLUMN_TABLE(X)                                                                   \
-    X("name", 1)                                                                                   \
-    X("admin_email", 0) X("database_name", 0) X("odoo_version", 1) X("image", 0)                   \
-        X("container_id", 0) X("container_name", 0) X("volume_name", 0) X("status", 1)             \
-            X("hold_billing", 0) X("hold_operator", 0) X("suspended_from", 0)                      \
-                X("previous_status", 0) X("error_message", 0) X("version", 0) X("lease_host", 0)   \
-                    X("lease_pid", 0) X("lease_start", 0) X("lease_boot", 0)                       \
-                        X("lease_deadline", 0) X("op_step", 0) X("op_deadline", 0)                 \
-                            X("obs_state", 1) X("obs_exit_code", 1) X("obs_health", 0)             \
-                                X("obs_restart_count", 0) X("obs_restart_base", 0)                 \
-                                    X("obs_restart_window_start", 0) X("obs_first_seen", 0)        \
-                                        X(OBS_AT, 1) X("obs_started_at", 0) X("created_at", 0)     \
-                                            X("updated_at", 0) X("final_backup_pending", 0)        \
-                                                X("op_kind", 0) X("op_from", 0) X("op_objects", 0) \
-                                                    X("error_source", 0) X("host", 1)              \
-                                                        X("odoo_port", 0)
+    X("name", 1) X("admin_email", 0) X("database_name", 0) X("odoo_version", 1) X("image", 0)      \
+    X("container_id", 0) X("container_name", 0) X("volume_name", 0) X("status", 1)                 \
+    X("hold_billing", 0) X("hold_operator", 0) X("suspended_from", 0) X("previous_status", 0)      \
+    X("error_message", 0) X("version", 0) X("lease_host", 0) X("lease_pid", 0)                     \
+    X("lease_start", 0) X("lease_boot", 0) X("lease_deadline", 0) X("op_step", 0)                  \
+    X("op_deadline", 0) X("obs_state", 1) X("obs_exit_code", 1) X("obs_health", 0)                 \
+    X("obs_restart_count", 0) X("obs_restart_base", 0) X("obs_restart_window_start", 0)            \
+    X("obs_first_seen", 0) X(OBS_AT, 1) X("obs_started_at", 0) X("created_at", 0)                  \
+    X("updated_at", 0) X("final_backup_pending", 0) X("op_kind", 0) X("op_from", 0)                \
+    X("op_objects", 0) X("error_source", 0) X("host", 1) X("odoo_port", 0)
+/* clang-format on */
 #define COLUMN_FULL(sql, brief) ", " sql
 #define COLUMN_BRIEF(sql, brief) COLUMN_BRIEF_##brief(sql)
 #define COLUMN_BRIEF_1(sql) ", " sql
