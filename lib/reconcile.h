@@ -1,8 +1,9 @@
 /*
- * One reconcile pass (DESIGN §3): read the rows, list this store's
- * containers once, inspect only where a verdict needs detail or a
- * missing/dead verdict needs confirming, write every status change in one
- * transaction with compare-and-set, then enforce under leases.
+ * One reconcile pass (DESIGN §3): list this store's containers once per
+ * Docker host, read the rows one at a time, inspect only where a verdict
+ * needs detail or a missing/dead verdict needs confirming, write every
+ * status change in one transaction with compare-and-set, then enforce
+ * under leases.
  */
 #ifndef LC_RECONCILE_H
 #define LC_RECONCILE_H
