@@ -17,21 +17,30 @@
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
+/*
+ * The functions used, once: X(return type, name after "curl_", parameters).
+ * They make lc_curl_api's members and the table lc_curl_init loads them by.
+ */
+#define LC_CURL_FUNCTIONS(X)                                                                       \
+    X(CURLcode, global_init, (long flags))                                                         \
+    X(CURL *, easy_init, (void))                                                                   \
+    X(CURLcode, easy_setopt, (CURL * c, CURLoption option, ...))                                   \
+    X(CURLcode, easy_perform, (CURL * c))                                                          \
+    X(CURLcode, easy_getinfo, (CURL * c, CURLINFO info, ...))                                      \
+    X(CURLHcode, easy_header,                                                                      \
+      (CURL * c, const char *name, size_t index, unsigned int origin, int request,                 \
+       struct curl_header **hout))                                                                 \
+    X(void, easy_reset, (CURL * c))                                                                \
+    X(void, easy_cleanup, (CURL * c))                                                              \
+    X(const char *, easy_strerror, (CURLcode code))                                                \
+    X(char *, easy_escape, (CURL * c, const char *s, int len))                                     \
+    X(void, free, (void *p))                                                                       \
+    X(struct curl_slist *, slist_append, (struct curl_slist * list, const char *s))                \
+    X(void, slist_free_all, (struct curl_slist * list))
+
+#define LC_CURL_MEMBER(ret, name, params) ret(*name) params;
 typedef struct lc_curl_api {
-    CURLcode (*global_init)(long flags);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *c, CURLoption option, ...);
-    CURLcode (*easy_perform)(CURL *c);
-    CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
-    CURLHcode (*easy_header)(CURL *c, const char *name, size_t index, unsigned int origin,
-                             int request, struct curl_header **hout);
-    void (*easy_reset)(CURL *c);
-    void (*easy_cleanup)(CURL *c);
-    const char *(*easy_strerror)(CURLcode code);
-    char *(*easy_escape)(CURL *c, const char *s, int len);
-    void (*free)(void *p);
-    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
-    void (*slist_free_all)(struct curl_slist *list);
+    LC_CURL_FUNCTIONS(LC_CURL_MEMBER)
 } lc_curl_api;
 
 /* The loaded functions; valid once lc_curl_init (engine.h) returned true. */

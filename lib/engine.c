@@ -82,19 +82,11 @@ typedef struct stream {
 lc_curl_api lc_curl;
 
 /* Where lc_curl's members come from: libcurl's own names. */
-#define CURL_SYM(member)                                                                           \
-    {                                                                                              \
-        "curl_" #member, offsetof(lc_curl_api, member)                                             \
-    }
+#define CURL_SYM(ret, member, params) {"curl_" #member, offsetof(lc_curl_api, member)},
 static const struct {
     const char *name;
     size_t offset;
-} curl_syms[] = {
-    CURL_SYM(global_init),    CURL_SYM(easy_init),   CURL_SYM(easy_setopt), CURL_SYM(easy_perform),
-    CURL_SYM(easy_getinfo),   CURL_SYM(easy_header), CURL_SYM(easy_reset),  CURL_SYM(easy_cleanup),
-    CURL_SYM(easy_strerror),  CURL_SYM(easy_escape), CURL_SYM(free),        CURL_SYM(slist_append),
-    CURL_SYM(slist_free_all),
-};
+} curl_syms[] = {LC_CURL_FUNCTIONS(CURL_SYM)};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static char curl_error[256]; /* "" once libcurl is loaded and initialised */
